@@ -1,0 +1,141 @@
+"""The ``sim`` command: parses arguments and calls the library. Nothing else lives here.
+
+Bad input of any kind ends with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(message, source=self.prog)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, found {text!r}")
+    return value
+
+
+def _precision(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 0.5, found {text!r}") from None
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 0.5, found {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sim import __version__
+
+    p = _Parser(prog="sim", description="Pokrovsk scenario simulator: options as outcome distributions.")
+    p.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check scenario (and theater) files; one line per problem")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value by dotted path (repeatable)")
+
+    m = sub.add_parser("map", help="draw the theater and the scenario's front as a PNG")
+    m.add_argument("scenario", metavar="SCENARIO")
+    m.add_argument("--out", default="map.png", help="PNG file to write (default map.png)")
+    m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_validate(args) -> int:
+    from sim.scenario import load
+    from sim.theater.spec import load_theater
+
+    bad = 0
+    for f in args.files:
+        try:
+            if _looks_like_theater(f):
+                load_theater(str(Path(f).resolve()))
+                print(f"ok: {f} (theater)")
+            else:
+                doc = load(f, args.sets)
+                print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def _looks_like_theater(path: str) -> bool:
+    """A theater file has top-level ``bbox`` and ``fronts`` keys (cheap sniff, no parse)."""
+    try:
+        head = Path(path).read_text(encoding="utf-8", errors="replace")[:200_000]
+    except OSError:
+        return False
+    lines = head.splitlines()
+    return any(line.startswith("bbox:") for line in lines) and any(line.startswith("fronts:") for line in lines)
+
+
+def cmd_map(args) -> int:
+    from sim.plots.map import map_title, save_map
+    from sim.scenario import load
+    from sim.theater import build_grid, theater_of
+
+    doc = load(args.scenario, args.sets)
+    sc = doc.scenario
+    theater = theater_of(doc)
+    grid = build_grid(theater, sc.grid.cell_km)
+    front_date, control = grid.initial_control(sc.start_date)
+    sources = [grid.cell_of_place(p) for p in sc.logistics.sources]
+    sector = grid.sectors.get(sc.active_sector) if sc.active_sector else None
+    focus = grid.to_km(*theater.place_latlon(sc.outcomes.city))
+    out = save_map(grid, control, args.out, title=map_title(theater.name, sc.start_date, front_date, sc.grid.cell_km),
+                   sources=sources, sector=sector, focus=(float(focus[0]), float(focus[1])))
+    print(f"map written to {out}")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "map": cmd_map}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

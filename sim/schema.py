@@ -1,0 +1,92 @@
+"""Field types shared by the scenario, theater and experiment schemas.
+
+Every number a user writes goes through :func:`num`, which gives one clear
+message for a wrong type, a value out of range, or a bad distribution.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
+
+from sim.distributions import Distribution, parse_distribution
+from sim.errors import found
+
+
+class Strict(BaseModel):
+    """A block of a user file: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def _describe(integer: bool, ge, gt, le) -> str:
+    kind = "an integer" if integer else "a number"
+    bounds = []
+    if gt is not None:
+        bounds.append(f"> {gt:g}")
+    if ge is not None:
+        bounds.append(f">= {ge:g}")
+    if le is not None:
+        bounds.append(f"<= {le:g}")
+    return kind + (" " + " and ".join(bounds) if bounds else "")
+
+
+def num(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
+        integer: bool = False, uncertain: bool = True):
+    """A number field; with ``uncertain`` it may also be a distribution.
+
+    ``ge``/``gt``/``le`` bound the value and, for a distribution, its whole support.
+    """
+    desc = _describe(integer, ge, gt, le)
+
+    def in_bounds(lo: float, hi: float) -> bool:
+        return ((ge is None or lo >= ge) and (gt is None or lo > gt) and (le is None or hi <= le))
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, dict):
+            if not uncertain:
+                raise ValueError(f"expected {desc}, found a distribution (this input cannot be uncertain)")
+            value = parse_distribution(value)
+        if isinstance(value, Distribution):
+            value = replace(value, integer=integer)
+            lo, hi = value.support
+            if not in_bounds(lo, hi):
+                raise ValueError(f"expected {desc}; the distribution {value!r} reaches outside that range")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            extra = " or a distribution such as {uniform: [a, b]}" if uncertain else ""
+            raise ValueError(f"expected {desc}{extra}, found {found(value)}")
+        if not math.isfinite(value):
+            raise ValueError(f"expected {desc}, found {value!r}")
+        if integer and float(value) != int(value):
+            raise ValueError(f"expected {desc}, found {value!r}")
+        if not in_bounds(value, value):
+            raise ValueError(f"expected {desc}, found {value!r}")
+        return int(value) if integer else float(value)
+
+    schema = {"anyOf": [{"type": "integer" if integer else "number"}, {"type": "object"}]}
+    return Annotated[Any, PlainValidator(validate), WithJsonSchema(schema)]
+
+
+def _place(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+        lat, lon = value
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return (float(lat), float(lon))
+    raise ValueError(f"expected a settlement name or [lat, lon], found {found(value)}")
+
+
+Place = Annotated[Any, PlainValidator(_place), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array"}]})]
+
+Probability = num(ge=0, le=1)
+Fraction = Probability
+NonNegative = num(ge=0)
+Positive = num(gt=0)
+Factor = num(ge=0)
+Day = num(ge=0, integer=True)
