@@ -68,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="map.png", help="PNG file to write (default map.png)")
     m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
 
+    r = sub.add_parser("run", help="run replications of a scenario and write runs/timeseries/manifest")
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("--runs", type=_positive_int, default=100, help="replications (default 100)")
+    r.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    r.add_argument("--out", required=True, help="results folder")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    r.add_argument("--force", action="store_true", help="overwrite results already in --out")
+    r.add_argument("--no-plots", action="store_true", help="skip the figures")
+
+    pl = sub.add_parser("plot", help="draw the figures of a results folder")
+    pl.add_argument("dir", metavar="DIR")
     return p
 
 
@@ -134,7 +146,21 @@ def cmd_map(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map}
+def cmd_run(args) -> int:
+    from sim.runner import run_command
+
+    return run_command(args)
+
+
+def cmd_plot(args) -> int:
+    from sim.plots.run import plot_results
+
+    for path in plot_results(args.dir):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "plot": cmd_plot}
 
 
 if __name__ == "__main__":

@@ -182,6 +182,8 @@ class Combat(Strict):
     counterattack_max_per_day: Probability = Field(description="ceiling of the daily probability that the defender retakes a contested cell")
     infiltration_per_day: Probability = Field(description="daily probability that infiltration groups slip through a fully open gap")
     infiltration_depth_km: NonNegative = Field(description="how far behind the contact line infiltrators can appear")
+    infiltration_gap_floor: Fraction = Field(description="share of the infiltration hazard that remains where the line is fully manned")
+    min_attack_party: Positive = Field(description="attacker personnel engaged at a cell for a full-strength assault")
     fortification_step: Factor = Field(description="defence multiplier added per fortification level")
     supply_floor: Fraction = Field(description="share of combat power left at zero supply")
     posture_defence: dict[Literal["hasty", "prepared", "fortified", "delay", "withdrawal"], Factor]
@@ -224,8 +226,9 @@ class DefenderDoctrine(Strict):
 
 
 class HoldOption(Strict):
-    counterattack_corridor_km: NonNegative
-    counterattack_power_factor: Factor
+    counterattack_corridor_km: NonNegative = Field(description="counter-attack the flanks when the city's corridor is narrower than this")
+    counterattack_power_factor: Factor = Field(description="defender power multiplier near the city while counter-attacking")
+    counterattack_radius_km: Positive = Field(description="how far from the city the flank counter-attacks reach")
 
 
 class WithdrawOption(Strict):

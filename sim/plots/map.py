@@ -115,6 +115,8 @@ def save_map(grid: Grid, control: np.ndarray, out: str | Path, *, title: str,
             for r, c in sources:
                 a.plot((c + 0.5) * k, (r + 0.5) * k, marker="s", ms=7, mfc=DEFENDER_COLOUR, mec="white", zorder=7)
         draw_latlon_ticks(a, grid)
+    ax.set_xlim(0, grid.cols * grid.cell_km)
+    ax.set_ylim(0, grid.rows * grid.cell_km)
     handles = legend_handles()
     if sources:
         handles.append(Line2D([], [], marker="s", ls="", mfc=DEFENDER_COLOUR, mec="white", label="supply source"))
@@ -140,3 +142,38 @@ def map_title(theater_name: str, date: dt.date, front_date: dt.date, cell_km: fl
     front = f"front of {front_date:%d %b %Y}" + ("" if front_date == date else f" (scenario starts {date:%d %b %Y})")
     return f"Theater '{theater_name}': {front}, {cell_km:g} km cells"
 
+
+
+def draw_units(ax, model) -> None:
+    """Units as dots coloured by side, sized by strength."""
+    f = model.forces
+    for side, colour in ((0, DEFENDER_COLOUR), (1, ATTACKER_COLOUR)):
+        idx = np.flatnonzero(f.present & (f.side == side))
+        if idx.size:
+            ax.scatter(f.x[idx], f.y[idx], s=np.sqrt(f.personnel[idx]) * 0.8, c=colour, edgecolors="white",
+                       linewidths=0.6, zorder=8, alpha=0.9)
+
+
+def snapshot(model, out: str | Path, *, zoom_km: float = 30.0, title: str = "") -> Path:
+    """One replication's state (control, units, pockets) around the city, as a PNG."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid = model.grid
+    fig, ax = plt.subplots(figsize=(8, 8))
+    draw_base(ax, grid)
+    draw_control(ax, grid, model.control)
+    state = model.supply_state
+    if state is not None and state.pocket.any():
+        X, Y = grid.centres_km()
+        ax.contourf(X, Y, state.pocket.astype(float), levels=[0.5, 1.5], colors=["none"], hatches=["////"])
+        ax.contour(X, Y, state.pocket.astype(float), levels=[0.5], colors=["black"], linewidths=1.2)
+    draw_units(ax, model)
+    cx, cy = model.city_xy
+    draw_latlon_ticks(ax, grid)
+    ax.set_xlim(cx - zoom_km, cx + zoom_km)
+    ax.set_ylim(cy - zoom_km, cy + zoom_km)
+    ax.set_title(title or f"day {model.day}: {model.weather_name}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out

@@ -1,0 +1,175 @@
+"""Units: Mesa agents backed by one struct of arrays per model.
+
+The processes work on whole arrays (``model.forces.personnel`` and friends)
+so that a day costs a few vectorised operations, not a Python loop per unit.
+Each :class:`Unit` agent is a thin view on its row: the app, the tests and
+anyone reading the model see ordinary Mesa agents with named attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+DEFENDER_SIDE, ATTACKER_SIDE = 0, 1
+SIDE_NAMES = ("defender", "attacker")
+
+# postures (MODEL.md "Entities")
+ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, TRANSIT, GONE = range(7)
+POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "in transit", "gone")
+
+KIND_NAMES = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
+ECHELON_NAMES = ("battalion", "brigade")
+
+# attacker arms; -1 for defenders
+NE, SW, CENTRE, NO_ARM = 0, 1, 2, -1
+ARM_NAMES = ("ne", "sw", "centre")
+
+
+@dataclass
+class UnitRecord:
+    """How a unit enters the model (from the scenario's units, arrivals and option)."""
+
+    name: str
+    side: int
+    kind: int
+    echelon: int
+    sector: str
+    personnel: float
+    arrival_day: int
+    at: tuple[float, float]        # x, y km
+    arm: int = NO_ARM
+    posture: int = DEFEND
+    source: str = "start"          # start, arrival, replacement, reinforce, response
+
+
+@dataclass
+class Forces:
+    """Every unit of both sides as parallel arrays (index = unit id within the model)."""
+
+    name: list[str]
+    sector: list[str]
+    source: list[str]
+    side: np.ndarray
+    kind: np.ndarray
+    echelon: np.ndarray
+    arm: np.ndarray
+    posture: np.ndarray
+    personnel: np.ndarray
+    start_personnel: np.ndarray
+    arrival_day: np.ndarray
+    present: np.ndarray        # arrived and not yet gone
+    x: np.ndarray              # km from the theater's west edge
+    y: np.ndarray              # km from the south edge
+    supply: np.ndarray         # 0..1
+    cohesion: np.ndarray       # 0..1
+    in_pocket: np.ndarray
+    casualties: np.ndarray     # killed and wounded, cumulative
+    captured: np.ndarray       # personnel taken prisoner
+    exfiltrated: np.ndarray    # personnel that slipped out of a pocket to friendly lines
+    target_x: np.ndarray       # where a moving unit is heading (nan if none)
+    target_y: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, records: list[UnitRecord]) -> "Forces":
+        n = len(records)
+
+        def arr(values, dtype):
+            return np.array(values, dtype=dtype).reshape(n)
+
+        return cls(
+            name=[r.name for r in records],
+            sector=[r.sector for r in records],
+            source=[r.source for r in records],
+            side=arr([r.side for r in records], np.int8),
+            kind=arr([r.kind for r in records], np.int8),
+            echelon=arr([r.echelon for r in records], np.int8),
+            arm=arr([r.arm for r in records], np.int8),
+            posture=arr([r.posture for r in records], np.int8),
+            personnel=np.zeros(n),
+            start_personnel=arr([r.personnel for r in records], float),
+            arrival_day=arr([r.arrival_day for r in records], np.int32),
+            present=np.zeros(n, bool),
+            x=arr([r.at[0] for r in records], float),
+            y=arr([r.at[1] for r in records], float),
+            supply=np.ones(n),
+            cohesion=np.ones(n),
+            in_pocket=np.zeros(n, bool),
+            casualties=np.zeros(n),
+            captured=np.zeros(n),
+            exfiltrated=np.zeros(n),
+            target_x=np.full(n, np.nan),
+            target_y=np.full(n, np.nan),
+        )
+
+    def __len__(self) -> int:
+        return len(self.side)
+
+    def side_mask(self, side: int) -> np.ndarray:
+        return self.present & (self.side == side)
+
+    def in_line(self, side: int) -> np.ndarray:
+        """Present units of a side that fight at the front (not in reserve or in transit)."""
+        return self.side_mask(side) & (self.posture != RESERVE) & (self.posture != TRANSIT)
+
+
+class Unit(mesa.Agent):
+    """A unit (battalion or brigade) of one side: a view on its row of :class:`Forces`."""
+
+    def __init__(self, model, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _f(self) -> Forces:
+        return self.model.forces
+
+    @property
+    def name(self) -> str:
+        return self._f.name[self.index]
+
+    @property
+    def side(self) -> str:
+        return SIDE_NAMES[self._f.side[self.index]]
+
+    @property
+    def kind(self) -> str:
+        return KIND_NAMES[self._f.kind[self.index]]
+
+    @property
+    def echelon(self) -> str:
+        return ECHELON_NAMES[self._f.echelon[self.index]]
+
+    @property
+    def posture(self) -> str:
+        return POSTURE_NAMES[self._f.posture[self.index]]
+
+    @property
+    def personnel(self) -> float:
+        return float(self._f.personnel[self.index])
+
+    @property
+    def supply(self) -> float:
+        return float(self._f.supply[self.index])
+
+    @property
+    def cohesion(self) -> float:
+        return float(self._f.cohesion[self.index])
+
+    @property
+    def in_pocket(self) -> bool:
+        return bool(self._f.in_pocket[self.index])
+
+    @property
+    def position_km(self) -> tuple[float, float]:
+        return float(self._f.x[self.index]), float(self._f.y[self.index])
+
+    @property
+    def cell(self) -> tuple[int, int]:
+        return self.model.cell_of_xy(self._f.x[self.index], self._f.y[self.index])
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.name!r} {self.side} {self.kind} {self.personnel:.0f} {self.posture}>"

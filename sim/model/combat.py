@@ -1,0 +1,188 @@
+"""Ground combat: force ratio, attrition and advance at every contact cell.
+
+Small, pure formulas first (each names its source and is pinned by
+tests/test_formulas.py), then :func:`resolve`, the vectorised daily kernel
+that the model calls once a day over all contact cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Dupuy's opposition factor of the power ratio (FACTS.md s.7: about 1.0 at 0.9,
+# 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
+_OPPOSITION_RATIO = np.log(np.array([0.9, 2.0, 3.0, 6.0]))
+_OPPOSITION_FACTOR = np.array([1.0, 0.75, 0.65, 0.4])
+
+
+def opposition_factor(ratio):
+    """Dupuy's casualty factor of a side's power ratio over its enemy (own / enemy).
+
+    Piecewise-linear in log(ratio) through Dupuy's points (FACTS.md s.7); 1.0 below
+    a ratio of 0.9 and held at 0.4 above 6.0.
+    """
+    r = np.log(np.clip(np.asarray(ratio, dtype=float), 1e-9, None))
+    return np.interp(r, _OPPOSITION_RATIO, _OPPOSITION_FACTOR)
+
+
+def hill(ratio, half: float, steepness: float):
+    """A Hill curve: 0 at ratio 0, 0.5 at ``half``, towards 1 for large ratios."""
+    r = np.clip(np.asarray(ratio, dtype=float), 0.0, 1e6)
+    rk = r**steepness
+    return rk / (rk + half**steepness)
+
+
+def advance_hazard(ratio, max_per_day: float, half_ratio: float, steepness: float, mobility=1.0):
+    """Daily hazard that the attacker wins a contact cell at local power ratio ``ratio``.
+
+    A Hill curve in the ratio, half its ceiling at ``half_ratio`` (the 3:1 rule of thumb,
+    Mearsheimer 1989, FACTS.md s.7), scaled by mobility (Dupuy's terrain and weather
+    factors). The ceiling is calibrated to this war's pace (docs/CALIBRATION.md),
+    far below the QJM's 20th-century rates.
+    """
+    return max_per_day * hill(ratio, half_ratio, steepness) * mobility
+
+
+def daily_casualty_rate(base_rate: float, modern_factor: float, own_over_enemy_ratio, terrain=1.0, weather=1.0):
+    """Share of a side's engaged personnel lost per day (Dupuy QJM, FACTS.md s.7).
+
+    ``base_rate``: Dupuy's standard rate (2.8% attacker, 1.5% defender); ``modern_factor``
+    scales it to this war's observed losses (docs/CALIBRATION.md); the opposition
+    factor lowers the rate of the stronger side; terrain and weather are Dupuy's
+    casualty factors.
+    """
+    return base_rate * modern_factor * opposition_factor(own_over_enemy_ratio) * terrain * weather
+
+
+def capture_probability(hazard):
+    """Probability of at least one success in a day at a total daily ``hazard``."""
+    return 1.0 - np.exp(-np.asarray(hazard, dtype=float))
+
+
+def line_kernel(distance_km, sigma_km):
+    """Personnel per km of front a unit puts at a distance, per person (Gaussian, integrates to 1 along a line)."""
+    d = np.asarray(distance_km, dtype=float)
+    s = np.asarray(sigma_km, dtype=float)
+    return np.exp(-0.5 * (d / s) ** 2) / (s * np.sqrt(2 * np.pi))
+
+
+def engagement(unit_xy: np.ndarray, personnel: np.ndarray, sigma_km: np.ndarray,
+               cell_xy: np.ndarray, cell_km: float) -> np.ndarray:
+    """Engaged personnel of each unit at each contact cell, shape (units, cells).
+
+    Each unit spreads its personnel along the front with a Gaussian of width
+    ``sigma_km`` centred on its position; a unit far behind the front engages
+    little. No unit engages more than its whole personnel (rows are capped).
+    """
+    if len(unit_xy) == 0 or len(cell_xy) == 0:
+        return np.zeros((len(unit_xy), len(cell_xy)))
+    d = np.hypot(unit_xy[:, None, 0] - cell_xy[None, :, 0], unit_xy[:, None, 1] - cell_xy[None, :, 1])
+    E = line_kernel(d, sigma_km[:, None]) * cell_km * personnel[:, None]
+    total = E.sum(axis=1)
+    over = total > personnel
+    if over.any():
+        E[over] *= (personnel[over] / total[over])[:, None]
+    return E
+
+
+def lanchester_square(a0: float, b0: float, a_kill: float, b_kill: float, days: float, dt: float = 0.001,
+                      a_arrivals=None):
+    """Euler integration of the Lanchester square law dA/dt = P(t) - b_kill*B, dB/dt = -a_kill*A.
+
+    ``a_arrivals(t0, t1)`` returns reinforcements arriving in [t0, t1). Returns arrays
+    (t, A, B) sampled at every whole day. Used for the Engel (1954) Iwo Jima check
+    (FACTS.md s.7; docs/CALIBRATION.md).
+    """
+    steps = int(round(days / dt))
+    A, B = float(a0), float(b0)
+    out_t, out_a, out_b = [0.0], [A], [B]
+    for i in range(steps):
+        t = i * dt
+        inflow = a_arrivals(t, t + dt) if a_arrivals else 0.0
+        dA = inflow - b_kill * B * dt
+        dB = -a_kill * A * dt
+        A, B = max(A + dA, 0.0), max(B + dB, 0.0)
+        if abs((i + 1) * dt - round((i + 1) * dt)) < dt / 2:
+            out_t.append(round((i + 1) * dt))
+            out_a.append(A)
+            out_b.append(B)
+    return np.array(out_t), np.array(out_a), np.array(out_b)
+
+
+@dataclass
+class ContactResult:
+    """What happened at the contact cells today."""
+
+    att_power: np.ndarray       # attacker power per contact cell
+    def_power: np.ndarray       # defender power per contact cell
+    ratio: np.ndarray           # attacker / defender power
+    gap: np.ndarray             # 0..1 share of the cell left open by thin defenders
+    attack_hazard: np.ndarray   # daily hazard of a won assault
+    infiltration_hazard: np.ndarray
+    counter_hazard: np.ndarray  # daily hazard that the defender retakes a contested cell
+    att_losses: np.ndarray      # per attacker unit (line units order)
+    def_losses: np.ndarray      # per defender unit (line units order)
+
+
+def fight(model) -> ContactResult | None:
+    """The day's ground combat at every contact cell (schedule step 5).
+
+    Local combat power (MODEL.md "Force ratio and attrition") of a side at a cell is
+    the sum over its units of engaged personnel x kind factor x cohesion x supply
+    factor (x posture, terrain and fortification for the defender; x the weather's
+    attack factor for the attacker), plus the side's fire power per km. The ratio
+    sets the assault hazard and both sides' casualty rates; thin defenders leave
+    gaps where infiltration rises, more so under fog and cloud.
+    """
+    from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+
+    cells = model.contact_cells
+    if len(cells) == 0:
+        return None
+    sc = model.spec
+    cb = sc.combat
+    eff = model.effect
+    f = model.forces
+    k = model.grid.cell_km
+    cxy = model.cell_xy(cells)
+
+    att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
+    dfd = np.flatnonzero(f.in_line(DEFENDER_SIDE))
+    floor = float(cb.supply_floor)
+    Ea = engagement(np.column_stack([f.x[att], f.y[att]]), f.personnel[att],
+                    np.full(att.size, float(sc.attacker.concentration_km)), cxy, k)
+    Ed = engagement(np.column_stack([f.x[dfd], f.y[dfd]]), f.personnel[dfd], model.def_sigma[dfd], cxy, k)
+    pa = model.kind_attack[f.kind[att]] * f.cohesion[att] * (floor + (1 - floor) * f.supply[att]) * eff.attack
+    pd = (model.kind_defence[f.kind[dfd]] * model.posture_defence[f.posture[dfd]] * f.cohesion[dfd]
+          * (floor + (1 - floor) * f.supply[dfd]))
+    r, c = cells[:, 0], cells[:, 1]
+    A = pa @ Ea + model.fire_power_per_km[ATTACKER_SIDE] * k
+    D = (pd @ Ed) * model.defence_cell[r, c] * model.defender_boost[r, c] + model.fire_power_per_km[DEFENDER_SIDE] * k
+    ratio = A / np.maximum(D, 1e-6)
+    att_present = Ea.sum(axis=0)
+    def_density = Ed.sum(axis=0) / k
+    gap = np.clip(1.0 - def_density / float(cb.min_density_per_km), 0.0, 1.0)
+
+    mobility = model.mobility_cell[r, c] * eff.mobility
+    presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
+    h_attack = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+                              float(cb.advance_steepness), mobility) * presence
+    mix = (model.kind_infiltration[f.kind[att]] @ Ea) / np.maximum(att_present, 1e-9)
+    urban_bonus = np.where(model.grid.terrain[r, c] == 1, float(sc.attacker.infiltration_city_bonus), 1.0)
+    h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus
+             * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
+    h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(ratio, 1e-9), float(cb.advance_half_ratio),
+                                                           float(cb.advance_steepness)) * model.defender_boost[r, c]
+
+    terrain_cas = model.casualty_cell[r, c] * eff.casualties
+    rate_a = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio,
+                                 terrain_cas)
+    rate_d = daily_casualty_rate(float(cb.defender_casualty_rate), float(cb.modern_casualty_factor),
+                                 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
+    att_losses = Ea @ rate_a
+    def_losses = Ed @ rate_d
+    model.record_losses(att, np.minimum(att_losses, 0.5 * f.personnel[att]))
+    model.record_losses(dfd, np.minimum(def_losses, 0.5 * f.personnel[dfd]))
+    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses)

@@ -1,0 +1,185 @@
+"""Commanders and the slow processes of units: orders, cohesion, surrender, arrivals.
+
+**Attacker commander** (MODEL.md "Commanders"; seeds 002, 003; ISW): two arms,
+north-east through Rodynske and Bilytske and south-west through Kotlyne and
+Hryshyne, try to meet behind Pokrovsk-Myrnohrad; a centre group presses the
+city. Each arm works through its waypoints in order, moving on when the
+waypoint's cell is attacker-held. Every line unit heads for the attacker-held
+front cell that best trades closeness to its arm's objective against the
+distance it must move; units of one arm spread across a front of
+``concentration_km`` each. Every ``reserve_commit_every_days`` a reserve unit
+is committed to the arm whose contact cells show the best local force ratio.
+``attacker.pincer_arms`` 1 folds the south-west arm into the centre, 0 folds
+both arms (a frontal attack).
+
+**Defender doctrine, hold**: defend in place; every
+``defender.reserve_commit_every_days`` commit a reserve unit to the contact
+cell with the worst local ratio near the city; when the city's corridor is
+narrower than ``option.hold.counterattack_corridor_km``, counter-attack the
+flanks: defender power within ``counterattack_radius_km`` of the city is
+multiplied by ``counterattack_power_factor`` (stronger defence and more
+contested cells retaken).
+
+**Cohesion and surrender**: cohesion falls while supply is below half and
+recovers when supplied; a unit in a pocket whose cohesion falls below
+``surrender_cohesion`` surrenders: ``exfiltration_share`` of it slips out to
+the nearest defender unit outside the pocket, the rest is captured.
+
+**Arrivals**: units arrive on their day at their own side's cell nearest to
+their place; replacements fill the units' losses up to their first strength.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.agents import (
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, GONE, NE, RESERVE, SW,
+)
+from sim.theater.grid import ATTACKER
+
+
+# ----------------------------------------------------------------- attacker
+def attacker_orders(model) -> None:
+    f = model.forces
+    _advance_waypoints(model)
+    day = model.day
+    every = int(model.spec.attacker.reserve_commit_every_days)
+    if day > 0 and day % every == 0:
+        _commit_attacker_reserve(model)
+    line = np.flatnonzero(f.in_line(ATTACKER_SIDE))
+    front = model.attacker_front_cells()
+    if line.size == 0 or len(front) == 0:
+        return
+    fxy = model.cell_xy(front)
+    conc = float(model.spec.attacker.concentration_km)
+    for arm in (NE, SW, CENTRE):
+        units = line[f.arm[line] == arm]
+        if units.size == 0:
+            continue
+        ox, oy = model.arm_objective(arm)
+        d_obj = np.hypot(fxy[:, 0] - ox, fxy[:, 1] - oy)
+        # units of an arm share the axis: each takes the best stretch of front not yet taken
+        taken = np.zeros(len(front), bool)
+        for i in units:
+            d_unit = np.hypot(fxy[:, 0] - f.x[i], fxy[:, 1] - f.y[i])
+            score = d_obj + 0.3 * d_unit + np.where(taken, 1e6, 0.0)
+            j = int(np.argmin(score))
+            f.target_x[i], f.target_y[i] = fxy[j]
+            near = np.hypot(fxy[:, 0] - fxy[j, 0], fxy[:, 1] - fxy[j, 1]) < conc / 2
+            taken |= near
+            if taken.all():
+                taken[:] = False
+
+
+def _advance_waypoints(model) -> None:
+    for arm in (NE, SW, CENTRE):
+        cells = model.arm_waypoint_cells[arm]
+        while model.arm_stage[arm] < len(cells) - 1:
+            r, c = cells[model.arm_stage[arm]]
+            if model.control[r, c] == ATTACKER:
+                model.arm_stage[arm] += 1
+            else:
+                break
+
+
+def _commit_attacker_reserve(model) -> None:
+    f = model.forces
+    reserve = np.flatnonzero(f.side_mask(ATTACKER_SIDE) & (f.posture == RESERVE))
+    if reserve.size == 0:
+        return
+    arms = model.active_arms
+    best, best_ratio = arms[0], -1.0
+    result = model.last_contact
+    if result is not None and len(model.last_contact_cells):
+        cxy = model.cell_xy(model.last_contact_cells)
+        for arm in arms:
+            ox, oy = model.arm_objective(arm)
+            near = np.hypot(cxy[:, 0] - ox, cxy[:, 1] - oy) < 8.0
+            if near.any():
+                ratio = float(np.median(result.ratio[near]))
+                if ratio > best_ratio:
+                    best, best_ratio = arm, ratio
+    i = reserve[0]
+    f.posture[i] = ATTACK
+    f.arm[i] = best
+
+
+# ----------------------------------------------------------------- defender
+def defender_orders(model) -> None:
+    sc = model.spec
+    f = model.forces
+    every = int(sc.defender.reserve_commit_every_days)
+    if model.day > 0 and model.day % every == 0:
+        reserve = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == RESERVE))
+        result = model.last_contact
+        if reserve.size and result is not None and len(model.last_contact_cells):
+            cxy = model.cell_xy(model.last_contact_cells)
+            cx, cy = model.city_xy
+            near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < 25.0
+            pool = np.flatnonzero(near) if near.any() else np.arange(len(cxy))
+            j = pool[int(np.argmax(result.ratio[pool]))]
+            i = reserve[0]
+            f.posture[i] = DEFEND
+            f.target_x[i], f.target_y[i] = cxy[j]
+    if sc.option.kind == "hold":
+        hold = sc.option.hold
+        state = model.supply_state
+        narrow = state is not None and state.corridor_km < float(hold.counterattack_corridor_km)
+        model.defender_boost = model.counterattack_zone_boost if narrow else model.no_boost
+        model.counterattacking = bool(narrow)
+
+
+# ----------------------------------------------------------------- cohesion
+def cohesion_and_surrender(model) -> None:
+    lg = model.spec.logistics
+    f = model.forces
+    p = np.flatnonzero(f.present)
+    if p.size == 0:
+        return
+    s = f.supply[p]
+    short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
+    c = f.cohesion[p] + np.where(s >= 0.5, float(lg.cohesion_recovery_per_day), 0.0) \
+        - float(lg.cohesion_loss_per_day) * short
+    f.cohesion[p] = np.clip(c, 0.0, 1.0)
+
+    give_up = p[(f.side[p] == DEFENDER_SIDE) & f.in_pocket[p] & (f.cohesion[p] < float(lg.surrender_cohesion))]
+    if give_up.size == 0:
+        return
+    outside = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & ~f.in_pocket)
+    for i in give_up:
+        men = f.personnel[i]
+        out = men * float(lg.exfiltration_share) if outside.size else 0.0
+        if out > 0:
+            j = outside[int(np.argmin(np.hypot(f.x[outside] - f.x[i], f.y[outside] - f.y[i])))]
+            f.personnel[j] += out
+            f.exfiltrated[i] += out
+        f.captured[i] += men - out
+        model.captured_total[DEFENDER_SIDE] += men - out
+        f.personnel[i] = 0.0
+        f.present[i] = False
+        f.posture[i] = GONE
+        model.surrendered_units += 1
+
+
+# ----------------------------------------------------------------- arrivals
+def arrivals(model) -> None:
+    f = model.forces
+    due = np.flatnonzero(~f.present & (f.arrival_day == model.day) & (f.posture != GONE))
+    for i in due:
+        model.deploy(i)
+    for side, spec in ((DEFENDER_SIDE, model.spec.forces.defender), (ATTACKER_SIDE, model.spec.forces.attacker)):
+        budget = float(spec.replacements_per_day) * model.replacement_factor[side]
+        if budget <= 0:
+            continue
+        idx = np.flatnonzero(f.side_mask(side))
+        if idx.size == 0:
+            continue
+        deficit = np.clip(f.start_personnel[idx] - f.personnel[idx], 0.0, None)
+        need = deficit.sum()
+        if need <= 0:
+            continue
+        given = deficit * min(1.0, budget / need)
+        f.personnel[idx] += given
+        model.arrived_total[side] += given.sum()
+

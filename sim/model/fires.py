@@ -1,0 +1,62 @@
+"""Observation, drone availability and fires (drones and artillery).
+
+* **Availability** (schedule step 2): each side's sorties today are its
+  nominal sorties times :func:`sim.model.weather.drone_availability`. The day
+  counts as a *drone-grounded day* when the defender's common drones can fly
+  less than half their sorties (precipitation or fog).
+* **Fires** (step 4): each side's sorties and shells inflict casualties on the
+  enemy's present units, weighted by how close each unit is to the front
+  (``exp(-distance / range)``), and add combat power at the front:
+  ``(sorties x power_per_sortie + shells/1000 x power_per_1000_shells) x
+  observation``, spread evenly along the active front. When the defender's
+  drones are grounded its fires shrink to its short shell budget: the drones no
+  longer fill the artillery gap (seed 000).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.model.weather import drone_availability
+
+SIDES = (DEFENDER_SIDE, ATTACKER_SIDE)
+
+
+def availability(model) -> None:
+    """Sorties that fly today, fire intensity (0..1 of nominal) and the grounded-day flag."""
+    sc = model.spec
+    eff = model.effect
+    state = model.weather_state
+    for side, drones, guns in ((DEFENDER_SIDE, sc.drones.defender, sc.artillery.defender),
+                               (ATTACKER_SIDE, sc.drones.attacker, sc.artillery.attacker)):
+        share = drone_availability(eff, state, float(drones.weather_resistant_share))
+        model.sorties_today[side] = float(drones.sorties_per_day) * share
+        # intensity of fire control over roads: drones mostly, guns observed
+        model.fire_intensity[side] = 0.7 * share + 0.3 * eff.observation
+    model.grounded_today = eff.drone_availability < 0.5
+
+
+def fire(model) -> None:
+    """Casualties from drones and artillery, and each side's fire power per km of front."""
+    sc = model.spec
+    f = model.forces
+    obs = model.effect.observation
+    front_km = max(model.front_km, 1.0)
+    for side, enemy, drones, guns in ((DEFENDER_SIDE, ATTACKER_SIDE, sc.drones.defender, sc.artillery.defender),
+                                      (ATTACKER_SIDE, DEFENDER_SIDE, sc.drones.attacker, sc.artillery.attacker)):
+        sorties = model.sorties_today[side]
+        shells = float(guns.shells_per_day)
+        model.fire_power_per_km[side] = (sorties * float(drones.power_per_sortie)
+                                         + shells / 1000 * float(guns.power_per_1000_shells)) * obs / front_km
+        kills = (sorties * float(drones.casualties_per_sortie) * obs
+                 + shells / 1000 * float(guns.casualties_per_1000_shells) * obs)
+        targets = np.flatnonzero(f.side_mask(enemy))
+        if targets.size == 0 or kills <= 0:
+            continue
+        weight = f.personnel[targets] * np.exp(-model.unit_front_distance(targets) / float(drones.range_km))
+        total = weight.sum()
+        if total <= 0:
+            continue
+        losses = np.minimum(kills * weight / total, 0.5 * f.personnel[targets])
+        model.record_losses(targets, losses)

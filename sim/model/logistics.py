@@ -1,0 +1,138 @@
+"""Logistics: supply network, fire control over roads, pockets and the corridor.
+
+Once a day (MODEL.md "Supply and encirclement"):
+
+* **Pockets.** Defender-held cells are labelled into 4-connected components
+  (``scipy.ndimage.label``); a component that holds no supply source is a
+  pocket. A diagonal gap between two attacker cells does not let supply through.
+* **Corridor width.** The distance from every defender cell to the nearest
+  cell not held by the defender (Euclidean distance transform) gives, by
+  thresholding at increasing half-widths and labelling again, the widest path
+  from each cell to a source: its bottleneck. The city's own corridor is the
+  bottleneck of its urban zone, reported as a width ``2 t - cell`` (a path one
+  cell wide is one cell wide).
+* **Fire control.** The attacker's drones and guns reach ``range_km`` behind the
+  front. A unit whose route's bottleneck half-width is below that range is
+  exposed: its supply target falls by ``interdiction x intensity x exposure``,
+  before any road is physically cut. New routes (seed 000) relieve part of it
+  after ``new_route_days`` of pressure.
+* **Supply.** Units move a share of the way to their target each day; inside a
+  pocket supply runs down by ``pocket_supply_loss_per_day``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+
+# half-widths (km) at which the corridor is probed; widths above the last are "wide open"
+HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0, 20.0)
+FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+@dataclass
+class SupplyState:
+    pocket: np.ndarray              # bool grid: defender cells cut off from every source
+    bottleneck_km: np.ndarray       # float grid: half-width of the widest path to a source (0 in pockets)
+    corridor_km: float              # width of the city's corridor (0 when cut)
+    city_in_pocket: bool
+    road_served: np.ndarray         # bool grid: within reach of a road still linked to a source
+    pressure_days: int = 0          # days the city's corridor has been under fire control
+
+
+def network(control_def: np.ndarray, dist_km: np.ndarray, sources: np.ndarray, city_zone: np.ndarray,
+            road: np.ndarray, cell_km: float) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray]:
+    """Pockets, bottleneck field, city corridor width and road service (pure; arrays in, arrays out)."""
+    labels, _ = ndimage.label(control_def, structure=FOUR)
+    src_labels = np.unique(labels[sources[:, 0], sources[:, 1]])
+    src_labels = src_labels[src_labels > 0]
+    connected = np.isin(labels, src_labels)
+    pocket = control_def & ~connected
+
+    zone = city_zone & control_def
+    bottleneck = np.zeros(control_def.shape)
+    corridor_half = 0.0
+    if zone.any() and connected[zone].any():
+        corridor_half = cell_km / 2
+    bottleneck[connected] = cell_km / 2
+    for t in HALF_WIDTHS_KM:
+        if t < cell_km:
+            continue
+        mask = control_def & ((dist_km >= t) | zone)
+        lab, _ = ndimage.label(mask, structure=FOUR)
+        ok = np.unique(lab[sources[:, 0], sources[:, 1]])
+        ok = ok[ok > 0]
+        if ok.size == 0:
+            break
+        reach = np.isin(lab, ok)
+        bottleneck[reach] = t
+        if zone.any() and reach[zone].any():
+            corridor_half = t
+    corridor_km = max(0.0, 2 * corridor_half - cell_km) if corridor_half > 0 else 0.0
+    if corridor_half == cell_km / 2:
+        corridor_km = cell_km  # linked only through a path one cell wide
+    city_in_pocket = bool(zone.any() and not connected[zone].any())
+
+    road_links = control_def & (road > 0)
+    rl, _ = ndimage.label(road_links, structure=FOUR)
+    ok = np.unique(rl[sources[:, 0], sources[:, 1]])
+    ok = ok[ok > 0]
+    road_connected = np.isin(rl, ok) if ok.size else np.zeros_like(control_def)
+    road_served = ndimage.binary_dilation(road_connected, iterations=2) & control_def
+    return pocket, bottleneck, corridor_km, city_in_pocket, road_served
+
+
+def update(model) -> SupplyState:
+    """The day's supply network and every unit's supply level."""
+    sc = model.spec
+    lg = sc.logistics
+    f = model.forces
+    control_def = model.control == 0
+    dist_km = ndimage.distance_transform_edt(control_def) * model.grid.cell_km
+    sources = model.source_cells[control_def[model.source_cells[:, 0], model.source_cells[:, 1]]]
+    if len(sources) == 0:
+        sources = np.zeros((0, 2), dtype=int)
+        pocket = control_def.copy()
+        state = SupplyState(pocket, np.zeros(control_def.shape), 0.0, True, np.zeros_like(control_def))
+    else:
+        pocket, bottleneck, corridor, city_pocket, road_served = network(
+            control_def, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km)
+        state = SupplyState(pocket, bottleneck, corridor, city_pocket, road_served)
+    model.dist_to_enemy_km = dist_km
+
+    prev = model.supply_state
+    rng_km = float(sc.drones.attacker.range_km)
+    city_exposure = np.clip(1.0 - (state.corridor_km / 2) / rng_km, 0.0, 1.0)
+    state.pressure_days = (prev.pressure_days + 1) if (prev is not None and city_exposure > 0.5) else (
+        prev.pressure_days if prev is not None else 0)
+    relief = float(lg.new_route_relief) * min(1.0, state.pressure_days / max(float(lg.new_route_days), 1e-9))
+
+    # defenders
+    d = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
+    if d.size:
+        r, c = model.cells_of(d)
+        in_pocket = state.pocket[r, c] | (model.control[r, c] != 0)
+        f.in_pocket[d] = in_pocket
+        window = model.bottleneck_window
+        b = ndimage.maximum_filter(state.bottleneck_km, size=window)[r, c] if window > 1 else state.bottleneck_km[r, c]
+        exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
+        intensity = model.fire_intensity[ATTACKER_SIDE]
+        interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)
+        road_factor = np.where(state.road_served[r, c], 1.0, float(lg.offroad_supply) * model.effect.mobility)
+        target = np.clip(road_factor * (1.0 - interdiction), 0.0, 1.0)
+        s = f.supply[d]
+        s = np.where(in_pocket, np.maximum(s - float(lg.pocket_supply_loss_per_day), 0.0),
+                     s + float(lg.resupply_per_day) * (target - s))
+        f.supply[d] = np.clip(s, 0.0, 1.0)
+    # attackers: their routes run back to the south-east, outside the grid's supply model;
+    # the defender's drones interdict them at a fixed half exposure (assumption, ODD.md)
+    a = np.flatnonzero(f.side_mask(ATTACKER_SIDE))
+    if a.size:
+        target = 1.0 - float(sc.drones.defender.interdiction) * model.fire_intensity[DEFENDER_SIDE] * 0.5
+        f.supply[a] += float(lg.resupply_per_day) * (target - f.supply[a])
+    model.supply_state = state
+    return state

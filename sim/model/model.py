@@ -1,0 +1,357 @@
+"""The Mesa model of the fight for Pokrovsk. ``step()`` is the daily schedule.
+
+Read ``step`` as the ODD's "process overview and scheduling" (docs/ODD.md):
+
+1. weather
+2. observation and drone availability
+3. logistics: supply network, fire control over roads, encirclement check
+4. fires: drones and artillery
+5. ground combat at every contact by local force ratio
+6. movement and control changes
+7. cohesion, surrender of cut-off units
+8. arrivals and redeployments (commanders' orders)
+9. daily metrics
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from sim.model import combat, doctrine, fires, logistics, movement
+from sim.model.agents import (
+    ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, GONE, KIND_NAMES, NE,
+    NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
+)
+from sim.model.weather import STATES, draw_sequence
+from sim.outcomes import Recorder
+from sim.scenario import Scenario, load_default, sample, uncertain_inputs
+from sim.seeding import replication_seed, substream
+from sim.theater import build_grid, load_theater
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
+from sim.theater.spec import Theater
+
+FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+class PokrovskModel(mesa.Model):
+    """The fight for the Pokrovsk-Myrnohrad agglomeration, one replication.
+
+    Args:
+        scenario: a validated :class:`~sim.scenario.Scenario`; uncertain inputs
+            (distributions) are drawn from ``seed``. ``None`` runs
+            ``scenarios/base.yaml``.
+        seed: the replication's ``numpy.random.SeedSequence`` (or an int root
+            seed, taken as replication 0 of that root). Every random draw of the
+            replication comes from named streams of this seed: ``input:<path>``
+            for each uncertain input, ``weather`` for the weather sequence and
+            ``model`` for everything else (``self.rng``).
+        theater: the scenario's theater, already loaded (the runner passes it so
+            it is read once); ``None`` loads it by the scenario's ``theater`` name.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, seed: np.random.SeedSequence | int | None = None,
+                 theater: Theater | None = None) -> None:
+        if scenario is None:
+            scenario = load_default().scenario
+        if seed is None or isinstance(seed, (int, np.integer)):
+            seed = replication_seed(int(seed or 0), 0)
+        self.seed_sequence = seed
+        self.uncertain = uncertain_inputs(scenario)
+        concrete, self.sampled = sample(scenario, seed)
+        super().__init__(rng=substream(seed, "model"))
+        self.spec: Scenario = concrete
+        sc = concrete
+        if theater is None:
+            from sim.scenario import BASE_SCENARIO
+
+            theater = load_theater(sc.theater, BASE_SCENARIO.parent)
+        self.theater = theater
+        self.grid: Grid = build_grid(theater, sc.grid.cell_km)
+        g = self.grid
+
+        # --------------------------------------------------------- state
+        self.day = 0
+        self.front_date, self.control = g.initial_control(sc.start_date)
+        self.initial_control = self.control.copy()
+        self.weather_seq = draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather"))
+        self.weather_state = int(self.weather_seq[0])
+        self.effect = sc.weather.effects[STATES[self.weather_state]]
+        self.sorties_today = np.zeros(2)
+        self.fire_intensity = np.ones(2)
+        self.fire_power_per_km = np.zeros(2)
+        self.grounded_today = False
+        self.supply_state: logistics.SupplyState | None = None
+        self.last_contact: combat.ContactResult | None = None
+        self.last_contact_cells = np.zeros((0, 2), int)
+        self.losses_today = np.zeros(2)
+        self.arrived_total = np.zeros(2)
+        self.captured_total = np.zeros(2)
+        self.surrendered_units = 0
+        self.counterattacking = False
+        self.replacement_factor = np.ones(2)
+
+        # --------------------------------------------------------- cell factors (numpy layers)
+        cb = sc.combat
+        terr = np.array(["open", "urban", "forest", "water"])
+        lut = lambda table: np.array([float(table[t]) for t in terr])  # noqa: E731
+        self.active = g.sectors[sc.active_sector] if sc.active_sector else np.ones(g.shape, bool)
+        self.defence_cell = lut(cb.terrain_defence)[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
+        self.mobility_cell = lut(cb.terrain_mobility)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
+        self.casualty_cell = lut(cb.terrain_casualties)[g.terrain]
+        self.infiltration_gap_floor = float(cb.infiltration_gap_floor)
+        self.min_attack_party = float(cb.min_attack_party)
+        self.kind_attack = np.array([float(sc.kinds[k].attack) for k in KIND_NAMES])
+        self.kind_defence = np.array([float(sc.kinds[k].defence) for k in KIND_NAMES])
+        self.kind_infiltration = np.array([float(sc.kinds[k].infiltration) for k in KIND_NAMES])
+        pdef = cb.posture_defence
+        self.posture_defence = np.array([float(pdef["hasty"]), float(pdef["prepared"]), float(pdef["delay"]),
+                                         float(pdef["withdrawal"]), float(pdef["hasty"]), float(pdef["hasty"]), 0.0])
+        self.bottleneck_window = max(1, int(round(2 * 3.0 / g.cell_km)) | 1)
+
+        # --------------------------------------------------------- places
+        out = sc.outcomes
+        self.city_mask = g.urban_mask(out.city)
+        self.city_zone = ndimage.binary_dilation(self.city_mask, structure=FOUR)
+        self.city_xy = self.xy_of_place(out.city)
+        self.pocket_town_mask = np.zeros(g.shape, bool)
+        for town in out.pocket_towns:
+            self.pocket_town_mask |= g.urban_mask(town)
+        self.next_line_mask = g.belts[out.next_line] & self.active & (self.initial_control != ATTACKER)
+        self.source_cells = np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2)
+        X, Y = g.centres_km()
+        self._X, self._Y = X, Y
+        near_city = np.hypot(X - self.city_xy[0], Y - self.city_xy[1]) <= float(sc.option.hold.counterattack_radius_km)
+        self.no_boost = np.ones(g.shape)
+        self.counterattack_zone_boost = np.where(near_city, float(sc.option.hold.counterattack_power_factor), 1.0)
+        self.defender_boost = self.no_boost
+        self.deep_mask = (g.terrain == URBAN) & self.active
+        self.advance_from = ndimage.distance_transform_edt(self.initial_control != ATTACKER) * g.cell_km
+
+        # --------------------------------------------------------- attacker arms
+        arms = sc.attacker.arms
+        self.arm_waypoints = {a: [self.xy_of_place(p) for p in arms[ARM_NAMES[a]].waypoints] for a in (NE, SW, CENTRE)}
+        self.arm_waypoint_cells = {a: [g.cell_of_place(p) for p in arms[ARM_NAMES[a]].waypoints] for a in (NE, SW, CENTRE)}
+        self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
+        self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
+
+        # --------------------------------------------------------- units
+        self.forces = Forces.from_records(self._unit_records())
+        self.def_sigma = np.array([float(sc.combat.frontage_km[ECHELON_NAMES[e]]) / 2 for e in self.forces.echelon])
+        self.agent_of: dict[int, Unit] = {}
+        self.initial_personnel = np.zeros(2)
+        for i in np.flatnonzero(self.forces.arrival_day == 0):
+            self.deploy(int(i), initial=True)
+
+        self.update_front()
+        self.recorder = Recorder(self)
+        self.running = True
+
+    # ================================================================= schedule
+    def step(self) -> None:
+        """One day, in the order of the ODD (docs/ODD.md, "Process overview and scheduling")."""
+        sc = self.spec
+        self.losses_today[:] = 0.0
+        # 1. weather
+        self.weather_state = int(self.weather_seq[self.day])
+        self.effect = sc.weather.effects[STATES[self.weather_state]]
+        # 2. observation and drone availability
+        fires.availability(self)
+        # 3. logistics: supply, fire control over roads, encirclement check
+        self.update_front()
+        logistics.update(self)
+        # 4. fires
+        fires.fire(self)
+        # 5. ground combat
+        result = combat.fight(self)
+        # 6. movement and control changes
+        movement.change_control(self, result)
+        movement.displace_defenders(self)
+        movement.move_toward_targets(self)
+        # 7. cohesion, surrender
+        doctrine.cohesion_and_surrender(self)
+        # 8. arrivals and redeployments
+        self.day += 1
+        self.last_contact, self.last_contact_cells = result, self.contact_cells
+        doctrine.arrivals(self)
+        self.update_front()
+        doctrine.defender_orders(self)
+        doctrine.attacker_orders(self)
+        # 9. daily metrics
+        self.recorder.record(self)
+        if self.day >= sc.days:
+            self.running = False
+
+    def run(self) -> "PokrovskModel":
+        """Step to the scenario's last day."""
+        while self.running:
+            self.step()
+        return self
+
+    # ================================================================= front
+    def update_front(self) -> None:
+        """Contact cells (defender-held or contested cells touching the attacker) in the active sector."""
+        control = self.control
+        not_def = control != DEFENDER
+        touch = np.zeros_like(not_def)
+        touch[1:, :] |= not_def[:-1, :]
+        touch[:-1, :] |= not_def[1:, :]
+        touch[:, 1:] |= not_def[:, :-1]
+        touch[:, :-1] |= not_def[:, 1:]
+        att = control == ATTACKER
+        att_touch = np.zeros_like(att)
+        att_touch[1:, :] |= att[:-1, :]
+        att_touch[:-1, :] |= att[1:, :]
+        att_touch[:, 1:] |= att[:, :-1]
+        att_touch[:, :-1] |= att[:, 1:]
+        contact = self.active & (((control == DEFENDER) & touch) | ((control == CONTESTED) & (att_touch | touch)))
+        self.contact_cells = np.argwhere(contact)
+        self.front_km = len(self.contact_cells) * self.grid.cell_km
+        self._contact_tree = cKDTree(self.cell_xy(self.contact_cells)) if len(self.contact_cells) else None
+
+    def attacker_front_cells(self) -> np.ndarray:
+        """Attacker-held cells in the active sector that touch ground the attacker does not hold."""
+        att = self.control == ATTACKER
+        other = ~att
+        touch = np.zeros_like(att)
+        touch[1:, :] |= other[:-1, :]
+        touch[:-1, :] |= other[1:, :]
+        touch[:, 1:] |= other[:, :-1]
+        touch[:, :-1] |= other[:, 1:]
+        return np.argwhere(att & touch & self.active)
+
+    def deep_candidates(self) -> np.ndarray:
+        """Defender-held town cells behind the contact line within infiltration depth."""
+        d = self.dist_to_enemy_km
+        depth = float(self.spec.combat.infiltration_depth_km)
+        return np.argwhere(self.deep_mask & (self.control == DEFENDER) & (d > self.grid.cell_km) & (d <= depth))
+
+    def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
+        """Distance (km) from each unit to the nearest contact cell."""
+        if self._contact_tree is None:
+            return np.full(len(idx), 50.0)
+        d, _ = self._contact_tree.query(np.column_stack([self.forces.x[idx], self.forces.y[idx]]))
+        return d
+
+    def arm_objective(self, arm: int) -> tuple[float, float]:
+        return self.arm_waypoints[arm][self.arm_stage[arm]]
+
+    # ================================================================= bookkeeping
+    def record_losses(self, idx: np.ndarray, losses: np.ndarray) -> None:
+        """Killed and wounded: off the units' strength, onto their casualty count."""
+        f = self.forces
+        losses = np.minimum(losses, f.personnel[idx])
+        f.personnel[idx] -= losses
+        f.casualties[idx] += losses
+        np.add.at(self.losses_today, f.side[idx].astype(int), losses)
+
+    def deploy(self, i: int, initial: bool = False) -> None:
+        """A unit enters: placed at its side's nearest cell to its place, registered as a Mesa agent."""
+        f = self.forces
+        own = self.control == (DEFENDER if f.side[i] == DEFENDER_SIDE else ATTACKER)
+        placed = [j for j in np.flatnonzero(f.present) if f.side[j] == f.side[i]]
+        sep = 0.5 * float(self.spec.combat.frontage_km[ECHELON_NAMES[f.echelon[i]]]) if f.side[i] == DEFENDER_SIDE else 1.0
+        x, y = self.nearest_cell_xy(f.x[i], f.y[i], own, avoid=[(f.x[j], f.y[j]) for j in placed], min_sep=sep)
+        if x is None:
+            f.posture[i] = GONE
+            return
+        f.x[i], f.y[i] = x, y
+        f.present[i] = True
+        f.personnel[i] = f.start_personnel[i]
+        if initial:
+            self.initial_personnel[f.side[i]] += f.personnel[i]
+        else:
+            self.arrived_total[f.side[i]] += f.personnel[i]
+        self.agent_of[i] = Unit(self, i)
+
+    def _unit_records(self) -> list[UnitRecord]:
+        sc = self.spec
+        records: list[UnitRecord] = []
+        for side, spec in ((DEFENDER_SIDE, sc.forces.defender), (ATTACKER_SIDE, sc.forces.attacker)):
+            weights = np.array([float(u.weight) for u in spec.units for _ in range(u.count)])
+            shares = weights / weights.sum()
+            k = 0
+            for u in spec.units:
+                for n in range(u.count):
+                    records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
+                    k += 1
+            for a in spec.arrivals:
+                for n in range(a.count):
+                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+        return records
+
+    def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
+        sector = spec.sector
+        arm = NO_ARM
+        posture = DEFEND if side == DEFENDER_SIDE else ATTACK
+        if sector == "reserve":
+            posture = RESERVE
+        elif side == ATTACKER_SIDE:
+            arm = {"ne": NE, "sw": SW}.get(sector, CENTRE)
+            arms = int(self.spec.attacker.pincer_arms)
+            if (arm == SW and arms < 2) or (arm == NE and arms < 1):
+                arm = CENTRE
+        name = spec.name if count == 1 else f"{spec.name} {n + 1}"
+        return UnitRecord(name=name, side=side, kind=KIND_NAMES.index(spec.kind), echelon=ECHELON_NAMES.index(spec.echelon),
+                          sector=sector, personnel=personnel, arrival_day=day, at=self.xy_of_place(spec.at),
+                          arm=arm, posture=posture, source=source)
+
+    # ================================================================= geometry
+    def xy_of_place(self, place) -> tuple[float, float]:
+        lat, lon = self.theater.place_latlon(place)
+        x, y = self.grid.to_km(lat, lon)
+        return float(x), float(y)
+
+    def cell_of_xy(self, x: float, y: float) -> tuple[int, int]:
+        k = self.grid.cell_km
+        return (min(max(int(y // k), 0), self.grid.rows - 1), min(max(int(x // k), 0), self.grid.cols - 1))
+
+    def cells_of(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = self.grid.cell_km
+        r = np.clip((self.forces.y[idx] // k).astype(int), 0, self.grid.rows - 1)
+        c = np.clip((self.forces.x[idx] // k).astype(int), 0, self.grid.cols - 1)
+        return r, c
+
+    def cell_xy(self, cells: np.ndarray) -> np.ndarray:
+        k = self.grid.cell_km
+        return np.column_stack([(cells[:, 1] + 0.5) * k, (cells[:, 0] + 0.5) * k]) if len(cells) else np.zeros((0, 2))
+
+    def nearest_cell_xy(self, x: float, y: float, mask: np.ndarray, avoid=(), min_sep: float = 0.0):
+        """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points)."""
+        r0, c0 = self.cell_of_xy(x, y)
+        k = self.grid.cell_km
+        for radius in (2, 5, 12, 30, max(self.grid.rows, self.grid.cols)):
+            r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, self.grid.rows)
+            c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, self.grid.cols)
+            cells = np.argwhere(mask[r1:r2, c1:c2])
+            if len(cells) == 0:
+                continue
+            cx = (cells[:, 1] + c1 + 0.5) * k
+            cy = (cells[:, 0] + r1 + 0.5) * k
+            d = np.hypot(cx - x, cy - y)
+            if avoid and min_sep > 0:
+                pts = np.array(avoid, dtype=float)
+                sep = np.hypot(cx[:, None] - pts[None, :, 0], cy[:, None] - pts[None, :, 1]).min(axis=1)
+                d = d + np.where(sep < min_sep, 1e3, 0.0)
+            j = int(np.argmin(d))
+            if d[j] >= 1e3 and radius < max(self.grid.rows, self.grid.cols):
+                continue
+            return float(cx[j]), float(cy[j])
+        return None, None
+
+    # ================================================================= views
+    def units(self, side: str | None = None) -> list[Unit]:
+        """Present units as Mesa agents (optionally of one side)."""
+        f = self.forces
+        return [a for i, a in self.agent_of.items() if f.present[i] and (side is None or a.side == side)]
+
+    @property
+    def weather_name(self) -> str:
+        return STATES[self.weather_state]
+
+    def city_held_share(self) -> float:
+        """Share of the city's urban cells held by the defender."""
+        return float((self.control[self.city_mask] == DEFENDER).mean())
+

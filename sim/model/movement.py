@@ -1,0 +1,120 @@
+"""Movement and control changes (schedule step 6).
+
+* A contact cell the attacker wins goes one step: defender-held -> contested,
+  contested -> attacker-held. A contested cell the defender wins back returns
+  to defender-held. Under fog and cloud, infiltration groups also appear in
+  urban cells up to ``infiltration_depth_km`` behind the line (seed 002).
+* A contested cell with no defender-held neighbour left falls to the attacker.
+* Defender units whose cell is lost fall back to the nearest defender-held cell.
+* Every unit with a destination (attackers heading for their arm's objective,
+  committed reserves, withdrawing columns) moves up to its speed toward it:
+  ``move_km_per_day`` x the weather's mobility, on roads at double speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.model.combat import ContactResult, capture_probability
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
+
+FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+def change_control(model, result: ContactResult | None) -> int:
+    """Apply today's captures; returns the number of cells that changed hands."""
+    control = model.control
+    changed = 0
+    if result is not None:
+        cells = model.contact_cells
+        n = len(cells)
+        u = model.rng.random((2, n))
+        won = u[0] < capture_probability(result.attack_hazard + result.infiltration_hazard)
+        r, c = cells[:, 0], cells[:, 1]
+        was = control[r, c].copy()
+        retaken = (was == CONTESTED) & ~won & (u[1] < capture_probability(result.counter_hazard))
+        control[r[won & (was == DEFENDER)], c[won & (was == DEFENDER)]] = CONTESTED
+        control[r[won & (was == CONTESTED)], c[won & (was == CONTESTED)]] = ATTACKER
+        control[r[retaken], c[retaken]] = DEFENDER
+        changed += int(won.sum() + retaken.sum())
+    changed += _deep_infiltration(model)
+    changed += _collapse_isolated_contested(model)
+    return changed
+
+
+def _deep_infiltration(model) -> int:
+    """Infiltration groups slipping into towns behind the line under cover (seed 002)."""
+    sc = model.spec
+    cover = model.effect.infiltration_cover
+    depth = float(sc.combat.infiltration_depth_km)
+    if cover <= 1.0 or depth <= 0:
+        return 0
+    cand = model.deep_candidates()
+    if len(cand) == 0:
+        return 0
+    r, c = cand[:, 0], cand[:, 1]
+    d = model.dist_to_enemy_km[r, c]
+    hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
+              * np.exp(-d / depth) * model.infiltration_gap_floor)
+    hit = model.rng.random(len(cand)) < capture_probability(hazard)
+    model.control[r[hit], c[hit]] = CONTESTED
+    return int(hit.sum())
+
+
+def _collapse_isolated_contested(model) -> int:
+    """A contested cell with no defender-held 4-neighbour falls to the attacker."""
+    control = model.control
+    contested = control == CONTESTED
+    if not contested.any():
+        return 0
+    has_def = ndimage.binary_dilation(control == DEFENDER, structure=FOUR)
+    fall = contested & ~has_def
+    control[fall] = ATTACKER
+    return int(fall.sum())
+
+
+def displace_defenders(model) -> None:
+    """Defender units standing on lost ground fall back to the nearest defender-held cell."""
+    f = model.forces
+    idx = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
+    if idx.size == 0:
+        return
+    r, c = model.cells_of(idx)
+    lost = model.control[r, c] != DEFENDER
+    for i in idx[lost]:
+        x, y = model.nearest_cell_xy(f.x[i], f.y[i], model.control == DEFENDER)
+        if x is not None:
+            f.x[i], f.y[i] = x, y
+
+
+def move_toward_targets(model) -> None:
+    """Units with a destination move toward it at their speed, staying on their own side's ground."""
+    f = model.forces
+    moving = f.present & np.isfinite(f.target_x)
+    idx = np.flatnonzero(moving)
+    if idx.size == 0:
+        return
+    speed = float(model.spec.attacker.move_km_per_day) * model.effect.mobility
+    r, c = model.cells_of(idx)
+    on_road = model.grid.road[r, c] > 0
+    step = np.where(on_road, 2 * speed, speed)
+    dx, dy = f.target_x[idx] - f.x[idx], f.target_y[idx] - f.y[idx]
+    dist = np.hypot(dx, dy)
+    frac = np.where(dist > 0, np.minimum(1.0, step / np.maximum(dist, 1e-9)), 0.0)
+    nx, ny = f.x[idx] + frac * dx, f.y[idx] + frac * dy
+    own_att = model.control == ATTACKER
+    own_def = model.control == DEFENDER
+    for j, i in enumerate(idx):
+        mask = own_att if f.side[i] == ATTACKER_SIDE else own_def
+        rr, cc = model.cell_of_xy(nx[j], ny[j])
+        if mask[rr, cc]:
+            f.x[i], f.y[i] = nx[j], ny[j]
+        else:
+            x, y = model.nearest_cell_xy(nx[j], ny[j], mask)
+            if x is not None:
+                f.x[i], f.y[i] = x, y
+    arrived = dist <= step
+    f.target_x[idx[arrived]] = np.nan
+    f.target_y[idx[arrived]] = np.nan

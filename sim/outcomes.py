@@ -1,0 +1,158 @@
+"""Daily metrics and the per-replication outcome row (MODEL.md "Outcomes").
+
+The :class:`Recorder` keeps one row per day in preallocated numpy arrays (no
+per-day DataFrame work) and turns them, at the end, into the timeseries and
+the outcome row with exactly MODEL.md's column names.
+
+Definitions (also in docs/ODD.md):
+
+* day numbers count from the start date: the state after ``k`` steps is "day k"
+  (the morning of ``start_date + k``);
+* ``pokrovsk_held``: the defender holds at least half of the city's urban cells on
+  the last day (contested cells are not held); ``pokrovsk_fall_day``: the first day
+  it held less than half;
+* ``encircled``: a pocket (defender-held cells with no friendly path to any
+  supply source) containing urban cells of a pocket town and defender units has
+  formed; ``encirclement_day`` the first such day; ``defenders_trapped`` the
+  personnel of defender units inside pockets on that day;
+* ``defender_casualties``/``attacker_casualties``: killed and wounded;
+  ``defenders_captured`` separately; ``exchange_ratio`` = attacker / defender
+  casualties;
+* ``territory_lost_km2``: net growth of the ground the defender does not hold
+  (attacker-held or contested) since the start;
+* ``attacker_max_advance_km``: the greatest distance from the starting
+  attacker-held area of any cell the attacker held on any day;
+* ``min_corridor_km``: the narrowest width of the city's supply corridor on any
+  day (0 once cut);
+* ``drone_grounded_days``: days the defender's common drones could fly less than
+  half their sorties (precipitation or fog);
+* ``next_line_reached_day``: first day the attacker holds a cell of the next
+  fortification belt (in the active sector) it did not hold at the start;
+* ``defender_personnel_preserved``: present defender personnel at the end over
+  start personnel plus every arrival.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.model.weather import STATES
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
+
+TIMESERIES_FLOAT = (
+    "defender_personnel", "attacker_personnel", "defender_casualties", "attacker_casualties",
+    "defender_casualties_day", "attacker_casualties_day", "defenders_captured",
+    "defender_area_km2", "attacker_area_km2", "contested_area_km2", "corridor_km",
+    "defender_sorties", "attacker_sorties", "supply_index", "city_held_share", "pocket_personnel",
+)
+
+
+class Recorder:
+    """Collects the daily metrics of one replication."""
+
+    def __init__(self, model) -> None:
+        n = int(model.spec.days) + 1
+        self.n = n
+        self.weather = np.zeros(n, np.int8)
+        self.grounded = np.zeros(n, bool)
+        self.data = {name: np.full(n, np.nan) for name in TIMESERIES_FLOAT}
+        self.encirclement_day: int | None = None
+        self.defenders_trapped = 0.0
+        self.fall_day: int | None = None
+        self.next_line_day: int | None = None
+        self.max_advance_km = 0.0
+        cell_area = model.grid.cell_area_km2
+        self.cell_area = cell_area
+        self.active = model.active
+        self.start_not_held = float((model.initial_control != DEFENDER).sum()) * cell_area
+        self.record(model)
+
+    def record(self, model) -> None:
+        d = model.day
+        f = model.forces
+        control = model.control
+        data = self.data
+        pres = f.present
+        data["defender_personnel"][d] = f.personnel[pres & (f.side == DEFENDER_SIDE)].sum()
+        data["attacker_personnel"][d] = f.personnel[pres & (f.side == ATTACKER_SIDE)].sum()
+        cas_d = f.casualties[f.side == DEFENDER_SIDE].sum()
+        cas_a = f.casualties[f.side == ATTACKER_SIDE].sum()
+        data["defender_casualties"][d] = cas_d
+        data["attacker_casualties"][d] = cas_a
+        data["defender_casualties_day"][d] = model.losses_today[DEFENDER_SIDE]
+        data["attacker_casualties_day"][d] = model.losses_today[ATTACKER_SIDE]
+        data["defenders_captured"][d] = model.captured_total[DEFENDER_SIDE]
+        data["defender_area_km2"][d] = (control == DEFENDER).sum() * self.cell_area
+        data["attacker_area_km2"][d] = (control == ATTACKER).sum() * self.cell_area
+        data["contested_area_km2"][d] = (control == CONTESTED).sum() * self.cell_area
+        state = model.supply_state
+        data["corridor_km"][d] = state.corridor_km if state is not None else np.nan
+        data["defender_sorties"][d] = model.sorties_today[DEFENDER_SIDE]
+        data["attacker_sorties"][d] = model.sorties_today[ATTACKER_SIDE]
+        dmask = pres & (f.side == DEFENDER_SIDE)
+        men = f.personnel[dmask]
+        data["supply_index"][d] = float((f.supply[dmask] * men).sum() / men.sum()) if men.sum() > 0 else 0.0
+        share = model.city_held_share()
+        data["city_held_share"][d] = share
+        trapped = f.personnel[dmask & f.in_pocket].sum()
+        data["pocket_personnel"][d] = trapped
+        self.weather[d] = model.weather_state
+        self.grounded[d] = model.grounded_today if d > 0 else False
+
+        if d > 0:
+            if self.fall_day is None and share < 0.5:
+                self.fall_day = d
+            if self.encirclement_day is None and state is not None:
+                pocket_towns = state.pocket & model.pocket_town_mask
+                if pocket_towns.any() and trapped > 0:
+                    self.encirclement_day = d
+                    self.defenders_trapped = float(trapped)
+            held = control == ATTACKER
+            if held.any():
+                self.max_advance_km = max(self.max_advance_km, float(model.advance_from[held].max()))
+            if self.next_line_day is None and (held & model.next_line_mask).any():
+                self.next_line_day = d
+
+    # ----------------------------------------------------------------- results
+    def timeseries(self, model) -> dict[str, np.ndarray]:
+        last = model.day + 1
+        out = {"day": np.arange(last, dtype=np.int32),
+               "weather": np.array([STATES[w] for w in self.weather[:last]], dtype=object)}
+        for name, values in self.data.items():
+            out[name] = values[:last]
+        return out
+
+    def outcome_row(self, model) -> dict:
+        f = model.forces
+        d = model.day
+        data = self.data
+        def_cas = float(f.casualties[f.side == DEFENDER_SIDE].sum())
+        att_cas = float(f.casualties[f.side == ATTACKER_SIDE].sum())
+        not_held = float((model.control != DEFENDER).sum()) * self.cell_area
+        corridor = data["corridor_km"][1:d + 1]
+        def_end = float(data["defender_personnel"][d])
+        def_total = float(model.initial_personnel[DEFENDER_SIDE] + model.arrived_total[DEFENDER_SIDE])
+        row = {
+            "pokrovsk_held": bool(model.city_held_share() >= 0.5),
+            "pokrovsk_fall_day": self.fall_day,
+            "encircled": self.encirclement_day is not None,
+            "encirclement_day": self.encirclement_day,
+            "defenders_trapped": self.defenders_trapped,
+            "defender_casualties": def_cas,
+            "attacker_casualties": att_cas,
+            "exchange_ratio": att_cas / def_cas if def_cas > 0 else np.nan,
+            "defenders_captured": float(model.captured_total[DEFENDER_SIDE]),
+            "territory_lost_km2": not_held - self.start_not_held,
+            "attacker_max_advance_km": self.max_advance_km,
+            "min_corridor_km": float(np.nanmin(corridor)) if corridor.size and np.isfinite(corridor).any() else np.nan,
+            "drone_grounded_days": int(self.grounded[1:d + 1].sum()),
+            "defender_personnel_end": def_end,
+            "attacker_personnel_end": float(data["attacker_personnel"][d]),
+            "next_line_reached_day": self.next_line_day,
+            "defender_personnel_preserved": def_end / def_total if def_total > 0 else np.nan,
+            "defender_arrivals": float(model.arrived_total[DEFENDER_SIDE]),
+            "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
+            "surrendered_units": int(model.surrendered_units),
+        }
+        return row

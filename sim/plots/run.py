@@ -1,0 +1,137 @@
+"""Figures of a results folder: outcome distributions, fan charts and the control probability map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.errors import InputError  # noqa: E402
+
+DISTRIBUTIONS = (
+    ("pokrovsk_fall_day", "day Pokrovsk falls", "day"),
+    ("encirclement_day", "day of encirclement", "day"),
+    ("defenders_trapped", "defenders trapped", "personnel"),
+    ("defender_casualties", "defender casualties", "personnel"),
+    ("attacker_casualties", "attacker casualties", "personnel"),
+    ("exchange_ratio", "exchange ratio (att/def)", "ratio"),
+    ("territory_lost_km2", "ground lost", "km²"),
+    ("min_corridor_km", "narrowest corridor", "km"),
+)
+FANS = (
+    (("defender_personnel", "attacker_personnel"), "personnel", ("#1f77b4", "#d62728")),
+    (("defender_area_km2",), "defender-held area, km²", ("#1f77b4",)),
+    (("corridor_km",), "corridor to Pokrovsk, km", ("#2ca02c",)),
+    (("supply_index",), "defender supply index", ("#9467bd",)),
+)
+
+
+def _save(fig, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".part")
+    fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    n = len(runs)
+    for ax, (col, label, unit) in zip(axes.ravel(), DISTRIBUTIONS):
+        values = pd.to_numeric(runs[col], errors="coerce").astype(float).dropna() if col in runs else pd.Series(dtype=float)
+        if len(values):
+            ax.hist(values, bins=min(30, max(5, len(values) // 4)), color="#4c72b0", alpha=0.85)
+            ax.axvline(values.median(), color="black", lw=1, ls="--")
+        share = f"{len(values)}/{n} runs" if col.endswith("_day") else f"n={len(values)}"
+        ax.set_title(f"{label} ({share})", fontsize=9)
+        ax.set_xlabel(unit, fontsize=8)
+        ax.tick_params(labelsize=7)
+    p_held = runs["pokrovsk_held"].mean() if "pokrovsk_held" in runs else float("nan")
+    p_enc = runs["encircled"].mean() if "encircled" in runs else float("nan")
+    fig.suptitle(f"{title}: P(Pokrovsk held at end) = {p_held:.2f}, P(encircled) = {p_enc:.2f}; dashed: median",
+                 fontsize=11)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def plot_fans(ts: pd.DataFrame, out: Path, title: str, start_date: str | None = None) -> Path:
+    fig, axes = plt.subplots(1, len(FANS), figsize=(18, 4.5))
+    for ax, (cols, label, colours) in zip(axes, FANS):
+        for col, colour in zip(cols, colours):
+            if col not in ts:
+                continue
+            wide = ts.pivot(index="day", columns="replication", values=col)
+            q = wide.quantile([0.05, 0.25, 0.5, 0.75, 0.95], axis=1).T
+            ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
+            ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.3, lw=0)
+            ax.plot(q.index, q[0.5], color=colour, lw=1.8, label=col.replace("_", " "))
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("day" + (f" (0 = {start_date})" if start_date else ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if len(cols) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{title}: median, 50% and 90% bands over replications", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def plot_control_probability(out_dir: Path, out: Path, title: str, zoom_km: float = 40.0) -> Path | None:
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from sim.plots.map import draw_base, draw_latlon_ticks
+    from sim.scenario import load
+    from sim.theater import build_grid, theater_of
+    from sim.theater.grid import ATTACKER
+
+    scenario_file = out_dir / "scenario.yaml"
+    if not scenario_file.exists():
+        return None
+    doc = load(scenario_file)
+    grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
+    data = np.load(out_dir / "control.npz")
+    n = int(data["replications"])
+    if n == 0:
+        return None
+    prob = data["attacker_held_count"] / n
+    initial = data["initial_control"]
+    fig, ax = plt.subplots(figsize=(9, 8.5))
+    draw_base(ax, grid)
+    cmap = LinearSegmentedColormap.from_list("p", ["#ffffff00", "#fdae61", "#d7191c", "#67000d"])
+    shown = np.ma.masked_where(prob <= 0.0, prob)
+    im = ax.imshow(shown, origin="lower", extent=[0, grid.cols * grid.cell_km, 0, grid.rows * grid.cell_km],
+                   cmap=cmap, vmin=0, vmax=1, alpha=0.75, interpolation="nearest")
+    X, Y = grid.centres_km()
+    ax.contour(X, Y, (initial == ATTACKER).astype(float), levels=[0.5], colors=["black"], linewidths=1.2,
+               linestyles="dashed")
+    lat, lon = grid.theater.place_latlon(doc.scenario.outcomes.city)
+    cx, cy = grid.to_km(lat, lon)
+    draw_latlon_ticks(ax, grid)
+    ax.set_xlim(float(cx) - zoom_km, float(cx) + zoom_km)
+    ax.set_ylim(float(cy) - zoom_km, float(cy) + zoom_km)
+    fig.colorbar(im, ax=ax, shrink=0.7, label="P(attacker-held on the last day)")
+    ax.set_title(f"{title}: where the attacker ends ({n} replications); dashed: front at the start", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def plot_results(out_dir: str | Path) -> list[Path]:
+    """Every figure of a ``sim run`` results folder; returns the files written."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "runs.parquet").exists():
+        raise InputError("no runs.parquet here: not a results folder of sim run", source=str(out_dir))
+    runs = pd.read_parquet(out_dir / "runs.parquet")
+    ts = pd.read_parquet(out_dir / "timeseries.parquet")
+    manifest = json.loads((out_dir / "manifest.json").read_text()) if (out_dir / "manifest.json").exists() else {}
+    title = manifest.get("scenario", out_dir.name)
+    written = [plot_distributions(runs, out_dir / "outcomes.png", title),
+               plot_fans(ts, out_dir / "fan.png", title, manifest.get("start_date"))]
+    cp = plot_control_probability(out_dir, out_dir / "control_probability.png", title)
+    if cp is not None:
+        written.append(cp)
+    return written

@@ -1,0 +1,236 @@
+"""Replications, seeds, executors and the result files.
+
+The one result writer of the project: ``runs.parquet`` (one row per
+replication), ``timeseries.parquet`` (one row per replication and day),
+``control.npz`` (per cell, how many replications ended attacker-held, for the
+probability map) and ``manifest.json``.
+
+Seeds: replication ``i`` runs with ``replication_seed(root, i)``, whatever
+worker runs it and in whatever order; results are sorted by replication before
+they are written, so the files are identical for any number of workers.
+
+Files are written to ``NAME.part`` and renamed into place: a file that exists
+under its final name is whole. An interrupted run (Ctrl-C) writes what had
+finished and says so in the manifest (``"status": "interrupted"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.errors import InputError
+from sim.scenario import Scenario, ScenarioDoc, load
+from sim.seeding import replication_seed, seed_int
+from sim.theater import theater_of
+from sim.theater.grid import ATTACKER
+from sim.theater.spec import Theater
+
+# MODEL.md's outcome columns, in its order, then the comparison outcomes of the options issue
+OUTCOME_COLUMNS = (
+    "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "defenders_trapped",
+    "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
+    "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
+    "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved",
+    "defenders_captured", "defender_arrivals", "attacker_arrivals", "surrendered_units",
+)
+RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", "manifest.json", "scenario.yaml")
+
+
+@dataclass
+class Replication:
+    """Everything one replication leaves behind."""
+
+    index: int
+    row: dict
+    timeseries: dict
+    attacker_held: np.ndarray  # bool grid on the last day
+
+
+def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Replication:
+    """Run replication ``index`` of a scenario to its last day."""
+    from sim.model.model import PokrovskModel
+
+    seq = replication_seed(root_seed, index)
+    model = PokrovskModel(spec, seq, theater).run()
+    row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
+    row.update(model.recorder.outcome_row(model))
+    for path, value in model.sampled.items():
+        row[path] = value
+    ts = model.recorder.timeseries(model)
+    ts["replication"] = np.full(len(ts["day"]), index, dtype=np.int32)
+    return Replication(index, row, ts, model.control == ATTACKER)
+
+
+# ------------------------------------------------------------------ executors
+_WORKER: dict = {}
+
+
+def _init_worker(spec: Scenario, theater: Theater, root_seed: int) -> None:
+    _WORKER.update(spec=spec, theater=theater, root=root_seed)
+
+
+def _run_chunk(indices: list[int]) -> list[Replication]:
+    return [run_one(_WORKER["spec"], _WORKER["theater"], _WORKER["root"], i) for i in indices]
+
+
+def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
+            chunk: int | None = None):
+    """Yield replications as they finish (any order), on ``workers`` processes."""
+    if workers <= 1:
+        for i in indices:
+            yield run_one(spec, theater, root_seed, i)
+        return
+    chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
+    chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(spec, theater, root_seed)) as pool:
+        pending = {pool.submit(_run_chunk, c) for c in chunks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from fut.result()
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+# ------------------------------------------------------------------ writing
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".part")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    reps = sorted(reps, key=lambda r: r.index)
+    runs = pd.DataFrame([r.row for r in reps])
+    lead = ["scenario", "replication", "seed", *OUTCOME_COLUMNS]
+    rest = [c for c in runs.columns if c not in lead]
+    runs = runs[[c for c in lead if c in runs.columns] + sorted(rest)]
+    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
+        if col in runs:
+            runs[col] = runs[col].astype("Int64")
+    ts = pd.DataFrame({k: np.concatenate([r.timeseries[k] for r in reps]) for k in reps[0].timeseries}) if reps else pd.DataFrame()
+    if not ts.empty:
+        ts = ts[["replication", "day"] + [c for c in ts.columns if c not in ("replication", "day")]]
+        ts["weather"] = ts["weather"].astype(str)
+    held = np.sum([r.attacker_held for r in reps], axis=0).astype(np.int32) if reps else np.zeros((0, 0), np.int32)
+    return runs, ts, held
+
+
+def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_seed: int, requested: int,
+                  started: float, status: str, workers: int) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    runs, ts, held = results_frames(reps)
+    _atomic_write(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
+    _atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
+    _atomic_write(out / "control.npz", lambda p: np.savez_compressed(
+        open(p, "wb"), attacker_held_count=held, replications=np.int32(len(reps)),
+        initial_control=doc_initial_control(doc)))
+    _atomic_write(out / "scenario.yaml", lambda p: p.write_text(standalone_yaml(doc)))
+    manifest = {
+        "scenario": doc.scenario.name,
+        "start_date": doc.scenario.start_date.isoformat(),
+        "files": doc.files,
+        "scenario_resolved": doc.resolved_yaml,
+        "scenario_sha256": doc.digest,
+        "root_seed": root_seed,
+        "replications": len(reps),
+        "replications_requested": requested,
+        "status": status,
+        "workers": workers,
+        "package_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    return manifest
+
+
+def standalone_yaml(doc: ScenarioDoc) -> str:
+    """The resolved scenario as one file that loads from anywhere (theater path made absolute)."""
+    import yaml
+
+    from sim.theater.spec import DATA_DIR, resolve_theater_path
+
+    raw = yaml.safe_load(doc.resolved_yaml)
+    src = doc.locations.get(("theater",), (doc.files[-1], None))[0]
+    base = Path(doc.files[-1]).parent if src.startswith("--set") else Path(src).parent
+    path = resolve_theater_path(doc.scenario.theater, base)
+    if path.parent != DATA_DIR:
+        raw["theater"] = str(path.resolve())
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
+def doc_initial_control(doc: ScenarioDoc) -> np.ndarray:
+    from sim.theater import build_grid
+
+    grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
+    return grid.initial_control(doc.scenario.start_date)[1]
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", source=str(out))
+    existing = [f for f in RESULT_FILES if (out / f).exists()]
+    if existing and not force:
+        raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
+                         source=str(out))
+
+
+# ------------------------------------------------------------------ the command
+def run_scenario(doc: ScenarioDoc, out: Path, *, runs: int, seed: int, workers: int, progress=True,
+                 status_callback=None) -> tuple[list[Replication], str]:
+    """Run ``runs`` replications with a progress bar; Ctrl-C keeps what finished."""
+    from sim.progress import progress_bar
+
+    theater = theater_of(doc)
+    reps: list[Replication] = []
+    status = "complete"
+    with progress_bar(runs, f"{doc.scenario.name}", enabled=progress) as advance:
+        try:
+            for rep in iterate(doc.scenario, theater, seed, list(range(runs)), workers):
+                reps.append(rep)
+                advance()
+        except KeyboardInterrupt:
+            status = "interrupted"
+    return reps, status
+
+
+def run_command(args) -> int:
+    from sim.analysis.summary import print_summary
+    from sim.plots.run import plot_results
+
+    out = Path(args.out)
+    check_out_dir(out, args.force)
+    doc = load(args.scenario, args.sets)
+    started = time.time()
+    reps, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
+    if not reps:
+        print("interrupted before any replication finished; nothing written", file=sys.stderr)
+        return 130
+    write_results(out, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=status,
+                  workers=args.workers)
+    runs = pd.read_parquet(out / "runs.parquet")
+    print_summary(runs, title=f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}")
+    if not getattr(args, "no_plots", False):
+        figures = plot_results(out)
+        print(f"figures: {', '.join(str(p.name) for p in figures)}")
+    print(f"results in {out}/ ({status})")
+    return 130 if status == "interrupted" else 0
