@@ -11,9 +11,9 @@ Definitions (also in docs/ODD.md):
 * ``pokrovsk_held``: the defender holds at least half of the city's urban cells on
   the last day (contested cells are not held); ``pokrovsk_fall_day``: the first day
   it held less than half;
-* ``encircled``: a pocket (defender-held cells with no friendly path to any
-  supply source) containing urban cells of a pocket town and defender units has
-  formed; ``encirclement_day`` the first such day; ``defenders_trapped`` the
+* ``encircled``: pockets (defender-held cells with no friendly path to any
+  supply source) holding at least ``outcomes.pocket_min_town_km2`` of the pocket
+  towns' urban area and defender units have formed; ``encirclement_day`` the first such day; ``defenders_trapped`` the
   personnel of defender units inside pockets on that day;
 * ``defender_casualties``/``attacker_casualties``: killed and wounded;
   ``defenders_captured`` separately; ``exchange_ratio`` = attacker / defender
@@ -58,6 +58,7 @@ class Recorder:
         self.grounded = np.zeros(n, bool)
         self.data = {name: np.full(n, np.nan) for name in TIMESERIES_FLOAT}
         self.encirclement_day: int | None = None
+        self.town_pocket_day: dict[str, int] = {}
         self.defenders_trapped = 0.0
         self.fall_day: int | None = None
         self.next_line_day: int | None = None
@@ -103,9 +104,12 @@ class Recorder:
         if d > 0:
             if self.fall_day is None and share < 0.5:
                 self.fall_day = d
-            if self.encirclement_day is None and state is not None:
-                pocket_towns = state.pocket & model.pocket_town_mask
-                if pocket_towns.any() and trapped > 0:
+            if state is not None and trapped > 0 and state.pocket.any():
+                need = float(model.spec.outcomes.pocket_min_town_km2)
+                for town, mask in model.pocket_town_masks.items():
+                    if town not in self.town_pocket_day and (state.pocket & mask).sum() * self.cell_area >= need:
+                        self.town_pocket_day[town] = d
+                if self.encirclement_day is None and self.town_pocket_day:
                     self.encirclement_day = d
                     self.defenders_trapped = float(trapped)
             held = control == ATTACKER
@@ -138,6 +142,7 @@ class Recorder:
             "pokrovsk_fall_day": self.fall_day,
             "encircled": self.encirclement_day is not None,
             "encirclement_day": self.encirclement_day,
+            "encircled_towns": "+".join(t for t in model.pocket_town_masks if t in self.town_pocket_day),
             "defenders_trapped": self.defenders_trapped,
             "defender_casualties": def_cas,
             "attacker_casualties": att_cas,
@@ -154,5 +159,7 @@ class Recorder:
             "defender_arrivals": float(model.arrived_total[DEFENDER_SIDE]),
             "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
             "surrendered_units": int(model.surrendered_units),
+            "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
+            "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }
         return row

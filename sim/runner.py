@@ -39,11 +39,12 @@ from sim.theater.spec import Theater
 
 # MODEL.md's outcome columns, in its order, then the comparison outcomes of the options issue
 OUTCOME_COLUMNS = (
-    "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "defenders_trapped",
+    "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns", "defenders_trapped",
     "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
     "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
     "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved",
     "defenders_captured", "defender_arrivals", "attacker_arrivals", "surrendered_units",
+    "attacker_drone_casualties", "defender_drone_casualties",
 )
 RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", "manifest.json", "scenario.yaml")
 
@@ -78,11 +79,23 @@ _WORKER: dict = {}
 
 
 def _init_worker(spec: Scenario, theater: Theater, root_seed: int) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it keeps what finished
     _WORKER.update(spec=spec, theater=theater, root=root_seed)
 
 
 def _run_chunk(indices: list[int]) -> list[Replication]:
     return [run_one(_WORKER["spec"], _WORKER["theater"], _WORKER["root"], i) for i in indices]
+
+
+def _pool_context():
+    """Workers start from a fork server that has imported the model once (no fork of a threaded parent)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.model.model"])
+    return ctx
 
 
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
@@ -94,18 +107,16 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
         return
     chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
     chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(spec, theater, root_seed)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
+                               initargs=(spec, theater, root_seed))
+    try:
         pending = {pool.submit(_run_chunk, c) for c in chunks}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield from fut.result()
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield from fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------ writing

@@ -27,11 +27,11 @@ from typing import Any, Literal, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from sim.distributions import Distribution
+from sim.distributions import FORMS, Distribution
 from sim.errors import InputError, found
 from sim.schema import Day, Factor, Fraction, NonNegative, Place, Positive, Probability, Strict, num
 from sim.seeding import substream
-from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar
+from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar, path_exists, printable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_SCENARIO = REPO_ROOT / "scenarios" / "base.yaml"
@@ -223,6 +223,10 @@ class AttackerDoctrine(Strict):
 
 class DefenderDoctrine(Strict):
     reserve_commit_every_days: int = Field(ge=1, description="days between commitments of a defender reserve unit")
+    shift_every_days: int = Field(ge=1, description="days between shifts of a line unit from a quiet sector to the most threatened one")
+    shift_quiet_ratio: Factor = Field(description="a line unit whose local force ratio is below this counts as quiet and may be shifted")
+    shift_radius_km: Positive = Field(description="how far from the city the threatened contact may lie")
+    fallback_km: Positive = Field(description="a unit driven off its ground falls back to friendly lines if they are this close")
 
 
 class HoldOption(Strict):
@@ -267,6 +271,7 @@ class OutcomeSettings(Strict):
     city: str = Field(description="the settlement whose fall is tracked (pokrovsk_held, pokrovsk_fall_day)")
     pocket_towns: list[str] = Field(min_length=1, description="towns whose encirclement counts as 'encircled'")
     next_line: str = Field(description="fortification belt whose reaching ends the next line's hold")
+    pocket_min_town_km2: Positive = Field(description="a pocket counts as the encirclement of a town when it holds at least this much of the town")
 
 
 class Grid(Strict):
@@ -353,7 +358,7 @@ def _plain(value: Any) -> Any:
 
 def _merge(base: Any, over: Any, base_locs: Locations, over_locs: Locations, path: tuple = ()) -> Any:
     """Deep-merge ``over`` onto ``base``; mappings merge, anything else replaces."""
-    if isinstance(base, dict) and isinstance(over, dict):
+    if isinstance(base, dict) and isinstance(over, dict) and not (_is_distribution(base) or _is_distribution(over)):
         out = dict(base)
         for k, v in over.items():
             if k in out:
@@ -370,6 +375,11 @@ def _merge(base: Any, over: Any, base_locs: Locations, over_locs: Locations, pat
     return over
 
 
+def _is_distribution(value: dict) -> bool:
+    """``{triangular: [...]}`` is one value: a child's distribution replaces the parent's, never merges with it."""
+    return len(value) == 1 and next(iter(value)) in FORMS
+
+
 def _copy_locs(src: Locations, dst: Locations, prefix: tuple) -> None:
     for p, loc in src.items():
         if p[: len(prefix)] == prefix:
@@ -379,7 +389,7 @@ def _copy_locs(src: Locations, dst: Locations, prefix: tuple) -> None:
 def read_scenario_tree(path: str | Path, _chain: tuple[str, ...] = ()) -> tuple[dict, Locations, list[str]]:
     """Read a scenario file and everything it ``extends``, merged, with locations."""
     p = Path(path)
-    key = str(p.resolve()) if p.exists() else str(p)
+    key = str(p.resolve()) if path_exists(p) else str(p)
     if key in _chain:
         cycle = " -> ".join([Path(c).name for c in _chain] + [p.name])
         raise InputError(f"extends forms a cycle: {cycle}", source=str(path), path="extends")
@@ -397,9 +407,13 @@ def read_scenario_tree(path: str | Path, _chain: tuple[str, ...] = ()) -> tuple[
         src, line = locs.get(("extends",), (str(path), None))
         raise InputError(f"expected the path of a scenario file, found {found(parent)}", source=src, line=line, path="extends")
     parent_path = (p.parent / parent)
-    if not parent_path.exists():
+    if not path_exists(parent_path):
         src, line = locs.get(("extends",), (str(path), None))
         raise InputError(f"extended file {parent!r} not found (looked in {p.parent}/)", source=src, line=line, path="extends")
+    if str(parent_path.resolve()) in _chain + (key,):  # name the `extends:` line that closes the cycle
+        cycle = " -> ".join([Path(c).name for c in _chain + (key,)] + [parent_path.name])
+        src, line = locs.get(("extends",), (str(path), None))
+        raise InputError(f"extends forms a cycle: {cycle}", source=src, line=line, path="extends")
     base, base_locs, base_files = read_scenario_tree(parent_path, _chain + (key,))
     merged = _merge(base, data, base_locs, locs)
     return merged, base_locs, base_files + files
@@ -407,7 +421,7 @@ def read_scenario_tree(path: str | Path, _chain: tuple[str, ...] = ()) -> tuple[
 
 def parse_set(item: str) -> tuple[list[str], Any]:
     """``'a.b.c=value'`` -> (['a', 'b', 'c'], parsed value); errors name the ``--set``."""
-    source = f"--set {item}"
+    source = f"--set {printable(item)}"
     if "=" not in item:
         raise InputError("expected KEY=VALUE, for example weather.fog_frequency=0.3", source=source)
     key, text = item.split("=", 1)
@@ -416,11 +430,11 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     if not key or any(not part.strip() for part in parts):
         raise InputError(f"expected a dotted path such as option.kind before '=', found {key!r}", source=source)
     if text.strip() == "":
-        raise InputError("expected a value after '='", source=source, path=key)
+        raise InputError("expected a value after '='", source=source, path=dotted(parts))
     try:
         value = parse_scalar(text, source)
     except InputError as exc:
-        raise InputError(f"value is not valid YAML ({exc.message})", source=source, path=key) from None
+        raise InputError(f"value is not valid YAML ({exc.message})", source=source, path=dotted(parts)) from None
     return parts, value
 
 
@@ -429,14 +443,15 @@ def apply_sets(raw: dict, locations: Locations, sets: list[str]) -> dict:
     raw = copy.deepcopy(raw)
     for item in sets or []:
         parts, value = parse_set(item)
-        source = f"--set {item}"
+        source = f"--set {printable(item)}"
         node: Any = raw
         for i, part in enumerate(parts[:-1]):
-            here = ".".join(parts[: i + 1])
+            here = dotted(parts[: i + 1])
             if isinstance(node, dict):
                 key = _key_in(node, part)
                 if key not in node:
                     node[key] = {}
+                    locations[tuple(parts[: i + 1])] = (source, None)  # a key the --set made up is the --set's
                 node = node[key]
             elif isinstance(node, list):
                 node = node[_index(node, part, source, here)]
@@ -446,9 +461,9 @@ def apply_sets(raw: dict, locations: Locations, sets: list[str]) -> dict:
         if isinstance(node, dict):
             node[_key_in(node, last)] = value
         elif isinstance(node, list):
-            node[_index(node, last, source, ".".join(parts))] = value
+            node[_index(node, last, source, dotted(parts))] = value
         else:
-            raise InputError(f"cannot set inside {found(node)}: it is a single value", source=source, path=".".join(parts[:-1]))
+            raise InputError(f"cannot set inside {found(node)}: it is a single value", source=source, path=dotted(parts[:-1]))
         # this value and everything under it now comes from the --set
         prefix = tuple(parts)
         for p in [p for p in locations if p[: len(prefix)] == prefix]:
@@ -459,13 +474,13 @@ def apply_sets(raw: dict, locations: Locations, sets: list[str]) -> dict:
 
 def _key_in(node: dict, part: str) -> Any:
     """Month tables are keyed by integers: ``weather.transitions.11`` addresses key 11."""
-    if part not in node and part.isdigit() and int(part) in node:
+    if part not in node and part.isdecimal() and int(part) in node:
         return int(part)
     return part
 
 
 def _index(node: list, part: str, source: str, here: str) -> int:
-    if not part.isdigit() or int(part) >= len(node):
+    if not part.isdecimal() or int(part) >= len(node):
         raise InputError(f"expected a list index from 0 to {len(node) - 1}, found {part!r}", source=source, path=here)
     return int(part)
 
@@ -503,7 +518,9 @@ def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
 def validation_error_line(exc: ValidationError, model: type[BaseModel], locations: Locations,
                           default_source: str) -> InputError:
     """Turn the first pydantic error into one InputError line with file and line."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a misspelt key also makes the right one "missing": report the unknown key, with its "did you mean"
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(str(p) for p in err["loc"])
     etype = err["type"]
     given = err.get("input")
@@ -635,7 +652,7 @@ def get_value(scenario: Scenario, path: str) -> Any:
         if isinstance(value, BaseModel):
             value = getattr(value, part)
         elif isinstance(value, dict):
-            value = value[int(part) if part.isdigit() and int(part) in value else part]
+            value = value[int(part) if part.isdecimal() and int(part) in value else part]
         else:
             value = value[int(part)]
     return value

@@ -24,15 +24,28 @@ MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
 MAX_BYTES = 5_000_000
 
 
+def printable(text: str) -> str:
+    """User text for a one-line message: line breaks and control characters shown as escapes (``\\r``)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def dotted(path: Path_ | list) -> str:
     """``('a', 'b', 0)`` -> ``'a.b.0'``; the empty path is ``(top level)``."""
-    return ".".join(str(p) for p in path) if path else "(top level)"
+    return ".".join(printable(p) for p in path) if path else "(top level)"
+
+
+def path_exists(path: str | Path) -> bool:
+    """``Path.exists`` that answers False, not OSError, for a name the system refuses (too long, NUL)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def read_yaml_text(path: str | Path) -> str:
     """Read a file as UTF-8 text, or raise one clear InputError."""
     p = Path(path)
-    if not p.exists():
+    if not path_exists(p):
         raise InputError("file not found", source=str(path))
     if p.is_dir():
         raise InputError("is a folder, expected a YAML file", source=str(path))
@@ -84,7 +97,7 @@ def _to_python(loader, node, path: Path_, locs: Locations, source: str, counter:
         loader.flatten_mapping(node)  # YAML merge keys (<<)
         out: dict = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node, path, source)
             if isinstance(key, (dt.date, dt.datetime)):
                 key = key.isoformat()  # dates as keys (a theater's fronts) stay addressable by path
             if isinstance(key, bool) or not isinstance(key, (str, int)):
@@ -108,8 +121,16 @@ def _to_python(loader, node, path: Path_, locs: Locations, source: str, counter:
             _to_python(loader, item, path + (str(i),), locs, source, counter)
             for i, item in enumerate(node.value)
         ]
-    value = loader.construct_object(node, deep=True)
-    return value
+    return _construct(loader, node, path, source)
+
+
+def _construct(loader, node, path: Path_, source: str) -> Any:
+    """A scalar's Python value; a value PyYAML cannot build (``2025-13-45``) is an InputError."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(f"cannot read {found(node.value)}: {exc}", source=source,
+                         line=node.start_mark.line + 1, path=dotted(path)) from None
 
 
 def load_yaml_file(path: str | Path) -> tuple[Any, Locations]:

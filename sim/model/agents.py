@@ -23,8 +23,8 @@ POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "in transit
 KIND_NAMES = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
 ECHELON_NAMES = ("battalion", "brigade")
 
-# attacker arms; -1 for defenders
-NE, SW, CENTRE, NO_ARM = 0, 1, 2, -1
+# attacker arms; FRONT units press where they stand (no manoeuvre); -1 for defenders
+NE, SW, CENTRE, FRONT, NO_ARM = 0, 1, 2, 3, -1
 ARM_NAMES = ("ne", "sw", "centre")
 
 

@@ -124,6 +124,8 @@ class ContactResult:
     counter_hazard: np.ndarray  # daily hazard that the defender retakes a contested cell
     att_losses: np.ndarray      # per attacker unit (line units order)
     def_losses: np.ndarray      # per defender unit (line units order)
+    def_units: np.ndarray       # the defender line units, in the order of def_losses
+    def_threat: np.ndarray      # engagement-weighted local force ratio each defender line unit faces
 
 
 def fight(model) -> ContactResult | None:
@@ -185,4 +187,6 @@ def fight(model) -> ContactResult | None:
     def_losses = Ed @ rate_d
     model.record_losses(att, np.minimum(att_losses, 0.5 * f.personnel[att]))
     model.record_losses(dfd, np.minimum(def_losses, 0.5 * f.personnel[dfd]))
-    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses)
+    engaged = Ed.sum(axis=1)
+    threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
+    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat)

@@ -9,8 +9,15 @@ front cell that best trades closeness to its arm's objective against the
 distance it must move; units of one arm spread across a front of
 ``concentration_km`` each. Every ``reserve_commit_every_days`` a reserve unit
 is committed to the arm whose contact cells show the best local force ratio.
-``attacker.pincer_arms`` 1 folds the south-west arm into the centre, 0 folds
-both arms (a frontal attack).
+``attacker.pincer_arms`` 1 keeps only the north-east arm: the south-west
+arm's units press frontally where they stand, without manoeuvre; 0 does the
+same with both arms (a frontal attack). The centre group assaults the city in
+every case.
+
+**Defender lateral shifts** (every option): every ``shift_every_days`` the
+line unit facing the lowest local force ratio (below ``shift_quiet_ratio``)
+moves to the contact with the worst ratio within ``shift_radius_km`` of the
+city. A second pincer arm keeps the other flank busy, so fewer units are free.
 
 **Defender doctrine, hold**: defend in place; every
 ``defender.reserve_commit_every_days`` commit a reserve unit to the contact
@@ -34,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import (
-    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, GONE, NE, RESERVE, SW,
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SW,
 )
 from sim.theater.grid import ATTACKER
 
@@ -53,6 +60,9 @@ def attacker_orders(model) -> None:
         return
     fxy = model.cell_xy(front)
     conc = float(model.spec.attacker.concentration_km)
+    for i in line[f.arm[line] == FRONT]:  # frontal pressure: the nearest stretch of front
+        j = int(np.argmin(np.hypot(fxy[:, 0] - f.x[i], fxy[:, 1] - f.y[i])))
+        f.target_x[i], f.target_y[i] = fxy[j]
     for arm in (NE, SW, CENTRE):
         units = line[f.arm[line] == arm]
         if units.size == 0:
@@ -122,12 +132,38 @@ def defender_orders(model) -> None:
             i = reserve[0]
             f.posture[i] = DEFEND
             f.target_x[i], f.target_y[i] = cxy[j]
+    if model.day > 0 and model.day % int(sc.defender.shift_every_days) == 0:
+        _shift_quiet_unit(model)
     if sc.option.kind == "hold":
         hold = sc.option.hold
         state = model.supply_state
         narrow = state is not None and state.corridor_km < float(hold.counterattack_corridor_km)
         model.defender_boost = model.counterattack_zone_boost if narrow else model.no_boost
         model.counterattacking = bool(narrow)
+
+
+def _shift_quiet_unit(model) -> None:
+    """Move the quietest line unit (local ratio below ``shift_quiet_ratio``) to the worst contact near the city."""
+    sc = model.spec
+    f = model.forces
+    result = model.last_contact
+    if result is None or len(model.last_contact_cells) == 0 or result.def_units.size == 0:
+        return
+    cxy = model.cell_xy(model.last_contact_cells)
+    cx, cy = model.city_xy
+    near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < float(sc.defender.shift_radius_km)
+    if not near.any():
+        return
+    pool = np.flatnonzero(near)
+    j = pool[int(np.argmax(result.ratio[pool]))]
+    units, threat = result.def_units, result.def_threat
+    ok = f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (threat < float(sc.defender.shift_quiet_ratio))
+    far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * float(sc.combat.frontage_km["brigade"]) / 2
+    ok &= far
+    if not ok.any():
+        return
+    i = units[ok][int(np.argmin(threat[ok]))]
+    f.target_x[i], f.target_y[i] = cxy[j]
 
 
 # ----------------------------------------------------------------- cohesion

@@ -49,8 +49,8 @@ def fire(model) -> None:
         shells = float(guns.shells_per_day)
         model.fire_power_per_km[side] = (sorties * float(drones.power_per_sortie)
                                          + shells / 1000 * float(guns.power_per_1000_shells)) * obs / front_km
-        kills = (sorties * float(drones.casualties_per_sortie) * obs
-                 + shells / 1000 * float(guns.casualties_per_1000_shells) * obs)
+        drone_kills = sorties * float(drones.casualties_per_sortie) * obs
+        kills = drone_kills + shells / 1000 * float(guns.casualties_per_1000_shells) * obs
         targets = np.flatnonzero(f.side_mask(enemy))
         if targets.size == 0 or kills <= 0:
             continue
@@ -60,3 +60,4 @@ def fire(model) -> None:
             continue
         losses = np.minimum(kills * weight / total, 0.5 * f.personnel[targets])
         model.record_losses(targets, losses)
+        model.drone_casualties[enemy] += losses.sum() * (drone_kills / kills)

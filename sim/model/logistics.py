@@ -2,9 +2,11 @@
 
 Once a day (MODEL.md "Supply and encirclement"):
 
-* **Pockets.** Defender-held cells are labelled into 4-connected components
-  (``scipy.ndimage.label``); a component that holds no supply source is a
-  pocket. A diagonal gap between two attacker cells does not let supply through.
+* **Pockets.** Ground the defender can move through (defender-held or
+  contested) is labelled into 4-connected components (``scipy.ndimage.label``);
+  a component that holds no supply source is a pocket: only attacker-held
+  ground closes a ring, and a diagonal gap between two attacker cells does not
+  let supply through.
 * **Corridor width.** The distance from every defender cell to the nearest
   cell not held by the defender (Euclidean distance transform) gives, by
   thresholding at increasing half-widths and labelling again, the widest path
@@ -28,9 +30,10 @@ import numpy as np
 from scipy import ndimage
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.theater.grid import ATTACKER, DEFENDER
 
 # half-widths (km) at which the corridor is probed; widths above the last are "wide open"
-HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0, 20.0)
+HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0)
 FOUR = ndimage.generate_binary_structure(2, 1)
 
 
@@ -44,16 +47,28 @@ class SupplyState:
     pressure_days: int = 0          # days the city's corridor has been under fire control
 
 
-def network(control_def: np.ndarray, dist_km: np.ndarray, sources: np.ndarray, city_zone: np.ndarray,
-            road: np.ndarray, cell_km: float) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray]:
-    """Pockets, bottleneck field, city corridor width and road service (pure; arrays in, arrays out)."""
-    labels, _ = ndimage.label(control_def, structure=FOUR)
-    src_labels = np.unique(labels[sources[:, 0], sources[:, 1]])
-    src_labels = src_labels[src_labels > 0]
-    connected = np.isin(labels, src_labels)
-    pocket = control_def & ~connected
+def _reaching(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` 4-connected to any source cell (label once, then a lookup table)."""
+    labels, n = ndimage.label(mask, structure=FOUR)
+    hit = np.zeros(n + 1, bool)
+    hit[labels[sources[:, 0], sources[:, 1]]] = True
+    hit[0] = False
+    return hit[labels]
 
-    zone = city_zone & control_def
+
+def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, sources: np.ndarray,
+            city_zone: np.ndarray, road: np.ndarray, cell_km: float
+            ) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray]:
+    """Pockets, bottleneck field, city corridor width and road service (pure; arrays in, arrays out).
+
+    ``passable``: ground the defender can still move through (defender-held or contested);
+    only attacker-held ground closes a ring. ``dist_km``: distance from each defender-held
+    cell to the nearest cell it does not hold (contested cells narrow the corridor).
+    """
+    connected = _reaching(passable, sources)
+    pocket = passable & ~connected
+
+    zone = city_zone & passable
     bottleneck = np.zeros(control_def.shape)
     corridor_half = 0.0
     if zone.any() and connected[zone].any():
@@ -62,13 +77,10 @@ def network(control_def: np.ndarray, dist_km: np.ndarray, sources: np.ndarray, c
     for t in HALF_WIDTHS_KM:
         if t < cell_km:
             continue
-        mask = control_def & ((dist_km >= t) | zone)
-        lab, _ = ndimage.label(mask, structure=FOUR)
-        ok = np.unique(lab[sources[:, 0], sources[:, 1]])
-        ok = ok[ok > 0]
-        if ok.size == 0:
+        mask = (control_def & (dist_km >= t)) | zone
+        reach = _reaching(mask, sources)
+        if not reach.any():
             break
-        reach = np.isin(lab, ok)
         bottleneck[reach] = t
         if zone.any() and reach[zone].any():
             corridor_half = t
@@ -77,11 +89,7 @@ def network(control_def: np.ndarray, dist_km: np.ndarray, sources: np.ndarray, c
         corridor_km = cell_km  # linked only through a path one cell wide
     city_in_pocket = bool(zone.any() and not connected[zone].any())
 
-    road_links = control_def & (road > 0)
-    rl, _ = ndimage.label(road_links, structure=FOUR)
-    ok = np.unique(rl[sources[:, 0], sources[:, 1]])
-    ok = ok[ok > 0]
-    road_connected = np.isin(rl, ok) if ok.size else np.zeros_like(control_def)
+    road_connected = _reaching(control_def & (road > 0), sources)
     road_served = ndimage.binary_dilation(road_connected, iterations=2) & control_def
     return pocket, bottleneck, corridor_km, city_in_pocket, road_served
 
@@ -91,7 +99,8 @@ def update(model) -> SupplyState:
     sc = model.spec
     lg = sc.logistics
     f = model.forces
-    control_def = model.control == 0
+    control_def = model.control == DEFENDER
+    passable = model.control != ATTACKER
     dist_km = ndimage.distance_transform_edt(control_def) * model.grid.cell_km
     sources = model.source_cells[control_def[model.source_cells[:, 0], model.source_cells[:, 1]]]
     if len(sources) == 0:
@@ -100,7 +109,7 @@ def update(model) -> SupplyState:
         state = SupplyState(pocket, np.zeros(control_def.shape), 0.0, True, np.zeros_like(control_def))
     else:
         pocket, bottleneck, corridor, city_pocket, road_served = network(
-            control_def, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km)
+            control_def, passable, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km)
         state = SupplyState(pocket, bottleneck, corridor, city_pocket, road_served)
     model.dist_to_enemy_km = dist_km
 
@@ -115,7 +124,7 @@ def update(model) -> SupplyState:
     d = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
     if d.size:
         r, c = model.cells_of(d)
-        in_pocket = state.pocket[r, c] | (model.control[r, c] != 0)
+        in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
         f.in_pocket[d] = in_pocket
         window = model.bottleneck_window
         b = ndimage.maximum_filter(state.bottleneck_km, size=window)[r, c] if window > 1 else state.bottleneck_km[r, c]

@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from sim.model import combat, doctrine, fires, logistics, movement
 from sim.model.agents import (
-    ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, GONE, KIND_NAMES, NE,
+    ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, FRONT, GONE, KIND_NAMES, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
 from sim.model.weather import STATES, draw_sequence
@@ -89,6 +89,7 @@ class PokrovskModel(mesa.Model):
         self.losses_today = np.zeros(2)
         self.arrived_total = np.zeros(2)
         self.captured_total = np.zeros(2)
+        self.drone_casualties = np.zeros(2)   # casualties each side suffered from enemy drones
         self.surrendered_units = 0
         self.counterattacking = False
         self.replacement_factor = np.ones(2)
@@ -116,9 +117,8 @@ class PokrovskModel(mesa.Model):
         self.city_mask = g.urban_mask(out.city)
         self.city_zone = ndimage.binary_dilation(self.city_mask, structure=FOUR)
         self.city_xy = self.xy_of_place(out.city)
-        self.pocket_town_mask = np.zeros(g.shape, bool)
-        for town in out.pocket_towns:
-            self.pocket_town_mask |= g.urban_mask(town)
+        self.pocket_town_masks = {town: g.urban_mask(town) for town in out.pocket_towns}
+        self.pocket_town_mask = np.logical_or.reduce(list(self.pocket_town_masks.values()))
         self.next_line_mask = g.belts[out.next_line] & self.active & (self.initial_control != ATTACKER)
         self.source_cells = np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2)
         X, Y = g.centres_km()
@@ -168,6 +168,7 @@ class PokrovskModel(mesa.Model):
         result = combat.fight(self)
         # 6. movement and control changes
         movement.change_control(self, result)
+        movement.clear_empty_pockets(self)
         movement.displace_defenders(self)
         movement.move_toward_targets(self)
         # 7. cohesion, surrender
@@ -292,7 +293,7 @@ class PokrovskModel(mesa.Model):
             arm = {"ne": NE, "sw": SW}.get(sector, CENTRE)
             arms = int(self.spec.attacker.pincer_arms)
             if (arm == SW and arms < 2) or (arm == NE and arms < 1):
-                arm = CENTRE
+                arm = FRONT  # an arm not used presses frontally in its own sector
         name = spec.name if count == 1 else f"{spec.name} {n + 1}"
         return UnitRecord(name=name, side=side, kind=KIND_NAMES.index(spec.kind), echelon=ECHELON_NAMES.index(spec.echelon),
                           sector=sector, personnel=personnel, arrival_day=day, at=self.xy_of_place(spec.at),

@@ -75,18 +75,53 @@ def _collapse_isolated_contested(model) -> int:
     return int(fall.sum())
 
 
+def clear_empty_pockets(model) -> int:
+    """Cut-off defender ground with no defender unit in it is the attacker's (nobody holds it)."""
+    state = model.supply_state
+    if state is None or not state.pocket.any():
+        return 0
+    labels, n = ndimage.label(state.pocket & (model.control != ATTACKER), structure=FOUR)
+    if n == 0:
+        return 0
+    f = model.forces
+    idx = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
+    r, c = model.cells_of(idx)
+    manned = np.unique(labels[r, c])
+    empty = (labels > 0) & ~np.isin(labels, manned[manned > 0])
+    model.control[empty] = ATTACKER
+    return int(empty.sum())
+
+
 def displace_defenders(model) -> None:
-    """Defender units standing on lost ground fall back to the nearest defender-held cell."""
+    """Defender units standing on lost ground fall back toward friendly lines.
+
+    A displaced unit goes to the nearest defender-held cell still linked to a
+    source, if one lies within ``fallback_km``; so does a unit in a pocket that
+    small (it breaks out). Only a unit farther than that from friendly lines
+    stays cut off.
+    """
     f = model.forces
     idx = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
     if idx.size == 0:
         return
     r, c = model.cells_of(idx)
-    lost = model.control[r, c] != DEFENDER
-    for i in idx[lost]:
-        x, y = model.nearest_cell_xy(f.x[i], f.y[i], model.control == DEFENDER)
-        if x is not None:
-            f.x[i], f.y[i] = x, y
+    held = model.control == DEFENDER
+    state = model.supply_state
+    lost = ~held[r, c]
+    cut_off = f.in_pocket[idx] if state is not None else np.zeros(idx.size, bool)
+    if not (lost | cut_off).any():
+        return
+    linked = held & ~state.pocket if state is not None else held
+    reach = float(model.spec.defender.fallback_km)
+    for i, was_lost in zip(idx[lost | cut_off], lost[lost | cut_off]):
+        x, y = model.nearest_cell_xy(f.x[i], f.y[i], linked)
+        if x is not None and np.hypot(x - f.x[i], y - f.y[i]) <= reach:
+            f.x[i], f.y[i] = x, y          # falls back, or breaks out of a small pocket
+            f.in_pocket[i] = False
+        elif was_lost:
+            x, y = model.nearest_cell_xy(f.x[i], f.y[i], held)
+            if x is not None:
+                f.x[i], f.y[i] = x, y
 
 
 def move_toward_targets(model) -> None:

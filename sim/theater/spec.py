@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.errors import InputError
 from sim.schema import Place, Strict
-from sim.yamlio import load_yaml_file
+from sim.yamlio import load_yaml_file, path_exists
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), used for the projection and great-circle checks
@@ -200,7 +200,7 @@ def _check_theater_places(theater: Theater, locations, source: str) -> None:
 def resolve_theater_path(name: str, relative_to: Path | None = None) -> Path:
     """A packaged theater name (``pokrovsk``) or a path, absolute or relative to the scenario."""
     packaged = DATA_DIR / f"{name}.yaml"
-    if "/" not in name and not name.endswith((".yaml", ".yml")) and packaged.exists():
+    if "/" not in name and not name.endswith((".yaml", ".yml")) and path_exists(packaged):
         return packaged
     p = Path(name)
     if not p.is_absolute() and relative_to is not None:
@@ -228,7 +228,7 @@ def _load_cached(path: str, mtime: float) -> Theater:
 def load_theater(name_or_path: str, relative_to: Path | None = None) -> Theater:
     """Load (and cache) a theater by packaged name or path."""
     path = resolve_theater_path(name_or_path, relative_to)
-    if not path.exists():
+    if not path_exists(path):
         packaged = ", ".join(sorted(p.stem for p in DATA_DIR.glob("*.yaml")))
         raise InputError(f"theater {name_or_path!r} not found (packaged theaters: {packaged}; or give a file path)")
     return _load_cached(str(path), path.stat().st_mtime)

@@ -1,0 +1,132 @@
+"""`sim run` end to end: result files, reproducibility across workers, refusal to overwrite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.runner import OUTCOME_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = str(ROOT / "tests" / "data" / "mini_scenario.yaml")
+HOLD = str(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+
+MODEL_COLUMNS = (
+    "scenario", "replication", "seed", "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day",
+    "defenders_trapped", "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
+    "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
+    "attacker_personnel_end",
+)
+
+
+def run(tmp_path: Path, name: str, *extra: str, scenario: str = HOLD, runs: int = 4) -> Path:
+    out = tmp_path / name
+    code = main(["run", scenario, "--runs", str(runs), "--seed", "5", "--out", str(out), "--no-plots",
+                 "--set", "days=20", *extra])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("w1"), "w1", "--workers", "1")
+
+
+def test_results_have_the_briefs_columns(one_worker):
+    runs = pd.read_parquet(one_worker / "runs.parquet")
+    assert list(runs["replication"]) == [0, 1, 2, 3]
+    for col in MODEL_COLUMNS + OUTCOME_COLUMNS:
+        assert col in runs.columns, col
+    # one column per sampled uncertain input, named by its dotted path
+    for path in ("forces.attacker.personnel", "weather.fog_frequency", "drones.defender.sorties_per_day"):
+        assert path in runs.columns
+        assert runs[path].nunique() == 4
+    assert runs["seed"].nunique() == 4
+    ts = pd.read_parquet(one_worker / "timeseries.parquet")
+    for col in ("replication", "day", "weather", "defender_personnel", "attacker_personnel", "defender_casualties",
+                "attacker_casualties", "defender_area_km2", "corridor_km", "defender_sorties", "attacker_sorties",
+                "supply_index"):
+        assert col in ts.columns, col
+    assert len(ts) == 4 * 21
+    assert set(ts["weather"]) <= {"clear", "overcast", "precip", "fog"}
+    manifest = json.loads((one_worker / "manifest.json").read_text())
+    assert manifest["root_seed"] == 5 and manifest["replications"] == 4 and manifest["status"] == "complete"
+    assert len(manifest["scenario_sha256"]) == 64 and "days: 20" in manifest["scenario_resolved"]
+    assert manifest["package_version"]
+
+
+def test_same_seed_gives_identical_files(one_worker, tmp_path):
+    again = run(tmp_path, "again", "--workers", "1")
+    for name in ("runs.parquet", "timeseries.parquet"):
+        assert (again / name).read_bytes() == (one_worker / name).read_bytes(), name
+
+
+def test_one_and_two_workers_give_identical_files(one_worker, tmp_path):
+    two = run(tmp_path, "w2", "--workers", "2")
+    for name in ("runs.parquet", "timeseries.parquet"):
+        assert (two / name).read_bytes() == (one_worker / name).read_bytes(), name
+
+
+def test_a_folder_with_results_is_refused_without_force(one_worker, capsys):
+    code = main(["run", HOLD, "--runs", "1", "--out", str(one_worker)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "already holds results" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_command_line_values_are_one_line(tmp_path, capsys):
+    for argv in (["run", HOLD, "--runs", "zero", "--out", str(tmp_path / "x")],
+                 ["run", HOLD, "--runs", "-3", "--out", str(tmp_path / "x")],
+                 ["run", HOLD, "--workers", "0", "--out", str(tmp_path / "x")],
+                 ["run", HOLD, "--seed", "abc", "--out", str(tmp_path / "x")],
+                 ["run", HOLD, "--runs", "2"],
+                 ["run", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "y")],
+                 ["run", HOLD, "--out", str(tmp_path / "z"), "--set", "weather.fog_frequency=2"],
+                 ["frobnicate"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2, argv
+        assert len(err.strip().splitlines()) == 1, (argv, err)
+        assert "Traceback" not in err
+
+
+def test_run_writes_figures_and_plot_redraws_them(tmp_path):
+    out = tmp_path / "fig"
+    assert main(["run", MINI, "--runs", "3", "--seed", "1", "--out", str(out), "--set", "days=15"]) == 0
+    for name in ("outcomes.png", "fan.png", "control_probability.png"):
+        assert (out / name).stat().st_size > 10_000, name
+        (out / name).unlink()
+    assert main(["plot", str(out)]) == 0
+    assert (out / "control_probability.png").exists()
+    # no half-written file is left behind
+    assert not list(out.glob("*.part"))
+
+
+def test_ctrl_c_keeps_what_finished(tmp_path):
+    """An interrupted run writes the finished replications, says so, and leaves no half-written file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", HOLD, "--runs", "500", "--out", str(out),
+                             "--workers", "2", "--no-plots", "--set", "days=30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(15)  # long enough for some replications to finish, far too short for 500
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert 0 < len(runs) < 500
+    assert manifest["replications"] == len(runs)
+    assert "Traceback" not in stderr
+    assert not list(out.glob("*.part"))
