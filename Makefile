@@ -24,8 +24,7 @@ demo: venv
 	$(BIN)/sim validate scenarios/*.yaml
 	$(BIN)/sim map scenarios/base.yaml --out $(DEMO_OUT)/map_2025-11-11.png
 	$(BIN)/sim map scenarios/hindcast_2025.yaml --out $(DEMO_OUT)/map_2025-01-14.png
-	@if $(BIN)/sim --help | grep -q ' run '; then \
-	  $(BIN)/sim run scenarios/hold_pokrovsk.yaml --runs 40 --seed 1 --out $(DEMO_OUT)/hold --force; fi
+	$(BIN)/sim run scenarios/hold_pokrovsk.yaml --runs 40 --seed 1 --workers 2 --out $(DEMO_OUT)/hold --force
 	@echo "demo results in $(DEMO_OUT)/"
 
 test: venv

@@ -76,7 +76,7 @@ def attacker_orders(model) -> None:
             score = d_obj + 0.3 * d_unit + np.where(taken, 1e6, 0.0)
             j = int(np.argmin(score))
             f.target_x[i], f.target_y[i] = fxy[j]
-            near = np.hypot(fxy[:, 0] - fxy[j, 0], fxy[:, 1] - fxy[j, 1]) < conc / 2
+            near = np.hypot(fxy[:, 0] - fxy[j, 0], fxy[:, 1] - fxy[j, 1]) < conc / 4
             taken |= near
             if taken.all():
                 taken[:] = False
