@@ -24,8 +24,10 @@ demo: venv
 	$(BIN)/sim validate scenarios/*.yaml
 	$(BIN)/sim map scenarios/base.yaml --out $(DEMO_OUT)/map_2025-11-11.png
 	$(BIN)/sim map scenarios/hindcast_2025.yaml --out $(DEMO_OUT)/map_2025-01-14.png
-	$(BIN)/sim run scenarios/hold_pokrovsk.yaml --runs 40 --seed 1 --workers 2 --out $(DEMO_OUT)/hold --force
-	@echo "demo results in $(DEMO_OUT)/"
+	$(BIN)/sim compare scenarios/hold_pokrovsk.yaml scenarios/withdraw_kramatorsk_sloviansk.yaml \
+	  scenarios/reinforce_from_kursk.yaml scenarios/kursk_pressure.yaml \
+	  --runs 60 --seed 1 --workers 2 --out $(DEMO_OUT)/compare --force
+	@echo "maps in $(DEMO_OUT)/; the comparison report is $(DEMO_OUT)/compare/report.md"
 
 test: venv
 	$(BIN)/python -m pytest

@@ -78,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite results already in --out")
     r.add_argument("--no-plots", action="store_true", help="skip the figures")
 
+    cp = sub.add_parser("compare", help="run options with common random numbers and compare them")
+    cp.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    cp.add_argument("--runs", type=_positive_int, default=100, help="replications per option (default 100)")
+    cp.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    cp.add_argument("--out", required=True, help="results folder")
+    cp.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a value in every scenario (repeatable)")
+    cp.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    cp.add_argument("--force", action="store_true", help="overwrite results already in --out")
+
     pl = sub.add_parser("plot", help="draw the figures of a results folder")
     pl.add_argument("dir", metavar="DIR")
     return p
@@ -156,6 +166,12 @@ def cmd_run(args) -> int:
     return run_command(args)
 
 
+def cmd_compare(args) -> int:
+    from sim.runner import compare_command
+
+    return compare_command(args)
+
+
 def cmd_plot(args) -> int:
     from sim.plots.run import plot_results
 
@@ -164,7 +180,7 @@ def cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "plot": cmd_plot}
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "plot": cmd_plot}
 
 
 if __name__ == "__main__":

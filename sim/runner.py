@@ -245,3 +245,97 @@ def run_command(args) -> int:
         print(f"figures: {', '.join(str(p.name) for p in figures)}")
     print(f"results in {out}/ ({status})")
     return 130 if status == "interrupted" else 0
+
+
+# ------------------------------------------------------------------ compare
+def compare_command(args) -> int:
+    """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
+    from sim.analysis.compare import difference_table, option_table
+    from sim.analysis.report import write_report
+    from sim.plots import compare as cplots
+
+    out = Path(args.out)
+    docs = [load(s, args.sets) for s in args.scenarios]
+    names = [d.scenario.name for d in docs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"two scenarios share the name {dup[0]!r}; each option needs its own name", source="sim compare")
+    existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
+    if existing and not args.force:
+        raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
+                         source=str(out))
+    started = time.time()
+    results, series, folders, horizons, status = {}, {}, {}, {}, "complete"
+    for doc in docs:
+        name = doc.scenario.name
+        reps, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        if not reps:
+            status = "interrupted"
+            break
+        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=st,
+                      workers=args.workers)
+        results[name] = pd.read_parquet(out / name / "runs.parquet")
+        series[name] = pd.read_parquet(out / name / "timeseries.parquet")
+        folders[name] = out / name
+        horizons[name] = int(doc.scenario.days)
+        if st != "complete":
+            status = st
+            break
+    if not results:
+        print("interrupted before any replication finished; nothing written", file=sys.stderr)
+        return 130
+    # compare only the replications every option finished
+    common = set.intersection(*(set(r["replication"]) for r in results.values()))
+    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in results.items()}
+    table = option_table(results, horizons)
+    diff = difference_table(results, horizons)
+    _atomic_write(out / "options.csv", lambda p: table.to_csv(p, index=False))
+    _atomic_write(out / "differences.csv", lambda p: diff.to_csv(p, index=False))
+    allruns = pd.concat(results.values(), ignore_index=True)
+    _atomic_write(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
+    figures = [cplots.plot_distributions(results, horizons, out / "distributions.png").name,
+               cplots.plot_survival(results, horizons, out / "survival.png").name,
+               cplots.plot_fans(series, out / "fans.png").name]
+    maps = cplots.plot_control_maps(folders, out / "control_maps.png")
+    if maps is not None:
+        figures.append(maps.name)
+    manifest = {
+        "scenarios": names, "root_seed": args.seed, "replications": len(common), "replications_requested": args.runs,
+        "status": status, "package_version": __version__,
+        "scenario_sha256": {d.scenario.name: d.digest for d in docs},
+        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    _atomic_write(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
+                                                            horizons=horizons, table=table, diff=diff,
+                                                            figures=figures, manifest=manifest))
+    print_comparison(table, diff)
+    print(f"report: {out / 'report.md'} ({status})")
+    return 130 if status == "interrupted" else 0
+
+
+def print_comparison(table: pd.DataFrame, diff: pd.DataFrame) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.analysis.compare import LABELS
+    from sim.analysis.report import _num
+
+    names = list(dict.fromkeys(table["option"]))
+    t = Table(title="Outcomes by option: estimate (95% CI); * paired difference from the first option excludes 0",
+              title_justify="left")
+    t.add_column("outcome")
+    for n in names:
+        t.add_column(n, justify="right")
+    for outcome, part in table.groupby("outcome", sort=False):
+        cells = []
+        for n in names:
+            r = part[part["option"] == n].iloc[0]
+            star = ""
+            d = diff[(diff["outcome"] == outcome) & (diff["option"] == n)]
+            if len(d) and bool(d["clear"].iloc[0]):
+                star = " *"
+            cells.append(f"{_num(r['estimate'], r['kind'])} ({_num(r['ci_low'], r['kind'])}-{_num(r['ci_high'], r['kind'])}){star}")
+        t.add_row(LABELS.get(outcome, outcome), *cells)
+    Console(width=160).print(t)

@@ -236,22 +236,27 @@ class HoldOption(Strict):
 
 
 class WithdrawOption(Strict):
-    trigger_day: num(ge=0, integer=True)
-    trigger_corridor_km: NonNegative
-    trigger_supply: Fraction
-    rearguard_share: Fraction
-    destination: list[Place] = Field(min_length=1)
+    trigger_day: num(ge=0, integer=True) = Field(description="day the withdrawal starts at the latest")
+    trigger_corridor_km: NonNegative = Field(description="start earlier if the city's corridor is narrower than this")
+    trigger_supply: Fraction = Field(description="start earlier if the garrison's supply falls below this")
+    garrison_km: Positive = Field(description="defender units within this distance of the pocket towns withdraw")
+    rearguard_share: Fraction = Field(description="share of the garrison's personnel left behind to delay")
+    rearguard_days: num(ge=0, integer=True) = Field(description="days the rearguard delays before it follows")
+    column_drone_loss_per_day: Fraction = Field(description="share of a moving column lost per day to drones at full availability")
+    destination: list[Place] = Field(min_length=1, description="the belt's towns the garrison falls back to, by road")
 
 
 class ReinforceOption(Strict):
-    brigades: num(ge=0, le=20, integer=True)
-    depart_day: num(ge=0, integer=True)
-    transit_days: num(ge=0, integer=True)
+    brigades: num(ge=0, le=20, integer=True) = Field(description="brigades that leave the Kursk front")
+    depart_day: num(ge=0, integer=True) = Field(description="day they leave")
+    transit_days: num(ge=0, integer=True) = Field(description="days by rail and road to the railheads")
     personnel_per_brigade: Positive
     kind: Kind
-    railheads: list[Place] = Field(min_length=1)
-    attacker_response_delay_days: num(ge=0, integer=True)
-    attacker_response_share: Fraction
+    railheads: list[Place] = Field(min_length=1, description="where they arrive, in turn")
+    counterattack_toward: Place = Field(description="the flank they counter-attack")
+    attacker_response_delay_days: num(ge=0, integer=True) = Field(description="days after the departure before the attacker's answer from Kursk arrives")
+    attacker_response_share: Fraction = Field(description="the attacker's answer as a share of the personnel sent")
+    attacker_response_at: Place = Field(description="where the attacker's answer enters the sector")
 
 
 class KurskPressureOption(Strict):

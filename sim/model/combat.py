@@ -190,3 +190,64 @@ def fight(model) -> ContactResult | None:
     engaged = Ed.sum(axis=1)
     threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
     return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat)
+
+
+@dataclass
+class CounterResult:
+    """Defender counter-attacks on attacker-held cells today."""
+
+    cells: np.ndarray       # (n, 2) attacker-held cells under counter-attack
+    hazard: np.ndarray      # daily hazard that each becomes contested
+
+
+def counter_offensive(model) -> CounterResult | None:
+    """Defender units in the attack posture assault attacker-held cells next to them.
+
+    The same kernel with the roles swapped: the defender's attack power (kind attack
+    factor, cohesion, supply, weather, the hold doctrine's boost) against the
+    attacker's hasty defence (Dupuy 1.3) on its terrain; the hazard turns an
+    attacker-held cell contested, from where the ordinary counter hazard can retake it.
+    """
+    from sim.model.agents import ATTACK, ATTACKER_SIDE, DEFENDER_SIDE
+
+    f = model.forces
+    dfd = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK))
+    if dfd.size == 0:
+        return None
+    cells = model.defender_front_cells()
+    if len(cells) == 0:
+        return None
+    cxy = model.cell_xy(cells)
+    sig = model.def_sigma[dfd]
+    d = np.hypot(f.x[dfd, None] - cxy[None, :, 0], f.y[dfd, None] - cxy[None, :, 1])
+    near = (d < 3 * sig[:, None]).any(axis=0)
+    if not near.any():
+        return None
+    cells, cxy = cells[near], cxy[near]
+    sc = model.spec
+    cb = sc.combat
+    eff = model.effect
+    k = model.grid.cell_km
+    floor = float(cb.supply_floor)
+    att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
+    Ed = engagement(np.column_stack([f.x[dfd], f.y[dfd]]), f.personnel[dfd], sig, cxy, k)
+    Ea = engagement(np.column_stack([f.x[att], f.y[att]]), f.personnel[att],
+                    np.full(att.size, float(sc.attacker.concentration_km)), cxy, k)
+    r, c = cells[:, 0], cells[:, 1]
+    pd = model.kind_attack[f.kind[dfd]] * f.cohesion[dfd] * (floor + (1 - floor) * f.supply[dfd]) * eff.attack
+    pa = model.kind_defence[f.kind[att]] * float(cb.posture_defence["hasty"]) * f.cohesion[att] * (
+        floor + (1 - floor) * f.supply[att])
+    terrain = np.array([float(cb.terrain_defence[t]) for t in ("open", "urban", "forest", "water")])[model.grid.terrain[r, c]]
+    D = (pd @ Ed) * model.defender_boost[r, c] + model.fire_power_per_km[DEFENDER_SIDE] * k
+    A = (pa @ Ea) * terrain + model.fire_power_per_km[ATTACKER_SIDE] * k
+    ratio = D / np.maximum(A, 1e-6)
+    presence = np.clip(Ed.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
+    hazard = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+                            float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
+    terrain_cas = model.casualty_cell[r, c] * eff.casualties
+    rate_d = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio, terrain_cas)
+    rate_a = daily_casualty_rate(float(cb.defender_casualty_rate), float(cb.modern_casualty_factor),
+                                 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
+    model.record_losses(dfd, np.minimum(Ed @ rate_d, 0.5 * f.personnel[dfd]))
+    model.record_losses(att, np.minimum(Ea @ rate_a, 0.5 * f.personnel[att]))
+    return CounterResult(cells, hazard)

@@ -43,6 +43,7 @@ import numpy as np
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SW,
 )
+from sim.model import options
 from sim.theater.grid import ATTACKER
 
 
@@ -130,16 +131,25 @@ def defender_orders(model) -> None:
             pool = np.flatnonzero(near) if near.any() else np.arange(len(cxy))
             j = pool[int(np.argmax(result.ratio[pool]))]
             i = reserve[0]
-            f.posture[i] = DEFEND
+            # under hold, a reserve committed while the corridor is narrow counter-attacks the flank
+            f.posture[i] = ATTACK if model.counterattacking else DEFEND
             f.target_x[i], f.target_y[i] = cxy[j]
     if model.day > 0 and model.day % int(sc.defender.shift_every_days) == 0:
         _shift_quiet_unit(model)
     if sc.option.kind == "hold":
         hold = sc.option.hold
         state = model.supply_state
-        narrow = state is not None and state.corridor_km < float(hold.counterattack_corridor_km)
+        narrow = state is not None and 0 < state.corridor_km < float(hold.counterattack_corridor_km)
         model.defender_boost = model.counterattack_zone_boost if narrow else model.no_boost
         model.counterattacking = bool(narrow)
+        if narrow:  # the flank nearest the corridor is the counter-attack's objective
+            cx, cy = model.city_xy
+            model.counterattack_objective = min((model.arm_objective(a) for a in model.active_arms if a != CENTRE),
+                                                key=lambda p: np.hypot(p[0] - cx, p[1] - cy),
+                                                default=model.arm_objective(CENTRE))
+    elif sc.option.kind == "withdraw":
+        options.withdraw_orders(model)
+    options.counterattack_orders(model)
 
 
 def _shift_quiet_unit(model) -> None:
@@ -157,7 +167,8 @@ def _shift_quiet_unit(model) -> None:
     pool = np.flatnonzero(near)
     j = pool[int(np.argmax(result.ratio[pool]))]
     units, threat = result.def_units, result.def_threat
-    ok = f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (threat < float(sc.defender.shift_quiet_ratio))
+    ok = (f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (f.posture[units] == DEFEND)
+          & (threat < float(sc.defender.shift_quiet_ratio)))
     far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * float(sc.combat.frontage_km["brigade"]) / 2
     ok &= far
     if not ok.any():

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from sim.model import combat, doctrine, fires, logistics, movement
+from sim.model import combat, doctrine, fires, logistics, movement, options
 from sim.model.agents import (
     ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, FRONT, GONE, KIND_NAMES, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -93,6 +93,10 @@ class PokrovskModel(mesa.Model):
         self.surrendered_units = 0
         self.counterattacking = False
         self.replacement_factor = np.ones(2)
+        self.withdraw_day: int | None = None       # option withdraw: the day it started
+        self.withdrawing: set[int] = set()
+        self.rearguard: set[int] = set()
+        self.withdrawn_personnel = 0.0
 
         # --------------------------------------------------------- cell factors (numpy layers)
         cb = sc.combat
@@ -137,6 +141,15 @@ class PokrovskModel(mesa.Model):
         self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
         self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
 
+        # --------------------------------------------------------- options
+        opt = sc.option
+        self.withdraw_destination_cells, self.near_destination = options.destination_cells(self, opt.withdraw.destination)
+        self.pocket_town_xy = np.array([self.xy_of_place(t) for t in out.pocket_towns])
+        self.counterattack_objective = (self.xy_of_place(opt.reinforce.counterattack_toward)
+                                        if opt.kind == "reinforce" else self.arm_objective(NE))
+        if opt.kind == "kursk_pressure":
+            self.replacement_factor[ATTACKER_SIDE] = float(opt.kursk_pressure.attacker_arrival_factor)
+
         # --------------------------------------------------------- units
         self.forces = Forces.from_records(self._unit_records())
         self.def_sigma = np.array([float(sc.combat.frontage_km[ECHELON_NAMES[e]]) / 2 for e in self.forces.echelon])
@@ -166,11 +179,13 @@ class PokrovskModel(mesa.Model):
         fires.fire(self)
         # 5. ground combat
         result = combat.fight(self)
+        counter = combat.counter_offensive(self)
         # 6. movement and control changes
-        movement.change_control(self, result)
+        movement.change_control(self, result, counter)
         movement.clear_empty_pockets(self)
         movement.displace_defenders(self)
         movement.move_toward_targets(self)
+        options.move_withdrawing(self)
         # 7. cohesion, surrender
         doctrine.cohesion_and_surrender(self)
         # 8. arrivals and redeployments
@@ -211,6 +226,22 @@ class PokrovskModel(mesa.Model):
         self.contact_cells = np.argwhere(contact)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
         self._contact_tree = cKDTree(self.cell_xy(self.contact_cells)) if len(self.contact_cells) else None
+
+    def defender_front_cells(self) -> np.ndarray:
+        """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
+        held = self.control == DEFENDER
+        touch = np.zeros_like(held)
+        touch[1:, :] |= held[:-1, :]
+        touch[:-1, :] |= held[1:, :]
+        touch[:, 1:] |= held[:, :-1]
+        touch[:, :-1] |= held[:, 1:]
+        return np.argwhere((self.control == ATTACKER) & touch & self.active)
+
+    def agglomeration_distance(self, x, y) -> np.ndarray:
+        """Distance (km) from points to the nearest pocket town's centre."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        d = np.hypot(x[..., None] - self.pocket_town_xy[:, 0], y[..., None] - self.pocket_town_xy[:, 1])
+        return d.min(axis=-1)
 
     def attacker_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch ground the attacker does not hold."""
@@ -278,10 +309,38 @@ class PokrovskModel(mesa.Model):
                 for n in range(u.count):
                     records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
                     k += 1
+            delay, factor = 0, 1.0
+            if side == ATTACKER_SIDE and sc.option.kind == "kursk_pressure":
+                kp = sc.option.kursk_pressure
+                delay, factor = int(kp.attacker_arrival_delay_days), float(kp.attacker_arrival_factor)
             for a in spec.arrivals:
                 for n in range(a.count):
-                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+                    records.append(self._record(side, a, float(a.personnel) * factor, int(a.day) + delay, a.count, n,
+                                                source="arrival"))
+        if sc.option.kind == "reinforce":
+            records.extend(self._reinforcement_records())
         return records
+
+    def _reinforcement_records(self) -> list[UnitRecord]:
+        """The Kursk brigades (defender) and the attacker's answer from Kursk."""
+        opt = self.spec.option.reinforce
+        n = int(opt.brigades)
+        arrive = int(opt.depart_day) + int(opt.transit_days)
+        out = []
+        for k in range(n):
+            at = opt.railheads[k % len(opt.railheads)]
+            out.append(UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=KIND_NAMES.index(opt.kind),
+                                  echelon=ECHELON_NAMES.index("brigade"), sector="reinforce",
+                                  personnel=float(opt.personnel_per_brigade), arrival_day=arrive,
+                                  at=self.xy_of_place(at), posture=ATTACK, source="reinforce"))
+        answer = float(opt.attacker_response_share) * n * float(opt.personnel_per_brigade)
+        if answer > 0:
+            out.append(UnitRecord(name="attacker answer from Kursk", side=ATTACKER_SIDE,
+                                  kind=KIND_NAMES.index("mechanised"), echelon=ECHELON_NAMES.index("brigade"),
+                                  sector="reserve", personnel=answer,
+                                  arrival_day=int(opt.depart_day) + int(opt.attacker_response_delay_days),
+                                  at=self.xy_of_place(opt.attacker_response_at), posture=RESERVE, source="response"))
+        return out
 
     def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
         sector = spec.sector

@@ -16,17 +16,22 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.combat import ContactResult, capture_probability
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
+from sim.model.combat import ContactResult, CounterResult, capture_probability
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 
 
-def change_control(model, result: ContactResult | None) -> int:
+def change_control(model, result: ContactResult | None, counter: CounterResult | None = None) -> int:
     """Apply today's captures; returns the number of cells that changed hands."""
     control = model.control
     changed = 0
+    if counter is not None:
+        u = model.rng.random(len(counter.cells))
+        hit = u < capture_probability(counter.hazard)
+        control[counter.cells[hit, 0], counter.cells[hit, 1]] = CONTESTED
+        changed += int(hit.sum())
     if result is not None:
         cells = model.contact_cells
         n = len(cells)
@@ -127,7 +132,7 @@ def displace_defenders(model) -> None:
 def move_toward_targets(model) -> None:
     """Units with a destination move toward it at their speed, staying on their own side's ground."""
     f = model.forces
-    moving = f.present & np.isfinite(f.target_x)
+    moving = f.present & np.isfinite(f.target_x) & (f.posture != WITHDRAW)
     idx = np.flatnonzero(moving)
     if idx.size == 0:
         return

@@ -23,7 +23,7 @@ __all__ = [
     "load_theater", "theater_of",
 ]
 
-PLACE_FIELDS = {"at", "sources", "waypoints", "destination", "railheads"}
+PLACE_FIELDS = {"at", "sources", "waypoints", "destination", "railheads", "counterattack_toward", "attacker_response_at"}
 
 
 def theater_of(doc: "ScenarioDoc") -> Theater:
