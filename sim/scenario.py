@@ -626,11 +626,45 @@ def sample(scenario: Scenario, seq: np.random.SeedSequence) -> tuple[Scenario, d
     draws = {path: dist.sample(substream(seq, "input:" + path)) for path, dist in uncertain_inputs(scenario).items()}
     if not draws:
         return scenario, {}
-    return replace_values(scenario, draws), draws
+    return _rebuild(scenario, draws), draws  # draws lie inside validated supports: no second validation
 
 
-def replace_values(scenario: Scenario, values: dict[str, Any]) -> Scenario:
-    """A copy of ``scenario`` with the values at the given dotted paths replaced."""
+def replace_values(scenario: Scenario, values: dict[str, Any], source: str = "override") -> Scenario:
+    """A validated copy of ``scenario`` with the values at the given dotted paths replaced.
+
+    Values go through the same validation as a file (a dict may be a distribution);
+    a bad value raises InputError naming ``source`` and the path.
+    """
+    unknown = [p for p in values if not _path_exists(scenario, p)]
+    if unknown:
+        raise InputError("no such parameter", source=source, path=unknown[0])
+    rebuilt = _rebuild(scenario, values)
+    try:
+        return Scenario.model_validate(_as_data(rebuilt))
+    except ValidationError as exc:
+        raise validation_error_line(exc, Scenario, {}, source) from None
+
+
+def _as_data(value: Any) -> Any:
+    """A model as plain data for re-validation, keeping Distribution objects as they are."""
+    if isinstance(value, BaseModel):
+        return {name: _as_data(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {k: _as_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not isinstance(value, Distribution):
+        return [_as_data(v) for v in value]
+    return value
+
+
+def _path_exists(scenario: Scenario, path: str) -> bool:
+    try:
+        get_value(scenario, path)
+        return True
+    except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+        return False
+
+
+def _rebuild(scenario: Scenario, values: dict[str, Any]) -> Scenario:
 
     def rebuild(value: Any, path: str) -> Any:
         if path in values:

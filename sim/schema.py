@@ -74,7 +74,7 @@ def num(*, ge: float | None = None, gt: float | None = None, le: float | None = 
 def _place(value: Any) -> Any:
     if isinstance(value, str) and value.strip():
         return value
-    if (isinstance(value, list) and len(value) == 2
+    if (isinstance(value, (list, tuple)) and len(value) == 2
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
         lat, lon = value
         if -90 <= lat <= 90 and -180 <= lon <= 180:

@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "base.yaml"
 BASE_RAW = yaml.safe_load(BASE.read_text())
 
-FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HEAVY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # each loads the base
 
 
 def _paths(value, prefix=()):
@@ -161,7 +162,7 @@ def test_random_documents_give_input_error_only(folder, doc):
     load_or_input_error(path)
 
 
-@FAST
+@HEAVY
 @given(doc=st.dictionaries(keys, documents(max_leaves=10), max_size=6))
 def test_random_overrides_of_the_base_give_input_error_only(folder, doc):
     doc = dict(doc)
@@ -171,7 +172,7 @@ def test_random_overrides_of_the_base_give_input_error_only(folder, doc):
     load_or_input_error(path)
 
 
-@FAST
+@HEAVY
 @given(path=st.sampled_from(REAL_PATHS), value=documents(max_leaves=8))
 def test_random_value_at_a_real_path_gives_input_error_only(folder, path, value):
     """The whole base scenario, standalone, with one value replaced anywhere."""
@@ -184,7 +185,7 @@ def test_random_value_at_a_real_path_gives_input_error_only(folder, path, value)
 
 
 # ----------------------------------------------------------------------------- (c) random --set
-@FAST
+@HEAVY
 @given(item=st.text(max_size=80))
 def test_random_set_text_gives_input_error_only(item):
     load_or_input_error(BASE, [item])
@@ -204,7 +205,7 @@ set_paths = st.one_of(
 )
 
 
-@FAST
+@HEAVY
 @given(sets=st.lists(st.tuples(set_paths, set_values).map(lambda kv: f"{kv[0]}={kv[1]}"), min_size=1, max_size=3))
 def test_random_structured_sets_give_input_error_only(sets):
     load_or_input_error(BASE, sets)
