@@ -395,9 +395,6 @@ def read_scenario_tree(path: str | Path, _chain: tuple[str, ...] = ()) -> tuple[
     """Read a scenario file and everything it ``extends``, merged, with locations."""
     p = Path(path)
     key = str(p.resolve()) if path_exists(p) else str(p)
-    if key in _chain:
-        cycle = " -> ".join([Path(c).name for c in _chain] + [p.name])
-        raise InputError(f"extends forms a cycle: {cycle}", source=str(path), path="extends")
     data, locs = load_yaml_file(p)
     if data is None:
         raise InputError("empty file, expected a scenario (a mapping of keys such as name, days, forces)", source=str(path))

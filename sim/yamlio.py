@@ -50,11 +50,12 @@ def read_yaml_text(path: str | Path) -> str:
     if p.is_dir():
         raise InputError("is a folder, expected a YAML file", source=str(path))
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:  # never read more than the limit (a device or a huge file)
+            data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
     if len(data) > MAX_BYTES:
-        raise InputError(f"file is {len(data)} bytes; at most {MAX_BYTES} expected", source=str(path))
+        raise InputError(f"file is larger than {MAX_BYTES} bytes, expected a YAML file", source=str(path))
     if b"\x00" in data:
         raise InputError("binary data (NUL bytes), expected YAML text", source=str(path))
     try:

@@ -22,7 +22,7 @@ DISTRIBUTIONS = (
     ("attacker_casualties", "attacker casualties", "personnel"),
     ("exchange_ratio", "exchange ratio (att/def)", "ratio"),
     ("territory_lost_km2", "ground lost", "km²"),
-    ("min_corridor_km", "narrowest corridor", "km"),
+    ("defenders_captured", "defenders captured", "personnel"),
 )
 FANS = (
     (("defender_personnel", "attacker_personnel"), "personnel", ("#1f77b4", "#d62728")),
