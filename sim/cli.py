@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     cp.add_argument("--force", action="store_true", help="overwrite results already in --out")
 
+    sw = sub.add_parser("sweep", help="run an experiment: a design of points x replications, streamed to Parquet")
+    sw.add_argument("experiment", metavar="EXPERIMENT")
+    sw.add_argument("--out", required=True, help="results folder")
+    sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
+    sw.add_argument("--force", action="store_true", help="start again, deleting a sweep in --out")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="a Dask scheduler (tcp://HOST:PORT), or 'local' to start a LocalCluster")
+    sw.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
+    sw.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a value in every scenario of the experiment (repeatable)")
+    sw.add_argument("--no-plots", action="store_true", help="skip the figures")
+
     pl = sub.add_parser("plot", help="draw the figures of a results folder")
     pl.add_argument("dir", metavar="DIR")
     return p
@@ -122,6 +134,13 @@ def cmd_validate(args) -> int:
             if _looks_like_theater(f):
                 load_theater(str(Path(f).resolve()))
                 print(f"ok: {f} (theater)")
+            elif _looks_like_experiment(f):
+                from sim.experiment import load_experiment
+
+                doc = load_experiment(f, args.sets)
+                n = len(doc.design())
+                print(f"ok: {f} (experiment {doc.experiment.name}, {doc.experiment.sampler}, {n} points x "
+                      f"{doc.experiment.replications} replications x {len(doc.scenarios)} scenarios)")
             else:
                 doc = load(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
@@ -131,14 +150,25 @@ def cmd_validate(args) -> int:
     return EXIT_BAD_INPUT if bad else 0
 
 
+def _head_lines(path: str, limit: int = 200_000) -> list[str]:
+    """The first lines of a file (at most ``limit`` bytes read), for sniffing its kind."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit).decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
 def _looks_like_theater(path: str) -> bool:
     """A theater file has top-level ``bbox`` and ``fronts`` keys (cheap sniff, no parse)."""
-    try:
-        head = Path(path).read_text(encoding="utf-8", errors="replace")[:200_000]
-    except OSError:
-        return False
-    lines = head.splitlines()
+    lines = _head_lines(path)
     return any(line.startswith("bbox:") for line in lines) and any(line.startswith("fronts:") for line in lines)
+
+
+def _looks_like_experiment(path: str) -> bool:
+    """An experiment file has top-level ``sampler`` and ``parameters`` keys."""
+    lines = _head_lines(path)
+    return any(line.startswith("sampler:") for line in lines) and any(line.startswith("parameters:") for line in lines)
 
 
 def cmd_map(args) -> int:
@@ -172,15 +202,25 @@ def cmd_compare(args) -> int:
     return compare_command(args)
 
 
-def cmd_plot(args) -> int:
-    from sim.plots.run import plot_results
+def cmd_sweep(args) -> int:
+    from sim.sweep import sweep_command
 
-    for path in plot_results(args.dir):
+    return sweep_command(args)
+
+
+def cmd_plot(args) -> int:
+    folder = Path(args.dir)
+    if (folder / "design.parquet").exists():
+        from sim.plots.sweep import plot_sweep as plot
+    else:
+        from sim.plots.run import plot_results as plot
+    for path in plot(folder):
         print(f"wrote {path}")
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "plot": cmd_plot}
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
+            "plot": cmd_plot}
 
 
 if __name__ == "__main__":

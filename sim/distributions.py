@@ -10,8 +10,9 @@ replication (MODEL.md, "Scenario files"):
 ``{choice: [v1, v2, ...]}``  one of the values, equally likely
 =====================  ============================================
 
-Integer inputs (days, brigades, pincer arms) are rounded to the nearest
-integer after the draw.
+Integer inputs (brigades, transit and trigger days) are rounded to the nearest
+integer after the draw. ``days`` and ``attacker.pincer_arms`` are structural and
+take plain numbers only.
 """
 
 from __future__ import annotations

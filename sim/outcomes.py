@@ -14,7 +14,7 @@ Definitions (also in docs/ODD.md):
 * ``encircled``: pockets (defender-held cells with no friendly path to any
   supply source) holding at least ``outcomes.pocket_min_town_km2`` of the pocket
   towns' urban area and defender units have formed; ``encirclement_day`` the first such day; ``defenders_trapped`` the
-  personnel of defender units inside pockets on that day;
+  personnel of defender units inside those pockets on that day;
 * ``defender_casualties``/``attacker_casualties``: killed and wounded;
   ``defenders_captured`` separately; ``exchange_ratio`` = attacker / defender
   casualties;
@@ -105,18 +105,34 @@ class Recorder:
             if self.fall_day is None and share < 0.5:
                 self.fall_day = d
             if state is not None and trapped > 0 and state.pocket.any():
-                need = float(model.spec.outcomes.pocket_min_town_km2)
-                for town, mask in model.pocket_town_masks.items():
-                    if town not in self.town_pocket_day and (state.pocket & mask).sum() * self.cell_area >= need:
-                        self.town_pocket_day[town] = d
-                if self.encirclement_day is None and self.town_pocket_day:
-                    self.encirclement_day = d
-                    self.defenders_trapped = float(trapped)
+                self._check_encirclement(model, state, d)
             held = control == ATTACKER
             if held.any():
                 self.max_advance_km = max(self.max_advance_km, float(model.advance_from[held].max()))
             if self.next_line_day is None and (held & model.next_line_mask).any():
                 self.next_line_day = d
+
+    def _check_encirclement(self, model, state, d: int) -> None:
+        """A town is encircled when one pocket holds enough of it and defender units."""
+        from scipy import ndimage
+
+        f = model.forces
+        labels, n = ndimage.label(state.pocket, structure=ndimage.generate_binary_structure(2, 1))
+        idx = np.flatnonzero(f.present & (f.side == DEFENDER_SIDE) & f.in_pocket)
+        r, c = model.cells_of(idx)
+        unit_label = labels[r, c]
+        need = float(model.spec.outcomes.pocket_min_town_km2)
+        trapping: set[int] = set()
+        for town, mask in model.pocket_town_masks.items():
+            counts = np.bincount(labels[mask & state.pocket], minlength=n + 1)
+            counts[0] = 0
+            for lab in np.flatnonzero(counts * self.cell_area >= need):
+                if (unit_label == lab).any():
+                    trapping.add(int(lab))
+                    self.town_pocket_day.setdefault(town, d)
+        if trapping and self.encirclement_day is None:
+            self.encirclement_day = d
+            self.defenders_trapped = float(f.personnel[idx[np.isin(unit_label, list(trapping))]].sum())
 
     # ----------------------------------------------------------------- results
     def timeseries(self, model) -> dict[str, np.ndarray]:
@@ -159,6 +175,7 @@ class Recorder:
             "defender_arrivals": float(model.arrived_total[DEFENDER_SIDE]),
             "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
             "surrendered_units": int(model.surrendered_units),
+            "defenders_withdrawn": float(model.withdrawn_personnel),
             "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
             "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }

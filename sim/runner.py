@@ -44,7 +44,7 @@ OUTCOME_COLUMNS = (
     "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
     "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved",
     "defenders_captured", "defender_arrivals", "attacker_arrivals", "surrendered_units",
-    "attacker_drone_casualties", "defender_drone_casualties",
+    "attacker_drone_casualties", "defender_drone_casualties", "defenders_withdrawn",
 )
 RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", "manifest.json", "scenario.yaml")
 

@@ -176,11 +176,11 @@ class Combat(Strict):
     attacker_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of an attacker (0.028)")
     defender_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of a defender (0.015)")
     modern_casualty_factor: Factor = Field(description="scales Dupuy's rates to this war's observed losses")
-    advance_max_per_day: Probability = Field(description="ceiling of the daily probability that a contact cell changes hands")
+    advance_max_per_day: Factor = Field(description="ceiling of the daily hazard that a contact cell changes hands (probability 1 - exp(-hazard))")
     advance_half_ratio: Positive = Field(description="local force ratio at which the hazard is half its ceiling")
     advance_steepness: Positive = Field(description="Hill exponent of the hazard in the force ratio")
-    counterattack_max_per_day: Probability = Field(description="ceiling of the daily probability that the defender retakes a contested cell")
-    infiltration_per_day: Probability = Field(description="daily probability that infiltration groups slip through a fully open gap")
+    counterattack_max_per_day: Factor = Field(description="ceiling of the daily hazard that the defender retakes a contested cell")
+    infiltration_per_day: Factor = Field(description="daily hazard that infiltration groups slip through a fully open gap")
     infiltration_depth_km: NonNegative = Field(description="how far behind the contact line infiltrators can appear")
     infiltration_gap_floor: Fraction = Field(description="share of the infiltration hazard that remains where the line is fully manned")
     min_attack_party: Positive = Field(description="attacker personnel engaged at a cell for a full-strength assault")
@@ -206,6 +206,10 @@ class Logistics(Strict):
     cohesion_recovery_per_day: Fraction = Field(description="cohesion regained per day when supplied")
     surrender_cohesion: Fraction = Field(description="cohesion below which a cut-off unit surrenders")
     exfiltration_share: Fraction = Field(description="share of a surrendering unit that slips out to friendly lines")
+    fire_control_drone_share: Fraction = Field(description="weight of drones (against observed artillery) in the fire control over roads")
+    attacker_route_exposure: Fraction = Field(description="share of the attacker's supply routes under the defender's drones (not routed on the grid)")
+    route_window_km: Positive = Field(description="a unit's supply route is judged by the widest path within this distance of it")
+    road_reach_km: Positive = Field(description="a unit this close to a road still linked to a source is road-supplied")
 
 
 class Arm(Strict):
@@ -218,6 +222,7 @@ class AttackerDoctrine(Strict):
     concentration_km: Positive = Field(description="how tightly a unit focuses its power on its objective along the front")
     move_km_per_day: Positive = Field(description="how far a unit can shift along its own side's ground per day")
     reserve_commit_every_days: int = Field(ge=1, description="days between commitments of a reserve unit")
+    reserve_ratio_radius_km: Positive = Field(description="the local force ratio of an arm is judged over contacts this close to its objective")
     infiltration_city_bonus: Factor = Field(description="multiplier on infiltration into urban cells (cover of buildings)")
 
 

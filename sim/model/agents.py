@@ -8,7 +8,7 @@ anyone reading the model see ordinary Mesa agents with named attributes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -22,6 +22,10 @@ POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "in transit
 
 KIND_NAMES = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
 ECHELON_NAMES = ("battalion", "brigade")
+
+# where a unit comes from (UnitRecord.source), as codes for array work
+SOURCES = ("start", "arrival", "reinforce", "response")
+SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = range(4)
 
 # attacker arms; FRONT units press where they stand (no manoeuvre); -1 for defenders
 NE, SW, CENTRE, FRONT, NO_ARM = 0, 1, 2, 3, -1
@@ -42,7 +46,7 @@ class UnitRecord:
     at: tuple[float, float]        # x, y km
     arm: int = NO_ARM
     posture: int = DEFEND
-    source: str = "start"          # start, arrival, replacement, reinforce, response
+    source: str = "start"          # one of SOURCES
 
 
 @dataclass
@@ -71,7 +75,7 @@ class Forces:
     exfiltrated: np.ndarray    # personnel that slipped out of a pocket to friendly lines
     target_x: np.ndarray       # where a moving unit is heading (nan if none)
     target_y: np.ndarray
-    extra: dict = field(default_factory=dict)
+    source_code: np.ndarray    # index into SOURCES
 
     @classmethod
     def from_records(cls, records: list[UnitRecord]) -> "Forces":
@@ -103,6 +107,7 @@ class Forces:
             exfiltrated=np.zeros(n),
             target_x=np.full(n, np.nan),
             target_y=np.full(n, np.nan),
+            source_code=arr([SOURCES.index(r.source) for r in records], np.int8),
         )
 
     def __len__(self) -> int:

@@ -126,6 +126,7 @@ class ContactResult:
     def_losses: np.ndarray      # per defender unit (line units order)
     def_units: np.ndarray       # the defender line units, in the order of def_losses
     def_threat: np.ndarray      # engagement-weighted local force ratio each defender line unit faces
+    infiltrators: np.ndarray    # attacker presence x infiltration mix per contact cell (0..~2)
 
 
 def fight(model) -> ContactResult | None:
@@ -138,7 +139,7 @@ def fight(model) -> ContactResult | None:
     sets the assault hazard and both sides' casualty rates; thin defenders leave
     gaps where infiltration rises, more so under fog and cloud.
     """
-    from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+    from sim.model.agents import ATTACKER_SIDE, DEFEND, DEFENDER_SIDE
 
     cells = model.contact_cells
     if len(cells) == 0:
@@ -157,8 +158,11 @@ def fight(model) -> ContactResult | None:
                     np.full(att.size, float(sc.attacker.concentration_km)), cxy, k)
     Ed = engagement(np.column_stack([f.x[dfd], f.y[dfd]]), f.personnel[dfd], model.def_sigma[dfd], cxy, k)
     pa = model.kind_attack[f.kind[att]] * f.cohesion[att] * (floor + (1 - floor) * f.supply[att]) * eff.attack
-    pd = (model.kind_defence[f.kind[dfd]] * model.posture_defence[f.posture[dfd]] * f.cohesion[dfd]
-          * (floor + (1 - floor) * f.supply[dfd]))
+    posture = model.posture_defence[f.posture[dfd]]
+    ur, uc = model.cells_of(dfd)
+    dug_in = (f.posture[dfd] == DEFEND) & (model.grid.fortification[ur, uc] >= 2)  # in a prepared belt: fortified
+    posture = np.where(dug_in, model.fortified_posture, posture)
+    pd = model.kind_defence[f.kind[dfd]] * posture * f.cohesion[dfd] * (floor + (1 - floor) * f.supply[dfd])
     r, c = cells[:, 0], cells[:, 1]
     A = pa @ Ea + model.fire_power_per_km[ATTACKER_SIDE] * k
     D = (pd @ Ed) * model.defence_cell[r, c] * model.defender_boost[r, c] + model.fire_power_per_km[DEFENDER_SIDE] * k
@@ -189,7 +193,8 @@ def fight(model) -> ContactResult | None:
     model.record_losses(dfd, np.minimum(def_losses, 0.5 * f.personnel[dfd]))
     engaged = Ed.sum(axis=1)
     threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
-    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat)
+    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat,
+                         presence * mix)
 
 
 @dataclass

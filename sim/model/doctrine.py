@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import (
-    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SW,
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SOURCE_REINFORCE, SW,
 )
 from sim.model import options
 from sim.theater.grid import ATTACKER
@@ -106,12 +106,12 @@ def _commit_attacker_reserve(model) -> None:
         cxy = model.cell_xy(model.last_contact_cells)
         for arm in arms:
             ox, oy = model.arm_objective(arm)
-            near = np.hypot(cxy[:, 0] - ox, cxy[:, 1] - oy) < 8.0
+            near = np.hypot(cxy[:, 0] - ox, cxy[:, 1] - oy) < float(model.spec.attacker.reserve_ratio_radius_km)
             if near.any():
                 ratio = float(np.median(result.ratio[near]))
                 if ratio > best_ratio:
                     best, best_ratio = arm, ratio
-    i = reserve[0]
+    i = reserve[int(np.argmax(f.personnel[reserve] * model.kind_attack[f.kind[reserve]]))]  # the strongest first
     f.posture[i] = ATTACK
     f.arm[i] = best
 
@@ -127,10 +127,10 @@ def defender_orders(model) -> None:
         if reserve.size and result is not None and len(model.last_contact_cells):
             cxy = model.cell_xy(model.last_contact_cells)
             cx, cy = model.city_xy
-            near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < 25.0
+            near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < float(sc.defender.shift_radius_km)
             pool = np.flatnonzero(near) if near.any() else np.arange(len(cxy))
             j = pool[int(np.argmax(result.ratio[pool]))]
-            i = reserve[0]
+            i = reserve[int(np.argmax(f.personnel[reserve] * model.kind_defence[f.kind[reserve]]))]
             # under hold, a reserve committed while the corridor is narrow counter-attacks the flank
             f.posture[i] = ATTACK if model.counterattacking else DEFEND
             f.target_x[i], f.target_y[i] = cxy[j]
@@ -141,6 +141,9 @@ def defender_orders(model) -> None:
         state = model.supply_state
         narrow = state is not None and 0 < state.corridor_km < float(hold.counterattack_corridor_km)
         model.defender_boost = model.counterattack_zone_boost if narrow else model.no_boost
+        if model.counterattacking and not narrow:  # the corridor widened again: counter-attack groups dig in
+            back = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK) & (f.source_code != SOURCE_REINFORCE))
+            f.posture[back] = DEFEND
         model.counterattacking = bool(narrow)
         if narrow:  # the flank nearest the corridor is the counter-attack's objective
             cx, cy = model.city_xy
@@ -168,7 +171,7 @@ def _shift_quiet_unit(model) -> None:
     j = pool[int(np.argmax(result.ratio[pool]))]
     units, threat = result.def_units, result.def_threat
     ok = (f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (f.posture[units] == DEFEND)
-          & (threat < float(sc.defender.shift_quiet_ratio)))
+          & (threat < float(sc.defender.shift_quiet_ratio)) & ~np.isin(units, list(model.withdrawn_units)))
     far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * float(sc.combat.frontage_km["brigade"]) / 2
     ok &= far
     if not ok.any():
@@ -219,7 +222,7 @@ def arrivals(model) -> None:
         budget = float(spec.replacements_per_day) * model.replacement_factor[side]
         if budget <= 0:
             continue
-        idx = np.flatnonzero(f.side_mask(side))
+        idx = np.flatnonzero(f.side_mask(side) & ~f.in_pocket)  # nothing reaches a cut-off unit
         if idx.size == 0:
             continue
         deficit = np.clip(f.start_personnel[idx] - f.personnel[idx], 0.0, None)

@@ -28,12 +28,12 @@ def availability(model) -> None:
     sc = model.spec
     eff = model.effect
     state = model.weather_state
-    for side, drones, guns in ((DEFENDER_SIDE, sc.drones.defender, sc.artillery.defender),
-                               (ATTACKER_SIDE, sc.drones.attacker, sc.artillery.attacker)):
+    w = float(sc.logistics.fire_control_drone_share)
+    for side, drones in ((DEFENDER_SIDE, sc.drones.defender), (ATTACKER_SIDE, sc.drones.attacker)):
         share = drone_availability(eff, state, float(drones.weather_resistant_share))
         model.sorties_today[side] = float(drones.sorties_per_day) * share
-        # intensity of fire control over roads: drones mostly, guns observed
-        model.fire_intensity[side] = 0.7 * share + 0.3 * eff.observation
+        # intensity of fire control over roads: drones (when they fly) and observed artillery
+        model.fire_intensity[side] = w * share + (1 - w) * eff.observation
     model.grounded_today = eff.drone_availability < 0.5
 
 

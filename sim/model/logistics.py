@@ -57,7 +57,7 @@ def _reaching(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
 
 
 def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, sources: np.ndarray,
-            city_zone: np.ndarray, road: np.ndarray, cell_km: float
+            city_zone: np.ndarray, road: np.ndarray, cell_km: float, road_reach_cells: int = 2
             ) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray]:
     """Pockets, bottleneck field, city corridor width and road service (pure; arrays in, arrays out).
 
@@ -90,7 +90,7 @@ def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, 
     city_in_pocket = bool(zone.any() and not connected[zone].any())
 
     road_connected = _reaching(control_def & (road > 0), sources)
-    road_served = ndimage.binary_dilation(road_connected, iterations=2) & control_def
+    road_served = ndimage.binary_dilation(road_connected, iterations=road_reach_cells) & control_def
     return pocket, bottleneck, corridor_km, city_in_pocket, road_served
 
 
@@ -109,7 +109,8 @@ def update(model) -> SupplyState:
         state = SupplyState(pocket, np.zeros(control_def.shape), 0.0, True, np.zeros_like(control_def))
     else:
         pocket, bottleneck, corridor, city_pocket, road_served = network(
-            control_def, passable, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km)
+            control_def, passable, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km,
+            max(1, int(round(float(lg.road_reach_km) / model.grid.cell_km))))
         state = SupplyState(pocket, bottleneck, corridor, city_pocket, road_served)
     model.dist_to_enemy_km = dist_km
 
@@ -138,10 +139,11 @@ def update(model) -> SupplyState:
                      s + float(lg.resupply_per_day) * (target - s))
         f.supply[d] = np.clip(s, 0.0, 1.0)
     # attackers: their routes run back to the south-east, outside the grid's supply model;
-    # the defender's drones interdict them at a fixed half exposure (assumption, ODD.md)
+    # the defender's drones interdict them at a fixed exposure (logistics.attacker_route_exposure)
     a = np.flatnonzero(f.side_mask(ATTACKER_SIDE))
     if a.size:
-        target = 1.0 - float(sc.drones.defender.interdiction) * model.fire_intensity[DEFENDER_SIDE] * 0.5
+        target = 1.0 - (float(sc.drones.defender.interdiction) * model.fire_intensity[DEFENDER_SIDE]
+                        * float(lg.attacker_route_exposure))
         f.supply[a] += float(lg.resupply_per_day) * (target - f.supply[a])
     model.supply_state = state
     return state

@@ -96,6 +96,7 @@ class PokrovskModel(mesa.Model):
         self.withdraw_day: int | None = None       # option withdraw: the day it started
         self.withdrawing: set[int] = set()
         self.rearguard: set[int] = set()
+        self.withdrawn_units: set[int] = set()     # reached the belt; not sent back
         self.withdrawn_personnel = 0.0
 
         # --------------------------------------------------------- cell factors (numpy layers)
@@ -114,7 +115,8 @@ class PokrovskModel(mesa.Model):
         pdef = cb.posture_defence
         self.posture_defence = np.array([float(pdef["hasty"]), float(pdef["prepared"]), float(pdef["delay"]),
                                          float(pdef["withdrawal"]), float(pdef["hasty"]), float(pdef["hasty"]), 0.0])
-        self.bottleneck_window = max(1, int(round(2 * 3.0 / g.cell_km)) | 1)
+        self.bottleneck_window = max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1)
+        self.fortified_posture = float(pdef["fortified"])
 
         # --------------------------------------------------------- places
         out = sc.outcomes
@@ -216,13 +218,8 @@ class PokrovskModel(mesa.Model):
         touch[:-1, :] |= not_def[1:, :]
         touch[:, 1:] |= not_def[:, :-1]
         touch[:, :-1] |= not_def[:, 1:]
-        att = control == ATTACKER
-        att_touch = np.zeros_like(att)
-        att_touch[1:, :] |= att[:-1, :]
-        att_touch[:-1, :] |= att[1:, :]
-        att_touch[:, 1:] |= att[:, :-1]
-        att_touch[:, :-1] |= att[:, 1:]
-        contact = self.active & (((control == DEFENDER) & touch) | ((control == CONTESTED) & (att_touch | touch)))
+        # a contested cell is always a contact: both sides are in it
+        contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
         self.contact_cells = np.argwhere(contact)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
         self._contact_tree = cKDTree(self.cell_xy(self.contact_cells)) if len(self.contact_cells) else None

@@ -44,25 +44,32 @@ def change_control(model, result: ContactResult | None, counter: CounterResult |
         control[r[won & (was == CONTESTED)], c[won & (was == CONTESTED)]] = ATTACKER
         control[r[retaken], c[retaken]] = DEFENDER
         changed += int(won.sum() + retaken.sum())
-    changed += _deep_infiltration(model)
+    changed += _deep_infiltration(model, result)
     changed += _collapse_isolated_contested(model)
     return changed
 
 
-def _deep_infiltration(model) -> int:
-    """Infiltration groups slipping into towns behind the line under cover (seed 002)."""
+def _deep_infiltration(model, result: ContactResult | None) -> int:
+    """Infiltration groups slipping into towns behind the line under cover (seed 002).
+
+    Only under cover (weather ``infiltration_cover`` above 1), only into urban cells
+    within ``infiltration_depth_km`` of the line, and only where infiltrators are at
+    the nearest contact cell: the hazard is the contact cell's infiltration hazard
+    (presence x infiltration mix x cover x city bonus) decaying with depth.
+    """
     sc = model.spec
     cover = model.effect.infiltration_cover
     depth = float(sc.combat.infiltration_depth_km)
-    if cover <= 1.0 or depth <= 0:
+    if cover <= 1.0 or depth <= 0 or result is None or model._contact_tree is None:
         return 0
     cand = model.deep_candidates()
     if len(cand) == 0:
         return 0
     r, c = cand[:, 0], cand[:, 1]
     d = model.dist_to_enemy_km[r, c]
-    hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
-              * np.exp(-d / depth) * model.infiltration_gap_floor)
+    _, nearest = model._contact_tree.query(model.cell_xy(cand))
+    hazard = (float(sc.combat.infiltration_per_day) * cover * float(sc.attacker.infiltration_city_bonus)
+              * result.infiltrators[nearest] * np.exp(-d / depth))
     hit = model.rng.random(len(cand)) < capture_probability(hazard)
     model.control[r[hit], c[hit]] = CONTESTED
     return int(hit.sum())

@@ -53,6 +53,7 @@ def withdraw_orders(model) -> None:
         f.posture[rear] = DELAY
         f.posture[main] = WITHDRAW
         f.target_x[main] = np.nan
+        f.target_y[main] = np.nan
         model.withdrawing.update(int(i) for i in main)
         model.rearguard.update(int(i) for i in rear)
         return
@@ -151,6 +152,7 @@ def move_withdrawing(model) -> None:
         if field[r, c] <= 0 or model.control[r, c] == DEFENDER and model.near_destination[r, c]:
             f.posture[i] = DEFEND
             model.withdrawing.discard(int(i))
+            model.withdrawn_units.add(int(i))
             model.withdrawn_personnel += f.personnel[i]
 
 

@@ -1,0 +1,264 @@
+"""Sweeps: run an experiment's design on a local pool or a Dask cluster, streaming to Parquet.
+
+* Every run is one (scenario, point, replication); its seed comes from the
+  experiment's root seed and the replication index only, so the results are the
+  same whatever executor ran them and in whatever order.
+* Finished runs are written every ``chunk_runs`` runs to ``parts/part-NNNNN.parquet``
+  (written under a temporary name and renamed when whole): memory stays flat and a
+  kill, even ``kill -9``, loses at most the runs not yet written.
+* ``--resume`` reads the parts already written and runs only what is missing.
+* A run that raises is recorded with ``status = "failed"`` and its error; the sweep goes on.
+* At the end the parts are merged, sorted by scenario, point and replication, into
+  ``runs.parquet``; ``design.parquet`` and ``manifest.json`` sit beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from sim import __version__
+from sim.errors import InputError
+from sim.experiment import ExperimentDoc, load_experiment, point_overrides
+
+PARTS = "parts"
+
+
+# ------------------------------------------------------------------ the work of one chunk
+def run_tasks(payload: dict, tasks: list[tuple[int, int, int]]) -> list[dict]:
+    """Run (scenario index, point, replication) tasks; never raises for a failing run."""
+    from sim.runner import run_one
+    from sim.scenario import replace_values
+
+    rows = []
+    cache = payload.setdefault("_specs", {})
+    for s, point, rep in tasks:
+        name = payload["names"][s]
+        row = {"scenario": name, "point": point, "replication": rep, "status": "ok", "error": ""}
+        values = payload["points"][point]
+        row.update({k: values[k] for k in payload["knobs"]})
+        try:
+            key = (s, point)
+            if key not in cache:
+                cache.clear()
+                cache[key] = replace_values(payload["specs"][s], point_overrides(payload["experiment"], values),
+                                            source="sweep")
+            rep_result = run_one(cache[key], payload["theaters"][s], payload["seed"], rep)
+            row["seed"] = rep_result.row["seed"]
+            for col in payload["outcomes"]:
+                row[col] = rep_result.row.get(col)
+        except Exception as exc:  # recorded, the sweep goes on
+            row["status"] = "failed"
+            row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------ executors
+class LocalExecutor:
+    """A pool of local worker processes (``workers`` 1 runs in this process)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map_unordered(self, payload: dict, chunks: list[list]) -> Iterator[list[dict]]:
+        if self.workers <= 1:
+            for chunk in chunks:
+                yield run_tasks(payload, chunk)
+            return
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        from sim.runner import _pool_context
+
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
+                                   initializer=_ignore_sigint)
+        try:
+            pending = {pool.submit(run_tasks, payload, c) for c in chunks}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class DaskExecutor:
+    """A Dask distributed cluster: ``tcp://HOST:PORT``, or ``local`` to start a LocalCluster."""
+
+    def __init__(self, address: str, workers: int) -> None:
+        self.address = address
+        self.workers = workers
+
+    def map_unordered(self, payload: dict, chunks: list[list]) -> Iterator[list[dict]]:
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:  # pragma: no cover - distributed is a dependency
+            raise InputError("the Dask scheduler needs the 'distributed' package", source="--scheduler") from None
+        cluster = None
+        if self.address == "local":
+            cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(self.address, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"cannot reach the Dask scheduler: {exc}", source="--scheduler") from None
+        try:
+            shared = client.scatter(payload, broadcast=True)
+            futures = client.map(run_tasks, [shared] * len(chunks), chunks, pure=False)
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# ------------------------------------------------------------------ the sweep
+def _payload(doc: ExperimentDoc, table: pd.DataFrame) -> dict:
+    from sim.theater import theater_of
+
+    exp = doc.experiment
+    return {
+        "experiment": exp,
+        "names": [d.scenario.name for d in doc.scenarios],
+        "specs": [d.scenario for d in doc.scenarios],
+        "theaters": [theater_of(d) for d in doc.scenarios],
+        "points": table.set_index("point").to_dict("index"),
+        "knobs": list(exp.parameters),
+        "outcomes": list(dict.fromkeys(list(exp.outcomes) + ["encircled", "pokrovsk_fall_day"])),
+        "seed": exp.seed,
+    }
+
+
+def all_tasks(doc: ExperimentDoc, table: pd.DataFrame) -> list[tuple[int, int, int]]:
+    reps = doc.experiment.replications
+    return [(s, int(p), r) for s in range(len(doc.scenarios)) for p in table["point"] for r in range(reps)]
+
+
+def done_tasks(out: Path, names: list[str]) -> set[tuple[int, int, int]]:
+    parts = sorted((out / PARTS).glob("part-*.parquet"))
+    done: set[tuple[int, int, int]] = set()
+    index = {n: i for i, n in enumerate(names)}
+    for p in parts:
+        df = pd.read_parquet(p, columns=["scenario", "point", "replication"])
+        done.update((index[s], int(pt), int(r)) for s, pt, r in df.itertuples(index=False) if s in index)
+    return done
+
+
+def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
+    path = out / PARTS / f"part-{seq:05d}.parquet"
+    tmp = path.with_name(path.name + ".tmp")
+    pd.DataFrame(rows).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def merge_parts(out: Path) -> pd.DataFrame:
+    parts = sorted((out / PARTS).glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame()
+    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    df = df.drop_duplicates(subset=["scenario", "point", "replication"], keep="first")
+    df = df.sort_values(["scenario", "point", "replication"], kind="mergesort").reset_index(drop=True)
+    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
+        if col in df:
+            df[col] = df[col].astype("Int64")
+    return df
+
+
+def _chunks(tasks: list, size: int) -> list[list]:
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, force: bool = False,
+          progress: bool = True) -> tuple[pd.DataFrame, str]:
+    """Run (or finish) a sweep; returns the merged runs and the status."""
+    from sim.progress import progress_bar
+
+    exp = doc.experiment
+    parts_dir = out / PARTS
+    if parts_dir.exists() and any(parts_dir.iterdir()) and not (resume or force):
+        raise InputError("already holds a sweep; use --resume to finish it or --force to start again", source=str(out))
+    if force and not resume and parts_dir.exists():
+        for p in parts_dir.iterdir():
+            p.unlink()
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    for stale in parts_dir.glob("*.tmp"):
+        stale.unlink()  # a part that was being written when the sweep was killed
+    table = doc.design()
+    table.to_parquet(out / "design.parquet", index=False)
+    names = [d.scenario.name for d in doc.scenarios]
+    todo_all = all_tasks(doc, table)
+    done = done_tasks(out, names) if resume else set()
+    todo = [t for t in todo_all if t not in done]
+    seq = len(list(parts_dir.glob("part-*.parquet")))
+    payload = _payload(doc, table)
+    # small chunks keep workers busy and the progress bar moving; parts are written every chunk_runs runs
+    chunk = max(1, min(8, len(todo) // 16 or 1))
+    started = time.time()
+    status = "complete"
+    buffer: list[dict] = []
+    with progress_bar(len(todo_all), exp.name, enabled=progress) as advance:
+        advance(len(todo_all) - len(todo))
+        try:
+            for rows in executor.map_unordered(payload, _chunks(todo, chunk)):
+                buffer.extend(rows)
+                advance(len(rows))
+                if len(buffer) >= exp.chunk_runs:
+                    _write_part(out, seq, buffer)
+                    seq += 1
+                    buffer = []
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            if buffer:
+                _write_part(out, seq, buffer)
+    runs = merge_parts(out)
+    if status == "complete" and len(runs) < len(todo_all):
+        status = "incomplete"
+    runs.to_parquet(out / "runs.parquet.tmp", index=False)
+    os.replace(out / "runs.parquet.tmp", out / "runs.parquet")
+    manifest = {
+        "experiment": exp.name, "file": str(doc.path), "experiment_resolved": exp.model_dump(mode="json"),
+        "scenarios": {d.scenario.name: d.digest for d in doc.scenarios}, "root_seed": exp.seed,
+        "points": int(len(table)), "replications": exp.replications, "runs": int(len(runs)),
+        "runs_failed": int((runs["status"] == "failed").sum()) if len(runs) else 0,
+        "status": status, "package_version": __version__,
+        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2))
+    os.replace(out / "manifest.json.tmp", out / "manifest.json")
+    return runs, status
+
+
+def sweep_command(args) -> int:
+    doc = load_experiment(args.experiment, args.sets)
+    out = Path(args.out)
+    if args.scheduler:
+        executor = DaskExecutor(args.scheduler, args.workers)
+    else:
+        executor = LocalExecutor(args.workers)
+    runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
+    failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
+    print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
+    if not getattr(args, "no_plots", False) and status == "complete":
+        from sim.plots.sweep import plot_sweep
+
+        for path in plot_sweep(out):
+            print(f"wrote {path}")
+    return 130 if status == "interrupted" else 0
+

@@ -1,0 +1,168 @@
+"""Experiments and sweeps: designs, executors, streaming, resume, failures, validation."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.errors import InputError
+from sim.experiment import Experiment, design, load_experiment
+from sim.sweep import DaskExecutor, LocalExecutor, sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLD = ROOT / "scenarios" / "hold_pokrovsk.yaml"
+
+
+def write_experiment(tmp_path: Path, body: str, name: str = "exp.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+SMALL = f"""\
+name: small
+scenarios: [{HOLD}]
+sampler: grid
+parameters:
+  weather.fog_frequency: {{values: [0.05, 0.4]}}
+  forces.attacker.personnel: {{values: [100000, 180000]}}
+replications: 3
+seed: 4
+fixed: {{days: 15}}
+chunk_runs: 2
+outcomes: [encircled, territory_lost_km2, attacker_casualties]
+"""
+
+
+# ------------------------------------------------------------------ designs
+def exp_with(sampler: str, **extra) -> Experiment:
+    params = {"a.b": {"range": [0.0, 1.0]}, "c.d": {"range": [10.0, 20.0], "integer": True}, "e.f": {"range": [-5.0, 5.0]}}
+    if sampler == "grid":
+        params = {"a.b": {"values": [1, 2, 3]}, "c.d": {"range": [10.0, 20.0], "levels": 4}}
+    return Experiment.model_validate({"name": "x", "scenarios": ["s.yaml"], "sampler": sampler, "parameters": params,
+                                      "replications": 1, "outcomes": ["encircled"], **extra})
+
+
+def test_grid_design_is_every_combination():
+    d = design(exp_with("grid"))
+    assert len(d) == 3 * 4
+    assert sorted(d["a.b"].unique()) == [1, 2, 3]
+    assert sorted(d["c.d"].unique()) == [10.0, 13.333333333333334, 16.666666666666668, 20.0]
+    assert list(d["point"]) == list(range(12))
+
+
+@pytest.mark.parametrize("sampler,size", [("lhs", 20), ("sobol", 16 * (3 + 2)), ("morris", 10 * (3 + 1))])
+def test_sampled_designs_have_the_right_size_and_stay_in_bounds(sampler, size):
+    samples = 20 if sampler == "lhs" else (16 if sampler == "sobol" else 10)
+    d = design(exp_with(sampler, samples=samples, seed=3))
+    assert len(d) == size
+    assert d["a.b"].between(0, 1).all() and d["c.d"].between(10, 20).all() and d["e.f"].between(-5, 5).all()
+    assert (d["c.d"] == d["c.d"].round()).all()  # integer knob
+    if sampler == "lhs":  # one point in each of the 20 strata of every dimension
+        strata = np.floor(d["a.b"].to_numpy() * 20).astype(int)
+        assert sorted(strata) == list(range(20))
+    assert design(exp_with(sampler, samples=samples, seed=3)).equals(d)  # reproducible
+
+
+# ------------------------------------------------------------------ validation
+def test_shipped_experiments_validate(capsys):
+    files = sorted(str(p) for p in (ROOT / "experiments").glob("*.yaml"))
+    assert len(files) >= 5
+    assert main(["validate", *files]) == 0
+    assert capsys.readouterr().out.count("ok:") == len(files)
+
+
+def _bad(tmp_path, old: str, new: str) -> str:
+    path = write_experiment(tmp_path, SMALL.replace(old, new))
+    with pytest.raises(InputError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert "\n" not in text and str(path) in text
+    return text
+
+
+def test_experiment_errors_name_file_line_and_problem(tmp_path, capsys):
+    assert "sampler" in _bad(tmp_path, "sampler: grid", "sampler: gird")
+    msg = _bad(tmp_path, "  weather.fog_frequency:", "  weather.fog_frequncy:")
+    assert "has no parameter" in msg and ":5:" in msg
+    assert "not valid" in _bad(tmp_path, "[0.05, 0.4]", "[0.05, 1.4]")
+    assert "did you mean 'encircled'" in _bad(tmp_path, "outcomes: [encircled,", "outcomes: [encirled,")
+    assert "replications" in _bad(tmp_path, "replications: 3", "replications: many")
+    path = write_experiment(tmp_path, SMALL.replace("replications: 3", "replications: 0"), "bad.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ running
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ref")
+    doc = load_experiment(write_experiment(tmp, SMALL))
+    runs, status = sweep(doc, tmp / "out", executor=LocalExecutor(1), progress=False)
+    assert status == "complete"
+    return runs
+
+
+def test_sweep_writes_every_run_with_inputs_and_outcomes(reference):
+    assert len(reference) == 4 * 3
+    assert (reference["status"] == "ok").all()
+    assert {"weather.fog_frequency", "forces.attacker.personnel", "encircled", "territory_lost_km2", "seed"} <= set(reference)
+    # common random numbers: replication r has the same seed at every point
+    assert reference.groupby("replication")["seed"].nunique().eq(1).all()
+    # the knob moves the outcome: more attackers, more ground lost
+    lost = reference.groupby("forces.attacker.personnel")["territory_lost_km2"].mean()
+    assert lost[180000] > lost[100000]
+
+
+def test_process_pool_and_dask_local_cluster_give_identical_results(reference, tmp_path):
+    doc = load_experiment(write_experiment(tmp_path, SMALL))
+    pool, _ = sweep(doc, tmp_path / "pool", executor=LocalExecutor(2), progress=False)
+    dask, _ = sweep(doc, tmp_path / "dask", executor=DaskExecutor("local", 2), progress=False)
+    pd.testing.assert_frame_equal(pool, reference)
+    pd.testing.assert_frame_equal(dask, reference)
+
+
+def test_a_sweep_killed_and_resumed_equals_an_uninterrupted_one(reference, tmp_path):
+    exp = write_experiment(tmp_path, SMALL.replace("replications: 3", "replications: 3\n"))
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(exp), "--out", str(out), "--no-plots"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / "parts").glob("part-*.parquet")):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    written = list((out / "parts").glob("part-*.parquet"))
+    assert 1 <= len(written) < 6, "kill came too late to test a resume"
+    assert main(["sweep", str(exp), "--out", str(out), "--no-plots"]) == 2  # refused without --resume
+    assert main(["sweep", str(exp), "--out", str(out), "--resume", "--no-plots"]) == 0
+    resumed = pd.read_parquet(out / "runs.parquet")
+    pd.testing.assert_frame_equal(resumed, reference)
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    import sim.runner
+
+    real = sim.runner.run_one
+
+    def flaky(spec, theater, root, index):
+        if spec.weather.fog_frequency > 0.3 and index == 1:
+            raise RuntimeError("synthetic failure")
+        return real(spec, theater, root, index)
+
+    monkeypatch.setattr(sim.runner, "run_one", flaky)
+    doc = load_experiment(write_experiment(tmp_path, SMALL))
+    runs, status = sweep(doc, tmp_path / "out", executor=LocalExecutor(1), progress=False)
+    failed = runs[runs["status"] == "failed"]
+    assert len(runs) == 12 and len(failed) == 2
+    assert (failed["replication"] == 1).all() and failed["error"].str.contains("synthetic failure").all()
+    assert status == "complete"
