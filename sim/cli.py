@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a value in every scenario of the experiment (repeatable)")
     sw.add_argument("--no-plots", action="store_true", help="skip the figures")
 
+    vm = sub.add_parser("validate-model", help="regenerate the validation figures and tables of docs/CALIBRATION.md")
+    vm.add_argument("--out", required=True, help="folder for the figures and tables")
+    vm.add_argument("--runs", type=_positive_int, default=100, help="replications of the hindcast and of November (default 100)")
+    vm.add_argument("--seed", type=_seed, default=0)
+    vm.add_argument("--workers", type=_positive_int, default=1)
+    vm.add_argument("--engagement-days", type=_positive_int, default=10,
+                    help="length of the standard engagement set beside the Dupuy Institute table (default 10)")
+
     pl = sub.add_parser("plot", help="draw the figures of a results folder")
     pl.add_argument("dir", metavar="DIR")
     return p
@@ -208,6 +216,12 @@ def cmd_sweep(args) -> int:
     return sweep_command(args)
 
 
+def cmd_validate_model(args) -> int:
+    from sim.runner import validate_model_command
+
+    return validate_model_command(args)
+
+
 def cmd_plot(args) -> int:
     folder = Path(args.dir)
     if (folder / "design.parquet").exists():
@@ -220,7 +234,7 @@ def cmd_plot(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
-            "plot": cmd_plot}
+            "validate-model": cmd_validate_model, "plot": cmd_plot}
 
 
 if __name__ == "__main__":

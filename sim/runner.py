@@ -339,3 +339,67 @@ def print_comparison(table: pd.DataFrame, diff: pd.DataFrame) -> None:
             cells.append(f"{_num(r['estimate'], r['kind'])} ({_num(r['ci_low'], r['kind'])}-{_num(r['ci_high'], r['kind'])}){star}")
         t.add_row(LABELS.get(outcome, outcome), *cells)
     Console(width=160).print(t)
+
+
+# ------------------------------------------------------------------ validate-model
+def validate_model_command(args) -> int:
+    """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
+    from sim.analysis import validation as v
+    from sim.scenario import BASE_SCENARIO
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = load(BASE_SCENARIO)
+    engel = v.engel_check()
+    engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
+    success = v.engagement_success(base.scenario, days=args.engagement_days)
+    dupuy = v.dupuy_table(base.scenario, days=args.engagement_days)
+    success.to_csv(out / "force_ratio_success.csv", index=False)
+    dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
+    figures = v.plot_validation(out, engel, success, dupuy, args.engagement_days)
+
+    lines = ["# Validation", "", f"`sim validate-model --out {args.out} --runs {args.runs} --seed {args.seed}`", ""]
+    lines += ["## Lanchester square law: Engel's Iwo Jima", "", engel[0].round(1).to_markdown(index=False), ""]
+    lines += [f"## Force ratio and success (standard engagement of {args.engagement_days} days)", "",
+              dupuy.round(3).to_markdown(index=False), ""]
+    checks = []
+    for scenario, horizon_record, name in (
+            ("hindcast_2025.yaml", [(v.RECORD_FALL_DAY_CLAIM, "Russian claim, 1 Dec 2025"),
+                                    (v.RECORD_NORTH_HELD_DAY, "Ukraine holds 45%, 9 Dec 2025")], "hindcast"),
+            ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
+                                    (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
+        doc = load(BASE_SCENARIO.parent / scenario)
+        reps, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        if status != "complete":
+            print("interrupted; the validation is incomplete", file=sys.stderr)
+            return 130
+        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=time.time(),
+                      status=status, workers=args.workers)
+        runs = pd.read_parquet(out / name / "runs.parquet")
+        ts = pd.read_parquet(out / name / "timeseries.parquet")
+        fall = runs["pokrovsk_fall_day"]
+        figures.append(v.plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
+                                        f"{doc.scenario.name}: day Pokrovsk falls, {len(runs)} runs, beside the record"))
+        q = pd.to_numeric(fall, errors="coerce").dropna()
+        for day, label in horizon_record:
+            checks.append({"scenario": doc.scenario.name, "record": label, "record_day": day,
+                           "model_median_fall_day": float(q.median()) if len(q) else float("nan"),
+                           "model_p05": float(q.quantile(0.05)) if len(q) else float("nan"),
+                           "model_p95": float(q.quantile(0.95)) if len(q) else float("nan"),
+                           "share_of_runs_fallen_before": v.percentile_of(day, fall)})
+        if name == "hindcast":
+            month = ts[ts["day"] == 30].set_index("replication")["attacker_casualties"]
+            checks.append({"scenario": doc.scenario.name, "record": "attacker casualties, first 30 days (Jan 2025)",
+                           "record_day": v.RECORD_JAN_2025_ATTACKER_CASUALTIES,
+                           "model_median_fall_day": float(month.median()), "model_p05": float(month.quantile(0.05)),
+                           "model_p95": float(month.quantile(0.95)),
+                           "share_of_runs_fallen_before": float((month < v.RECORD_JAN_2025_ATTACKER_CASUALTIES).mean())})
+    record = pd.DataFrame(checks).rename(columns={"record_day": "record_value", "model_median_fall_day": "model_median",
+                                                  "share_of_runs_fallen_before": "share_of_runs_below_record"})
+    record.to_csv(out / "record_vs_model.csv", index=False)
+    lines += ["## The record beside the model", "", record.round(3).to_markdown(index=False), "",
+              "## Figures", "", *[f"![{p.name}]({p.name})" for p in figures], ""]
+    (out / "validation.md").write_text("\n".join(lines))
+    print(record.round(2).to_string(index=False))
+    print(f"validation in {out}/validation.md")
+    return 0

@@ -54,8 +54,10 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
 
     Only under cover (weather ``infiltration_cover`` above 1), only into urban cells
     within ``infiltration_depth_km`` of the line, and only where infiltrators are at
-    the nearest contact cell: the hazard is the contact cell's infiltration hazard
-    (presence x infiltration mix x cover x city bonus) decaying with depth.
+    the nearest contact cell: the hazard is ``infiltration_per_day x (cover - 1) x
+    infiltration_city_bonus x infiltrators x infiltration_gap_floor x exp(-d / depth)``:
+    the cover beyond a clear day's, through a manned line (the gap floor), decaying
+    with depth.
     """
     sc = model.spec
     cover = model.effect.infiltration_cover
@@ -68,8 +70,8 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     r, c = cand[:, 0], cand[:, 1]
     d = model.dist_to_enemy_km[r, c]
     _, nearest = model._contact_tree.query(model.cell_xy(cand))
-    hazard = (float(sc.combat.infiltration_per_day) * cover * float(sc.attacker.infiltration_city_bonus)
-              * result.infiltrators[nearest] * np.exp(-d / depth))
+    hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
+              * result.infiltrators[nearest] * model.infiltration_gap_floor * np.exp(-d / depth))
     hit = model.rng.random(len(cand)) < capture_probability(hazard)
     model.control[r[hit], c[hit]] = CONTESTED
     return int(hit.sum())

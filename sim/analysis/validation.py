@@ -1,0 +1,143 @@
+"""Validation: the model beside theory and the record (``sim validate-model``).
+
+Regenerates every validation figure and table of docs/CALIBRATION.md:
+
+1. **Lanchester square law** (FACTS.md s.7): the kernel's Euler integrator on
+   Engel's (1954) Iwo Jima fit, against Engel's published trajectory.
+2. **Force ratio and success** (FACTS.md s.7): the probability that the attacker
+   takes a contact cell in a *standard engagement* (one 1-km cell of open ground,
+   prepared defence, clear weather, full strength and supply, ``days`` days, two
+   captures needed: defender-held -> contested -> attacker-held) at each force ratio,
+   beside the Dupuy Institute's share of attacker wins in 672 division-level
+   engagements of 1904-1991.
+3. **Hindcast** (FACTS.md s.4-5): the day Pokrovsk falls from the front of
+   14 Jan 2025 against the record (Russian claim on 1 Dec 2025 = day 321; Ukraine
+   still held 45% on 9 Dec = day 329), and the attacker's casualties in the first
+   30 days against about 15,000 in January 2025.
+4. **Fall of Pokrovsk from 11 Nov 2025**: the day it falls against day 20 (claim)
+   and day 28 (Ukraine held 45%).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.model.combat import advance_hazard, capture_probability, lanchester_square
+
+ENGEL = {1: (52835, 21220), 6: (66453, 18275), 20: (56062, 9269), 36: (51984, 217)}
+DUPUY_INSTITUTE = [  # (low, high, share of attacker wins), FACTS.md s.7
+    (0.25, 0.49, 0.22), (0.50, 0.99, 0.42), (1.00, 1.49, 0.55), (1.50, 1.99, 0.59), (2.00, 2.49, 0.71),
+    (2.50, 2.99, 0.83), (3.00, 3.49, 0.69), (3.50, 3.98, 0.77), (4.06, 5.87, 0.65), (6.06, 7.90, 0.88),
+]
+RECORD_FALL_DAY_CLAIM = 321      # 1 Dec 2025 from 14 Jan 2025 (FACTS.md s.4)
+RECORD_NORTH_HELD_DAY = 329      # 9 Dec 2025: Ukraine held ~13 of 29 km2
+RECORD_JAN_2025_ATTACKER_CASUALTIES = 15000   # Syrskyi via a spokesman (FACTS.md s.5, claim)
+RECORD_NOV_CLAIM_DAY = 20        # 1 Dec 2025 from 11 Nov 2025
+RECORD_NOV_HELD45_DAY = 28       # 9 Dec 2025
+
+
+def engel_check() -> pd.DataFrame:
+    """The model's Lanchester integrator on Engel's Iwo Jima fit, beside Engel's numbers."""
+
+    def arrivals(t0, t1):
+        rate = 54000.0 if t0 < 1 else 6000.0 if 2 <= t0 < 3 else 13000.0 if 5 <= t0 < 6 else 0.0
+        return rate * (t1 - t0)
+
+    t, us, jp = lanchester_square(0.0, 21500.0, 0.0106, 0.0544, 36, dt=0.001, a_arrivals=arrivals)
+    rows = []
+    for day, (a, b) in ENGEL.items():
+        rows.append({"day": day, "us_engel": a, "us_model": us[day], "japanese_engel": b, "japanese_model": jp[day]})
+    out = pd.DataFrame(rows)
+    out["us_error_pct"] = 100 * (out["us_model"] - out["us_engel"]) / out["us_engel"]
+    out["japanese_error"] = out["japanese_model"] - out["japanese_engel"]
+    return out, (t, us, jp)
+
+
+def engagement_success(spec, ratios=None, days: int = 10) -> pd.DataFrame:
+    """P(attacker takes a cell within ``days``) at each power ratio, in the model's standard engagement."""
+    cb = spec.combat
+    ratios = np.asarray(ratios if ratios is not None else np.round(np.arange(0.25, 8.01, 0.25), 2), dtype=float)
+    mobility = float(cb.terrain_mobility["open"]) * float(spec.weather.effects["clear"].mobility)
+    h = advance_hazard(ratios, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+                       float(cb.advance_steepness), mobility)
+    p = capture_probability(h)
+    q = 1.0 - p
+    # two successes (defender-held -> contested -> attacker-held) within `days` daily trials
+    win = 1.0 - q**days - days * p * q ** (days - 1)
+    return pd.DataFrame({"ratio": ratios, "daily_hazard": h, "p_win": win})
+
+
+def dupuy_table(spec, days: int = 10) -> pd.DataFrame:
+    rows = []
+    for lo, hi, share in DUPUY_INSTITUTE:
+        mid = (lo + hi) / 2
+        model = float(engagement_success(spec, [mid], days)["p_win"].iloc[0])
+        rows.append({"ratio_low": lo, "ratio_high": hi, "dupuy_attacker_wins": share, "model_p_win": model})
+    return pd.DataFrame(rows)
+
+
+def plot_validation(out: Path, engel, success: pd.DataFrame, dupuy: pd.DataFrame, days: int) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.plots.run import _save
+
+    table, (t, us, jp) = engel
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(t, us, color="#1f77b4", label="US (model)")
+    ax.plot(t, jp, color="#d62728", label="Japanese (model)")
+    ax.scatter(table["day"], table["us_engel"], color="#1f77b4", marker="s", zorder=5, label="US (Engel 1954)")
+    ax.scatter(table["day"], table["japanese_engel"], color="#d62728", marker="s", zorder=5, label="Japanese (Engel 1954)")
+    ax.set_xlabel("day")
+    ax.set_ylabel("personnel")
+    ax.set_title("Lanchester square law: Iwo Jima (Engel 1954)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths = [_save(fig, out / "lanchester_iwo_jima.png")]
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ax.plot(success["ratio"], success["p_win"], color="#1f77b4", label=f"model: P(cell taken within {days} days)")
+    for _, r in dupuy.iterrows():
+        ax.plot([r["ratio_low"], r["ratio_high"]], [r["dupuy_attacker_wins"]] * 2, color="#d62728", lw=3)
+    ax.plot([], [], color="#d62728", lw=3, label="Dupuy Institute: share of attacker wins (672 engagements)")
+    ax.set_xlabel("attacker / defender combat power")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    ax.set_title("Force ratio and success: the model's standard engagement vs 1904-1991")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(_save(fig, out / "force_ratio_success.png"))
+    return paths
+
+
+def plot_fall_days(out: Path, days: pd.Series, record: list[tuple[int, str]], name: str, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.plots.run import _save
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    d = pd.to_numeric(days, errors="coerce").dropna()
+    if len(d):
+        ax.hist(d, bins=min(30, max(5, len(d) // 3)), color="#4c72b0", alpha=0.85, label="model")
+    for day, label in record:
+        ax.axvline(day, color="#d62728", ls="--")
+        ax.text(day, ax.get_ylim()[1] * 0.95, f" {label}", color="#d62728", fontsize=8, va="top", rotation=90)
+    ax.set_xlabel("day Pokrovsk falls (< half its urban cells held)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, out / name)
+
+
+def percentile_of(value: float, sample) -> float:
+    """Share of the model's runs that fall before ``value`` (runs without a fall count as after)."""
+    x = pd.to_numeric(pd.Series(sample), errors="coerce").to_numpy(dtype=float)
+    return float(np.mean(np.where(np.isfinite(x), x, np.inf) < value))
