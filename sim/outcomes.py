@@ -11,8 +11,8 @@ Definitions (also in docs/ODD.md):
 * ``pokrovsk_held``: the defender holds at least half of the city's urban cells on
   the last day (contested cells are not held); ``pokrovsk_fall_day``: the first day
   it held less than half;
-* ``encircled``: pockets (defender-held cells with no friendly path to any
-  supply source) holding at least ``outcomes.pocket_min_town_km2`` of the pocket
+* ``encircled``: pockets (ground the defender can move through, defender-held or
+  contested, with no friendly path to any supply source) holding at least ``outcomes.pocket_min_town_km2`` of the pocket
   towns' urban area and defender units have formed; ``encirclement_day`` the first such day; ``defenders_trapped`` the
   personnel of defender units inside those pockets on that day;
 * ``defender_casualties``/``attacker_casualties``: killed and wounded;
@@ -29,7 +29,8 @@ Definitions (also in docs/ODD.md):
 * ``next_line_reached_day``: first day the attacker holds a cell of the next
   fortification belt (in the active sector) it did not hold at the start;
 * ``defender_personnel_preserved``: present defender personnel at the end over
-  start personnel plus every arrival.
+  start personnel plus every arrival;
+* ``defenders_withdrawn``: personnel of the units that reached the belt (withdraw option).
 """
 
 from __future__ import annotations

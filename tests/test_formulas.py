@@ -98,3 +98,20 @@ def test_drone_availability_by_weather():
     # fog blinds both kinds
     assert drone_availability(Effect(0.15), FOG, 0.15) == pytest.approx(0.15)
     assert drone_availability(Effect(1.0), 0, 0.15) == pytest.approx(1.0)
+
+
+def test_force_ratio_success_of_the_standard_engagement():
+    """The model's standard engagement (validate-model) rises with the ratio and passes 0.5 near 3:1."""
+    from pathlib import Path
+
+    from sim.analysis.validation import dupuy_table, engagement_success
+    from sim.scenario import load
+
+    spec = load(Path(__file__).resolve().parents[1] / "scenarios" / "base.yaml").scenario
+    s = engagement_success(spec, [0.5, 1.0, 2.0, 3.0, 4.0, 6.0], days=10)
+    assert np.all(np.diff(s["p_win"]) > 0)
+    assert s["p_win"].iloc[0] < 0.05 and s["p_win"].iloc[-1] > 0.8
+    crossing = np.interp(0.5, s["p_win"], s["ratio"])
+    assert 2.0 < crossing < 3.5
+    table = dupuy_table(spec)
+    assert len(table) == 10 and table["dupuy_attacker_wins"].iloc[0] == 0.22  # FACTS.md s.7, first row

@@ -144,6 +144,8 @@ def defender_orders(model) -> None:
         if model.counterattacking and not narrow:  # the corridor widened again: counter-attack groups dig in
             back = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK) & (f.source_code != SOURCE_REINFORCE))
             f.posture[back] = DEFEND
+            f.target_x[back] = np.nan
+            f.target_y[back] = np.nan
         model.counterattacking = bool(narrow)
         if narrow:  # the flank nearest the corridor is the counter-attack's objective
             cx, cy = model.city_xy

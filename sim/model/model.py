@@ -210,7 +210,8 @@ class PokrovskModel(mesa.Model):
 
     # ================================================================= front
     def update_front(self) -> None:
-        """Contact cells (defender-held or contested cells touching the attacker) in the active sector."""
+        """Contact cells in the active sector: defender-held cells touching ground the defender
+        does not hold, and every contested cell (both sides are in it)."""
         control = self.control
         not_def = control != DEFENDER
         touch = np.zeros_like(not_def)

@@ -52,8 +52,8 @@ def withdraw_orders(model) -> None:
         main = np.setdiff1d(order, rear)
         f.posture[rear] = DELAY
         f.posture[main] = WITHDRAW
-        f.target_x[main] = np.nan
-        f.target_y[main] = np.nan
+        f.target_x[order] = np.nan  # every earlier order is void: the rearguard holds, the rest goes
+        f.target_y[order] = np.nan
         model.withdrawing.update(int(i) for i in main)
         model.rearguard.update(int(i) for i in rear)
         return
@@ -150,6 +150,13 @@ def move_withdrawing(model) -> None:
             r, c = best
         f.x[i], f.y[i] = (c + 0.5) * g.cell_km, (r + 0.5) * g.cell_km
         if field[r, c] <= 0 or model.control[r, c] == DEFENDER and model.near_destination[r, c]:
+            # take up a position of its own in the belt, not on top of the columns already there
+            others = [(f.x[j], f.y[j]) for j in model.withdrawn_units if f.present[j]]
+            x, y = model.nearest_cell_xy(f.x[i], f.y[i], model.control == DEFENDER, avoid=others,
+                                         min_sep=0.5 * float(model.spec.combat.frontage_km["brigade"]))
+            if x is not None:
+                f.x[i], f.y[i] = x, y
+            f.target_x[i] = f.target_y[i] = np.nan
             f.posture[i] = DEFEND
             model.withdrawing.discard(int(i))
             model.withdrawn_units.add(int(i))
