@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--engagement-days", type=_positive_int, default=10,
                     help="length of the standard engagement set beside the Dupuy Institute table (default 10)")
 
+    bn = sub.add_parser("bench", help="measure the model's speed and write docs/PERFORMANCE.md")
+    bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
+    bn.add_argument("--runs", type=_positive_int, default=20, help="replications for the throughput (default 20)")
+
     pl = sub.add_parser("plot", help="draw the figures of a results folder")
     pl.add_argument("dir", metavar="DIR")
     return p
@@ -222,6 +226,17 @@ def cmd_validate_model(args) -> int:
     return validate_model_command(args)
 
 
+def cmd_bench(args) -> int:
+    from sim.bench import run_bench
+
+    r = run_bench(Path(args.out), runs=args.runs)
+    print(f"per simulated day {r['model']['step_per_day_ms']:.2f} ms; {r['model']['agent_step_us']:.1f} us per agent-step "
+          f"(WolfSheep {r['wolf_sheep']['agent_step_us']:.2f} us, ratio {r['ratio']:.1f}); "
+          f"{r['throughput_1']:.2f} runs/s on 1 worker, {r['throughput_2']:.2f} on 2 (speed-up {r['speedup']:.2f})")
+    print(f"written to {args.out}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     folder = Path(args.dir)
     if (folder / "design.parquet").exists():
@@ -234,7 +249,7 @@ def cmd_plot(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
-            "validate-model": cmd_validate_model, "plot": cmd_plot}
+            "validate-model": cmd_validate_model, "bench": cmd_bench, "plot": cmd_plot}
 
 
 if __name__ == "__main__":
