@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     r.add_argument("--force", action="store_true", help="overwrite results already in --out")
     r.add_argument("--no-plots", action="store_true", help="skip the figures")
+    r.add_argument("--animate", action="store_true",
+                   help="also write animation.gif (and .mp4 where ffmpeg exists) of replication 0, day by day")
 
     cp = sub.add_parser("compare", help="run options with common random numbers and compare them")
     cp.add_argument("scenarios", nargs="+", metavar="SCENARIO")

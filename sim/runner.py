@@ -243,6 +243,13 @@ def run_command(args) -> int:
     if not getattr(args, "no_plots", False):
         figures = plot_results(out)
         print(f"figures: {', '.join(str(p.name) for p in figures)}")
+    if getattr(args, "animate", False):
+        from sim.model.model import PokrovskModel
+        from sim.plots.animate import animate
+
+        model = PokrovskModel(doc.scenario, replication_seed(args.seed, 0), theater_of(doc))
+        for path in animate(model, out / "animation.gif"):
+            print(f"animation: {path}")
     print(f"results in {out}/ ({status})")
     return 130 if status == "interrupted" else 0
 

@@ -130,3 +130,15 @@ def test_ctrl_c_keeps_what_finished(tmp_path):
     assert manifest["replications"] == len(runs)
     assert "Traceback" not in stderr
     assert not list(out.glob("*.part"))
+
+
+def test_animate_writes_a_gif_of_one_replication_day_by_day(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "anim"
+    assert main(["run", MINI, "--runs", "1", "--out", str(out), "--no-plots", "--animate", "--set", "days=6"]) == 0
+    gif = Image.open(out / "animation.gif")
+    assert gif.n_frames == 7  # the start and each of the six days
+    first = gif.convert("RGB").tobytes()
+    gif.seek(6)
+    assert gif.convert("RGB").tobytes() != first  # the day, the front and the units change
