@@ -317,8 +317,13 @@ def compare_command(args) -> int:
     _atomic_write(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
                                                             horizons=horizons, table=table, diff=diff,
                                                             figures=figures, manifest=manifest))
+    from sim.analysis.html import compare_html
+    from sim.analysis.report import findings
+
+    compare_html(out, table_df=table, diff=diff, findings=findings(diff, table), figures=figures, manifest=manifest,
+                 folders=folders)
     print_comparison(table, diff)
-    print(f"report: {out / 'report.md'} ({status})")
+    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({status})")
     return 130 if status == "interrupted" else 0
 
 

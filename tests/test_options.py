@@ -182,3 +182,8 @@ def test_compare_writes_tables_differences_figures_and_report(tmp_path):
     for fig in ("distributions.png", "survival.png", "fans.png", "control_maps.png"):
         assert (out / fig).stat().st_size > 10_000
         assert f"]({fig})" in report
+    # the HTML report opens offline: figures embedded, nothing fetched
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "mini_withdraw" in page and "Paired differences" in page and "root_seed" in page

@@ -149,6 +149,16 @@ def test_a_sweep_killed_and_resumed_equals_an_uninterrupted_one(reference, tmp_p
     pd.testing.assert_frame_equal(resumed, reference)
 
 
+def test_plot_of_a_sweep_writes_surfaces_prim_and_an_offline_report(reference, tmp_path):
+    doc = load_experiment(write_experiment(tmp_path, SMALL))
+    folder = tmp_path / "plotted"
+    sweep(doc, folder, executor=LocalExecutor(1), progress=False)
+    assert main(["plot", str(folder)]) == 0
+    assert (folder / "surfaces.png").stat().st_size > 10_000
+    page = (folder / "report.html").read_text()
+    assert "data:image/png;base64," in page and "<script" not in page and "https://" not in page
+
+
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     import sim.runner
 

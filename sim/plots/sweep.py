@@ -189,4 +189,7 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
             prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
     if prims:
         (out_dir / "prim.json").write_text(json.dumps(prims, indent=2))
+    from sim.analysis.html import sweep_html
+
+    written.append(sweep_html(out_dir, written))
     return written
