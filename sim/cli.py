@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
     bn.add_argument("--runs", type=_positive_int, default=20, help="replications for the throughput (default 20)")
 
+    ap = sub.add_parser("app", help="the browser view: watch one replication day by day (Mesa SolaraViz)")
+    ap.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO")
+    ap.add_argument("--port", type=_positive_int, default=8765)
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+
     pl = sub.add_parser("plot", help="draw the figures of a results folder")
     pl.add_argument("dir", metavar="DIR")
     return p
@@ -239,6 +244,22 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    import os
+    import subprocess
+
+    from sim.scenario import BASE_SCENARIO, load
+
+    scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
+    load(scenario)  # a bad file fails here, in one line, not inside the server
+    app = Path(__file__).resolve().parent / "app.py"
+    env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
+    print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
+           "--no-open", "--production"]
+    return subprocess.call(cmd, env=env)
+
+
 def cmd_plot(args) -> int:
     folder = Path(args.dir)
     if (folder / "design.parquet").exists():
@@ -251,7 +272,7 @@ def cmd_plot(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
-            "validate-model": cmd_validate_model, "bench": cmd_bench, "plot": cmd_plot}
+            "validate-model": cmd_validate_model, "bench": cmd_bench, "app": cmd_app, "plot": cmd_plot}
 
 
 if __name__ == "__main__":
