@@ -9,7 +9,6 @@ they are applied on Reset, through the same loader and validation as ``--set``.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 import matplotlib
@@ -59,24 +58,10 @@ model_params = {
 
 def MapView(model):
     """Control, towns, roads, units sized by strength, pockets outlined."""
-    from sim.plots.map import draw_base, draw_control, draw_latlon_ticks, draw_units
+    from sim.plots.map import draw_day
 
     fig, ax = plt.subplots(figsize=(7.5, 7.5), dpi=80)
-    draw_base(ax, model.grid)
-    draw_control(ax, model.grid, model.control)
-    state = model.supply_state
-    if state is not None and state.pocket.any():
-        X, Y = model.grid.centres_km()
-        ax.contourf(X, Y, state.pocket.astype(float), levels=[0.5, 1.5], colors=["none"], hatches=["////"])
-        ax.contour(X, Y, state.pocket.astype(float), levels=[0.5], colors=["black"], linewidths=1.5)
-    draw_units(ax, model)
-    cx, cy = model.city_xy
-    g = model.grid
-    draw_latlon_ticks(ax, g)
-    ax.set_xlim(max(0.0, cx - 28), min(g.cols * g.cell_km, cx + 28))
-    ax.set_ylim(max(0.0, cy - 28), min(g.rows * g.cell_km, cy + 28))
-    date = dt.date.fromordinal(model.spec.start_date.toordinal() + model.day)
-    ax.set_title(f"day {model.day} ({date:%d %b %Y}): {model.weather_name}", fontsize=10)
+    draw_day(ax, model, zoom_km=28.0)
     fig.tight_layout()
     plt.close(fig)
     return solara.FigureMatplotlib(fig, format="png")

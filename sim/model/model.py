@@ -36,6 +36,16 @@ from sim.theater.spec import Theater
 FOUR = ndimage.generate_binary_structure(2, 1)
 
 
+def touches(mask: np.ndarray) -> np.ndarray:
+    """Cells with a 4-neighbour in ``mask``."""
+    out = np.zeros_like(mask)
+    out[1:, :] |= mask[:-1, :]
+    out[:-1, :] |= mask[1:, :]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
 class PokrovskModel(mesa.Model):
     """The fight for the Pokrovsk-Myrnohrad agglomeration, one replication.
 
@@ -213,12 +223,7 @@ class PokrovskModel(mesa.Model):
         """Contact cells in the active sector: defender-held cells touching ground the defender
         does not hold, and every contested cell (both sides are in it)."""
         control = self.control
-        not_def = control != DEFENDER
-        touch = np.zeros_like(not_def)
-        touch[1:, :] |= not_def[:-1, :]
-        touch[:-1, :] |= not_def[1:, :]
-        touch[:, 1:] |= not_def[:, :-1]
-        touch[:, :-1] |= not_def[:, 1:]
+        touch = touches(control != DEFENDER)
         # a contested cell is always a contact: both sides are in it
         contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
         self.contact_cells = np.argwhere(contact)
@@ -227,13 +232,7 @@ class PokrovskModel(mesa.Model):
 
     def defender_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
-        held = self.control == DEFENDER
-        touch = np.zeros_like(held)
-        touch[1:, :] |= held[:-1, :]
-        touch[:-1, :] |= held[1:, :]
-        touch[:, 1:] |= held[:, :-1]
-        touch[:, :-1] |= held[:, 1:]
-        return np.argwhere((self.control == ATTACKER) & touch & self.active)
+        return np.argwhere((self.control == ATTACKER) & touches(self.control == DEFENDER) & self.active)
 
     def agglomeration_distance(self, x, y) -> np.ndarray:
         """Distance (km) from points to the nearest pocket town's centre."""
@@ -244,13 +243,7 @@ class PokrovskModel(mesa.Model):
     def attacker_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch ground the attacker does not hold."""
         att = self.control == ATTACKER
-        other = ~att
-        touch = np.zeros_like(att)
-        touch[1:, :] |= other[:-1, :]
-        touch[:-1, :] |= other[1:, :]
-        touch[:, 1:] |= other[:, :-1]
-        touch[:, :-1] |= other[:, 1:]
-        return np.argwhere(att & touch & self.active)
+        return np.argwhere(att & touches(~att) & self.active)
 
     def deep_candidates(self) -> np.ndarray:
         """Defender-held town cells behind the contact line within infiltration depth."""

@@ -12,28 +12,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from sim.plots.map import draw_base, draw_control, draw_latlon_ticks, draw_units  # noqa: E402
+from sim.plots.map import draw_day  # noqa: E402
 
 
-def _frame(model, zoom_km: float, base_cache: dict) -> Image.Image:
+def _frame(model, zoom_km: float) -> Image.Image:
     fig, ax = plt.subplots(figsize=(6.4, 6.4), dpi=80)
-    draw_base(ax, model.grid)
-    draw_control(ax, model.grid, model.control)
-    state = model.supply_state
-    if state is not None and state.pocket.any():
-        X, Y = model.grid.centres_km()
-        ax.contour(X, Y, state.pocket.astype(float), levels=[0.5], colors=["black"], linewidths=1.4)
-    draw_units(ax, model)
-    cx, cy = model.city_xy
-    draw_latlon_ticks(ax, model.grid)
-    ax.set_xlim(cx - zoom_km, cx + zoom_km)
-    ax.set_ylim(cy - zoom_km, cy + zoom_km)
-    date = model.spec.start_date.toordinal() + model.day
-    import datetime as dt
-
-    corridor = state.corridor_km if state is not None else float("nan")
-    ax.set_title(f"{model.spec.name}: day {model.day} ({dt.date.fromordinal(date):%d %b %Y}), {model.weather_name}; "
-                 f"corridor {corridor:.0f} km", fontsize=8)
+    draw_day(ax, model, zoom_km)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -44,10 +28,10 @@ def _frame(model, zoom_km: float, base_cache: dict) -> Image.Image:
 
 def animate(model, out: Path, zoom_km: float = 25.0, ms_per_day: int = 150) -> list[Path]:
     """Step ``model`` to its end, drawing each day; writes ``out`` (GIF) and an MP4 beside it if ffmpeg exists."""
-    frames = [_frame(model, zoom_km, {})]
+    frames = [_frame(model, zoom_km)]
     while model.running:
         model.step()
-        frames.append(_frame(model, zoom_km, {}))
+        frames.append(_frame(model, zoom_km))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_day, loop=0)

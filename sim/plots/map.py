@@ -154,25 +154,40 @@ def draw_units(ax, model) -> None:
                        linewidths=0.6, zorder=8, alpha=0.9)
 
 
-def snapshot(model, out: str | Path, *, zoom_km: float = 30.0, title: str = "") -> Path:
-    """One replication's state (control, units, pockets) around the city, as a PNG."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def draw_day(ax, model, zoom_km: float = 28.0, title: str | None = None) -> None:
+    """One replication's state today around the city: control, units, pockets (hatched and outlined).
+
+    The one drawing of a model's day, used by snapshots, the animation and the app.
+    """
+    import datetime as dt
+
     grid = model.grid
-    fig, ax = plt.subplots(figsize=(8, 8))
     draw_base(ax, grid)
     draw_control(ax, grid, model.control)
     state = model.supply_state
     if state is not None and state.pocket.any():
         X, Y = grid.centres_km()
         ax.contourf(X, Y, state.pocket.astype(float), levels=[0.5, 1.5], colors=["none"], hatches=["////"])
-        ax.contour(X, Y, state.pocket.astype(float), levels=[0.5], colors=["black"], linewidths=1.2)
+        ax.contour(X, Y, state.pocket.astype(float), levels=[0.5], colors=["black"], linewidths=1.4)
     draw_units(ax, model)
     cx, cy = model.city_xy
     draw_latlon_ticks(ax, grid)
-    ax.set_xlim(cx - zoom_km, cx + zoom_km)
-    ax.set_ylim(cy - zoom_km, cy + zoom_km)
-    ax.set_title(title or f"day {model.day}: {model.weather_name}", fontsize=10)
+    ax.set_xlim(max(0.0, cx - zoom_km), min(grid.cols * grid.cell_km, cx + zoom_km))
+    ax.set_ylim(max(0.0, cy - zoom_km), min(grid.rows * grid.cell_km, cy + zoom_km))
+    if title is None:
+        date = dt.date.fromordinal(model.spec.start_date.toordinal() + model.day)
+        corridor = state.corridor_km if state is not None else float("nan")
+        title = (f"{model.spec.name}: day {model.day} ({date:%d %b %Y}), {model.weather_name}; "
+                 f"corridor {corridor:.0f} km")
+    ax.set_title(title, fontsize=9)
+
+
+def snapshot(model, out: str | Path, *, zoom_km: float = 30.0, title: str | None = None) -> Path:
+    """One replication's state (control, units, pockets) around the city, as a PNG."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 8))
+    draw_day(ax, model, zoom_km, title)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     plt.close(fig)
