@@ -166,6 +166,7 @@ ratio is not like for like; the targets of the performance issue use it anyway.
 | per agent-step at least 3x cheaper than WolfSheep | {r['ratio']:.1f}x dearer: not met |
 | speed-up from 1 to 2 workers at least 1.8 | {r['speedup']:.2f} |
 | peak memory of a 10,000-run sweep under 500 MB | not yet measured (sweeps stream to Parquet parts) |
+| adaptive replications (`--precision P` on `sim run` and `sim compare`) | implemented: batches of 50 until P(encirclement) and its paired differences are known to ±P, with `--runs` as the cap |
 
 ## Profile (cProfile of one replication)
 

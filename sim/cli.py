@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     r.add_argument("--force", action="store_true", help="overwrite results already in --out")
     r.add_argument("--no-plots", action="store_true", help="skip the figures")
+    r.add_argument("--precision", type=_precision, default=None, metavar="P",
+                   help="add replications until the 95%% interval of P(encirclement) is at most +/-P; --runs is the cap")
     r.add_argument("--animate", action="store_true",
                    help="also write animation.gif (and .mp4 where ffmpeg exists) of replication 0, day by day")
 
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a value in every scenario (repeatable)")
     cp.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     cp.add_argument("--force", action="store_true", help="overwrite results already in --out")
+    cp.add_argument("--precision", type=_precision, default=None, metavar="P",
+                    help="add replications until P(encirclement) and its paired differences are known to +/-P; "
+                         "--runs is the cap")
 
     sw = sub.add_parser("sweep", help="run an experiment: a design of points x replications, streamed to Parquet")
     sw.add_argument("experiment", metavar="EXPERIMENT")

@@ -206,9 +206,9 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 
 # ------------------------------------------------------------------ the command
-def run_scenario(doc: ScenarioDoc, out: Path, *, runs: int, seed: int, workers: int, progress=True,
-                 status_callback=None) -> tuple[list[Replication], str]:
-    """Run ``runs`` replications with a progress bar; Ctrl-C keeps what finished."""
+def run_scenario(doc: ScenarioDoc, out: Path | None, *, runs: int, seed: int, workers: int, progress=True,
+                 start: int = 0) -> tuple[list[Replication], str]:
+    """Run replications ``start .. start + runs - 1`` with a progress bar; Ctrl-C keeps what finished."""
     from sim.progress import progress_bar
 
     theater = theater_of(doc)
@@ -216,12 +216,53 @@ def run_scenario(doc: ScenarioDoc, out: Path, *, runs: int, seed: int, workers: 
     status = "complete"
     with progress_bar(runs, f"{doc.scenario.name}", enabled=progress) as advance:
         try:
-            for rep in iterate(doc.scenario, theater, seed, list(range(runs)), workers):
+            for rep in iterate(doc.scenario, theater, seed, list(range(start, start + runs)), workers):
                 reps.append(rep)
                 advance()
         except KeyboardInterrupt:
             status = "interrupted"
     return reps, status
+
+
+def encirclement_half_widths(reps: dict[str, list[Replication]]) -> dict[str, float]:
+    """Half-widths of the 95% intervals of P(encirclement) per option and of its paired differences."""
+    from sim.analysis.compare import paired_difference
+    from sim.analysis.stats import wilson_interval
+
+    out = {}
+    names = list(reps)
+    flags = {n: {r.index: float(r.row["encircled"]) for r in reps[n]} for n in names}
+    for n in names:
+        k, m = int(sum(flags[n].values())), len(flags[n])
+        lo, hi = wilson_interval(k, m)
+        out[n] = (hi - lo) / 2
+    for n in names[1:]:
+        common = sorted(set(flags[names[0]]) & set(flags[n]))
+        d = paired_difference([flags[names[0]][i] for i in common], [flags[n][i] for i in common])
+        out[f"{n} - {names[0]}"] = (d["ci_high"] - d["ci_low"]) / 2 if d["n"] > 1 else float("inf")
+    return out
+
+
+def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: int, workers: int,
+                 batch: int = 50) -> tuple[dict[str, list[Replication]], str, dict[str, float]]:
+    """Add replications in batches until every 95% interval of P(encirclement) (and, for several
+    options, of its paired differences) is at most +/- ``precision`` wide, or ``cap`` is reached."""
+    reps: dict[str, list[Replication]] = {d.scenario.name: [] for d in docs}
+    done, widths = 0, {}
+    while done < cap:
+        size = min(batch, cap - done)
+        for d in docs:
+            got, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done)
+            reps[d.scenario.name].extend(got)
+            if status != "complete":
+                return reps, "interrupted", encirclement_half_widths(reps)
+        done += size
+        widths = encirclement_half_widths(reps)
+        print(f"{done} replications: widest interval of P(encirclement) +/- {max(widths.values()):.3f} "
+              f"(target +/- {precision:.3f})", file=sys.stderr)
+        if max(widths.values()) <= precision:
+            break
+    return reps, "complete", widths
 
 
 def run_command(args) -> int:
@@ -232,7 +273,14 @@ def run_command(args) -> int:
     check_out_dir(out, args.force)
     doc = load(args.scenario, args.sets)
     started = time.time()
-    reps, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
+    if getattr(args, "precision", None):
+        by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs, seed=args.seed,
+                                               workers=args.workers)
+        reps = by_name[doc.scenario.name]
+        print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
+              f"(asked +/- {args.precision}, cap {args.runs})")
+    else:
+        reps, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
     if not reps:
         print("interrupted before any replication finished; nothing written", file=sys.stderr)
         return 130
@@ -273,9 +321,18 @@ def compare_command(args) -> int:
                          source=str(out))
     started = time.time()
     results, series, folders, horizons, status = {}, {}, {}, {}, "complete"
+    adaptive = None
+    if getattr(args, "precision", None):
+        adaptive, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs, seed=args.seed,
+                                            workers=args.workers)
+        print(f"{len(adaptive[names[0]])} replications per option for +/- {max(widths.values()):.3f} on "
+              f"P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
     for doc in docs:
         name = doc.scenario.name
-        reps, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        if adaptive is not None:
+            reps = adaptive[name]
+        else:
+            reps, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
         if not reps:
             status = "interrupted"
             break

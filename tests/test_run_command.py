@@ -142,3 +142,29 @@ def test_animate_writes_a_gif_of_one_replication_day_by_day(tmp_path):
     first = gif.convert("RGB").tobytes()
     gif.seek(6)
     assert gif.convert("RGB").tobytes() != first  # the day, the front and the units change
+
+
+def test_precision_adds_replications_until_the_interval_is_narrow_enough(tmp_path, capsys):
+    # on the small theater no town is encircled: 50 runs already give P(encirclement) to +/- 0.04
+    out = tmp_path / "enough"
+    assert main(["run", MINI, "--runs", "400", "--precision", "0.05", "--out", str(out), "--no-plots",
+                 "--set", "days=8"]) == 0
+    assert len(pd.read_parquet(out / "runs.parquet")) == 50
+    assert "50 replications for P(encirclement)" in capsys.readouterr().out
+    # an unreachable precision stops at the cap
+    out = tmp_path / "capped"
+    assert main(["run", MINI, "--runs", "60", "--precision", "0.001", "--out", str(out), "--no-plots",
+                 "--set", "days=8"]) == 0
+    assert len(pd.read_parquet(out / "runs.parquet")) == 60
+    assert main(["run", MINI, "--precision", "0.7", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_compare_with_precision_uses_the_same_replications_for_every_option(tmp_path):
+    withdraw = tmp_path / "w.yaml"
+    withdraw.write_text(f"extends: {MINI}\nname: mini_w\noption: {{kind: withdraw}}\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", MINI, str(withdraw), "--runs", "70", "--precision", "0.05", "--out", str(out),
+                 "--set", "days=6"]) == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    counts = runs.groupby("scenario")["replication"].nunique()
+    assert (counts == 50).all()
