@@ -54,8 +54,8 @@ def findings(diff: pd.DataFrame, table: pd.DataFrame) -> list[str]:
         label = LABELS.get(r["outcome"], r["outcome"])
         kind = "probability" if r["outcome"] in ("pokrovsk_held", "encircled", "next_line_reached") else "mean"
         direction = "higher" if r["diff"] > 0 else "lower"
-        out.append(f"- **{r['option']}** vs {r['versus']}: {label} is {direction} by "
-                   f"{_num(abs(r['diff']), kind)} (95% CI {_num(r['ci_low'], kind)} to {_num(r['ci_high'], kind)}).")
+        out.append(f"- **{r['option']}** vs {r['versus']}: {label} is {direction}; difference "
+                   f"{_num(r['diff'], kind)} (95% CI {_num(r['ci_low'], kind)} to {_num(r['ci_high'], kind)}).")
     return out
 
 
