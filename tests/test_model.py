@@ -11,9 +11,8 @@ from scipy import ndimage
 from sim.model import logistics
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.model import PokrovskModel
-from sim.scenario import load, replace_values
-from sim.seeding import replication_seed
-from sim.theater import theater_of
+from sim.scenario import load
+from tests.conftest import build_model
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +30,7 @@ def mini_doc():
 
 
 def make(doc, index=0, root=11, **over):
-    spec = replace_values(doc.scenario, over) if over else doc.scenario
-    return PokrovskModel(spec, replication_seed(root, index), theater_of(doc))
+    return build_model(doc, index, root, **over)
 
 
 # ------------------------------------------------------------------ Mesa conventions

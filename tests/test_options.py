@@ -16,6 +16,7 @@ from sim.model.options import road_distance_field
 from sim.scenario import load, replace_values
 from sim.seeding import replication_seed
 from sim.theater import theater_of
+from tests.conftest import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
@@ -28,8 +29,7 @@ def mini():
 
 
 def model(doc, index=0, root=3, **over):
-    spec = replace_values(doc.scenario, over) if over else doc.scenario
-    return PokrovskModel(spec, replication_seed(root, index), theater_of(doc))
+    return build_model(doc, index, root, **over)
 
 
 # ------------------------------------------------------------------ withdraw

@@ -168,3 +168,11 @@ def test_compare_with_precision_uses_the_same_replications_for_every_option(tmp_
     runs = pd.read_parquet(out / "runs.parquet")
     counts = runs.groupby("scenario")["replication"].nunique()
     assert (counts == 50).all()
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code = main(["validate-model", "--out", str(blocker / "sub"), "--runs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -17,8 +17,9 @@ DEFENDER_SIDE, ATTACKER_SIDE = 0, 1
 SIDE_NAMES = ("defender", "attacker")
 
 # postures (MODEL.md "Entities")
-ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, TRANSIT, GONE = range(7)
-POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "in transit", "gone")
+# a unit on its way (Kursk brigades, arrivals) is simply not present until its arrival day
+ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = range(6)
+POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "gone")
 
 KIND_NAMES = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
 ECHELON_NAMES = ("battalion", "brigade")
@@ -117,8 +118,8 @@ class Forces:
         return self.present & (self.side == side)
 
     def in_line(self, side: int) -> np.ndarray:
-        """Present units of a side that fight at the front (not in reserve or in transit)."""
-        return self.side_mask(side) & (self.posture != RESERVE) & (self.posture != TRANSIT)
+        """Present units of a side that fight at the front (not in reserve)."""
+        return self.side_mask(side) & (self.posture != RESERVE)
 
 
 class Unit(mesa.Agent):

@@ -124,7 +124,7 @@ class PokrovskModel(mesa.Model):
         self.kind_infiltration = np.array([float(sc.kinds[k].infiltration) for k in KIND_NAMES])
         pdef = cb.posture_defence
         self.posture_defence = np.array([float(pdef["hasty"]), float(pdef["prepared"]), float(pdef["delay"]),
-                                         float(pdef["withdrawal"]), float(pdef["hasty"]), float(pdef["hasty"]), 0.0])
+                                         float(pdef["withdrawal"]), float(pdef["hasty"]), 0.0])
         self.bottleneck_window = max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1)
         self.fortified_posture = float(pdef["fortified"])
 

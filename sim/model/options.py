@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from sim.model.agents import ATTACK, DEFEND, DEFENDER_SIDE, DELAY, TRANSIT, WITHDRAW
+from sim.model.agents import ATTACK, DEFEND, DEFENDER_SIDE, DELAY, WITHDRAW
 from sim.theater.grid import ATTACKER, DEFENDER
 
 
@@ -40,7 +40,7 @@ def withdraw_orders(model) -> None:
         if not _withdraw_triggered(model, opt):
             return
         model.withdraw_day = model.day
-        garrison = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture != TRANSIT)
+        garrison = np.flatnonzero(f.side_mask(DEFENDER_SIDE)
                                   & (model.agglomeration_distance(f.x, f.y) <= float(opt.garrison_km)))
         if garrison.size == 0:
             return

@@ -1,0 +1,19 @@
+"""Shared helpers for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.model.model import PokrovskModel
+from sim.scenario import replace_values
+from sim.seeding import replication_seed
+from sim.theater import theater_of
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
+
+
+def build_model(doc, index: int = 0, root: int = 0, **over) -> PokrovskModel:
+    """Replication ``index`` of root seed ``root`` of a loaded scenario, with dotted-path overrides."""
+    spec = replace_values(doc.scenario, over) if over else doc.scenario
+    return PokrovskModel(spec, replication_seed(root, index), theater_of(doc))
