@@ -94,7 +94,7 @@ def _pool_context():
     import multiprocessing as mp
 
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.model.model"])
+    ctx.set_forkserver_preload(["sim.model.preload"])
     return ctx
 
 

@@ -10,7 +10,8 @@ Once a day (MODEL.md "Supply and encirclement"):
 * **Corridor width.** The distance from every defender cell to the nearest
   cell not held by the defender (Euclidean distance transform) gives, by
   thresholding at increasing half-widths and labelling again, the widest path
-  from each cell to a source: its bottleneck. The city's own corridor is the
+  from each cell to a source: its bottleneck. (All thresholds are taken in one
+  pass over the grid, ``kernels.widest_level``; the result is the same.) The city's own corridor is the
   bottleneck of its urban zone, reported as a width ``2 t - cell`` (a path one
   cell wide is one cell wide).
 * **Fire control.** The attacker's drones and guns reach ``range_km`` behind the
@@ -29,12 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from sim.model import kernels
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.theater.grid import ATTACKER, DEFENDER
 
 # half-widths (km) at which the corridor is probed; widths above the last are "wide open"
 HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0)
-FOUR = ndimage.generate_binary_structure(2, 1)
 
 
 @dataclass
@@ -48,12 +49,8 @@ class SupplyState:
 
 
 def _reaching(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    """Cells of ``mask`` 4-connected to any source cell (label once, then a lookup table)."""
-    labels, n = ndimage.label(mask, structure=FOUR)
-    hit = np.zeros(n + 1, bool)
-    hit[labels[sources[:, 0], sources[:, 1]]] = True
-    hit[0] = False
-    return hit[labels]
+    """Cells of ``mask`` 4-connected to any source cell (a flood fill from the sources)."""
+    return kernels.reach(mask, sources)
 
 
 def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, sources: np.ndarray,
@@ -64,34 +61,47 @@ def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, 
     ``passable``: ground the defender can still move through (defender-held or contested);
     only attacker-held ground closes a ring. ``dist_km``: distance from each defender-held
     cell to the nearest cell it does not hold (contested cells narrow the corridor).
+
+    The corridor probe at half-width ``t`` is the set of cells joined to a source through
+    defender-held cells at least ``t`` from the enemy (the city's zone always passes). A
+    cell's probe level is how many of the half-widths its own distance reaches; the widest
+    path to a source (``kernels.widest_level``) then gives, in one pass, the highest probe
+    that reaches each cell: its bottleneck.
     """
     connected = _reaching(passable, sources)
     pocket = passable & ~connected
 
     zone = city_zone & passable
-    bottleneck = np.zeros(control_def.shape)
+    widths = np.array([t for t in HALF_WIDTHS_KM if t >= cell_km])
+    level = np.where(control_def, np.searchsorted(widths, dist_km, side="right"), 0)
+    level[zone] = len(widths)
+    widest = kernels.widest_level(level, sources, len(widths))
+    bottleneck = np.where(connected, cell_km / 2, 0.0)
+    probed = widest > 0
+    bottleneck[probed] = widths[widest[probed] - 1]
+
     corridor_half = 0.0
     if zone.any() and connected[zone].any():
         corridor_half = cell_km / 2
-    bottleneck[connected] = cell_km / 2
-    for t in HALF_WIDTHS_KM:
-        if t < cell_km:
-            continue
-        mask = (control_def & (dist_km >= t)) | zone
-        reach = _reaching(mask, sources)
-        if not reach.any():
-            break
-        bottleneck[reach] = t
-        if zone.any() and reach[zone].any():
-            corridor_half = t
+        top = int(widest[zone].max())
+        if top > 0:
+            corridor_half = float(widths[top - 1])
     corridor_km = max(0.0, 2 * corridor_half - cell_km) if corridor_half > 0 else 0.0
     if corridor_half == cell_km / 2:
         corridor_km = cell_km  # linked only through a path one cell wide
     city_in_pocket = bool(zone.any() and not connected[zone].any())
 
     road_connected = _reaching(control_def & (road > 0), sources)
-    road_served = ndimage.binary_dilation(road_connected, iterations=road_reach_cells) & control_def
+    road_served = kernels.within_steps(road_connected, road_reach_cells) & control_def
     return pocket, bottleneck, corridor_km, city_in_pocket, road_served
+
+
+def distance_to_enemy_km(control_def: np.ndarray, cell_km: float) -> np.ndarray:
+    """Distance (km) from each defender-held cell to the nearest cell the defender does not hold
+    (the Euclidean distance transform; 0 off the defender's ground)."""
+    if control_def.all():  # no enemy on the map: scipy's convention
+        return ndimage.distance_transform_edt(control_def) * cell_km
+    return np.sqrt(kernels.squared_edt(control_def)) * cell_km
 
 
 def update(model) -> SupplyState:
@@ -101,7 +111,7 @@ def update(model) -> SupplyState:
     f = model.forces
     control_def = model.control == DEFENDER
     passable = model.control != ATTACKER
-    dist_km = ndimage.distance_transform_edt(control_def) * model.grid.cell_km
+    dist_km = distance_to_enemy_km(control_def, model.grid.cell_km)
     sources = model.source_cells[control_def[model.source_cells[:, 0], model.source_cells[:, 1]]]
     if len(sources) == 0:
         sources = np.zeros((0, 2), dtype=int)
@@ -128,7 +138,7 @@ def update(model) -> SupplyState:
         in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
         f.in_pocket[d] = in_pocket
         window = model.bottleneck_window
-        b = ndimage.maximum_filter(state.bottleneck_km, size=window)[r, c] if window > 1 else state.bottleneck_km[r, c]
+        b = kernels.window_max_at(state.bottleneck_km, r, c, window // 2)
         exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
         intensity = model.fire_intensity[ATTACKER_SIDE]
         interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)

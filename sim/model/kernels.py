@@ -1,0 +1,232 @@
+"""Compiled grid kernels (Numba) for the daily logistics and front bookkeeping.
+
+Each kernel computes exactly what a short numpy/scipy expression computes (the
+expression is quoted in its docstring, and tests/test_kernels.py checks the two
+agree cell for cell on random grids), only without labelling the whole grid
+a dozen times a day. They were written after profiling (docs/PERFORMANCE.md):
+``scipy.ndimage.label`` in the corridor probes and the distance transform took
+half of a simulated day.
+
+All kernels are integer or exact: a flood fill, a breadth-first search, a
+bucket queue over integer levels and the exact squared Euclidean distance
+transform (Felzenszwalb and Huttenlocher's lower envelope of parabolas, in
+integers). So replacing the scipy calls changes no result of any seed.
+
+Compiled code is cached beside the module (``cache=True``): the first run on a
+new machine compiles for a few seconds, later processes load it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_INF = np.int64(1) << 40
+
+
+@njit(cache=True)
+def reach(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` 4-connected to a source cell inside ``mask``.
+
+    Same as labelling ``mask`` into 4-connected components and keeping the
+    components that hold a source.
+    """
+    rows, cols = mask.shape
+    out = np.zeros((rows, cols), np.bool_)
+    stack = np.empty(rows * cols, np.int64)
+    top = 0
+    for k in range(sources.shape[0]):
+        r, c = sources[k, 0], sources[k, 1]
+        if mask[r, c] and not out[r, c]:
+            out[r, c] = True
+            stack[top] = r * cols + c
+            top += 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        r, c = v // cols, v % cols
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < rows and 0 <= cc < cols and mask[rr, cc] and not out[rr, cc]:
+                out[rr, cc] = True
+                stack[top] = rr * cols + cc
+                top += 1
+    return out
+
+
+@njit(cache=True)
+def widest_level(level: np.ndarray, sources: np.ndarray, levels: int) -> np.ndarray:
+    """For each cell, the highest ``k`` such that a 4-connected path of cells of level >= ``k``
+    joins it to a source (0 when none): the bottleneck of the widest path, in levels.
+
+    Same as, for each ``k`` in 1..``levels``, labelling ``level >= k`` and keeping the
+    components that hold a source (the corridor probes), but in one pass: a bucket
+    queue over the integer levels, highest first (a max-min Dijkstra).
+    """
+    rows, cols = level.shape
+    best = np.zeros((rows, cols), np.int64)
+    n = rows * cols
+    # one stack per level; a cell can be pushed once per level at most
+    stacks = np.empty((levels + 1, n), np.int64)
+    tops = np.zeros(levels + 1, np.int64)
+    for k in range(sources.shape[0]):
+        r, c = sources[k, 0], sources[k, 1]
+        q = level[r, c]
+        if q > best[r, c]:
+            best[r, c] = q
+            stacks[q, tops[q]] = r * cols + c
+            tops[q] += 1
+    for q in range(levels, 0, -1):
+        while tops[q] > 0:
+            tops[q] -= 1
+            v = stacks[q, tops[q]]
+            r, c = v // cols, v % cols
+            if best[r, c] != q:
+                continue  # reached at a higher level since
+            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < rows and 0 <= cc < cols:
+                    w = min(q, level[rr, cc])
+                    if w > best[rr, cc]:
+                        best[rr, cc] = w
+                        stacks[w, tops[w]] = rr * cols + cc
+                        tops[w] += 1
+    return best
+
+
+@njit(cache=True)
+def within_steps(mask: np.ndarray, steps: int) -> np.ndarray:
+    """Cells within ``steps`` 4-neighbour steps of a cell of ``mask``.
+
+    Same as ``scipy.ndimage.binary_dilation(mask, iterations=steps)`` with the
+    4-neighbour cross (a Manhattan ball; nothing outside the grid).
+    """
+    rows, cols = mask.shape
+    dist = np.full((rows, cols), steps + 1, np.int64)
+    queue = np.empty(rows * cols, np.int64)
+    head, tail = 0, 0
+    for r in range(rows):
+        for c in range(cols):
+            if mask[r, c]:
+                dist[r, c] = 0
+                queue[tail] = r * cols + c
+                tail += 1
+    while head < tail:
+        v = queue[head]
+        head += 1
+        r, c = v // cols, v % cols
+        d = dist[r, c] + 1
+        if d > steps:
+            continue
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < rows and 0 <= cc < cols and dist[rr, cc] > d:
+                dist[rr, cc] = d
+                queue[tail] = rr * cols + cc
+                tail += 1
+    return dist <= steps
+
+
+@njit(cache=True)
+def _envelope_1d(f: np.ndarray, out: np.ndarray, v: np.ndarray, z: np.ndarray) -> None:
+    """out[q] = min_p f[p] + (q - p)^2 over p with finite f (integers; Felzenszwalb and Huttenlocher 2012)."""
+    n = f.shape[0]
+    k = -1
+    for q in range(n):
+        if f[q] >= _INF:
+            continue
+        if k < 0:  # the first finite parabola
+            k = 0
+            v[0] = q
+            z[0] = -1e300
+            z[1] = 1e300
+            continue
+        s = 0.0
+        while True:  # z[0] is -infinity, so k never falls below 0
+            p = v[k]
+            s = ((f[q] + q * q) - (f[p] + p * p)) / (2.0 * (q - p))
+            if s > z[k]:
+                break
+            k -= 1
+        k += 1
+        v[k] = q
+        z[k] = s
+        z[k + 1] = 1e300
+    if k < 0:
+        for q in range(n):
+            out[q] = _INF
+        return
+    j = 0
+    for q in range(n):
+        while z[j + 1] < q:
+            j += 1
+        p = v[j]
+        out[q] = f[p] + (q - p) * (q - p)
+
+
+@njit(cache=True)
+def squared_edt(mask: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance (in cells, exact integers) from every cell of ``mask`` to the
+    nearest cell outside it; 0 outside. ``np.sqrt`` of it is
+    ``scipy.ndimage.distance_transform_edt(mask)`` whenever ``mask`` has a cell outside it.
+    """
+    rows, cols = mask.shape
+    g = np.empty((rows, cols), np.int64)
+    for c in range(cols):  # down the columns: distance to the nearest background cell in the column
+        d = _INF
+        for r in range(rows):
+            if not mask[r, c]:
+                d = 0
+            elif d < _INF:
+                d += 1
+            g[r, c] = d
+        d = _INF
+        for r in range(rows - 1, -1, -1):
+            if not mask[r, c]:
+                d = 0
+            elif d < _INF:
+                d += 1
+            if d < g[r, c]:
+                g[r, c] = d
+    f = np.empty(cols, np.int64)
+    out = np.empty(cols, np.int64)
+    v = np.empty(cols, np.int64)
+    z = np.empty(cols + 1, np.float64)
+    res = np.empty((rows, cols), np.int64)
+    for r in range(rows):  # along the rows: lower envelope of the parabolas
+        for c in range(cols):
+            gc = g[r, c]
+            f[c] = gc * gc if gc < _INF else _INF
+        _envelope_1d(f, out, v, z)
+        for c in range(cols):
+            res[r, c] = out[c]
+    return res
+
+
+@njit(cache=True)
+def window_max_at(field: np.ndarray, rows_at: np.ndarray, cols_at: np.ndarray, half: int) -> np.ndarray:
+    """``scipy.ndimage.maximum_filter(field, size=2 * half + 1)`` read at the given cells only."""
+    rows, cols = field.shape
+    out = np.empty(rows_at.shape[0], field.dtype)
+    for k in range(rows_at.shape[0]):
+        r0, c0 = rows_at[k], cols_at[k]
+        m = field[r0, c0]
+        for r in range(max(r0 - half, 0), min(r0 + half + 1, rows)):
+            for c in range(max(c0 - half, 0), min(c0 + half + 1, cols)):
+                if field[r, c] > m:
+                    m = field[r, c]
+        out[k] = m
+    return out
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel on a tiny grid, so a worker forked
+    after this call never compiles."""
+    mask = np.ones((3, 3), np.bool_)
+    mask[0, 0] = False
+    src = np.array([[1, 1]], np.int64)
+    reach(mask, src)
+    widest_level(mask.astype(np.int64), src, 2)
+    within_steps(mask, 1)
+    squared_edt(mask)
+    window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)
