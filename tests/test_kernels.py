@@ -113,3 +113,34 @@ def test_network_bottleneck_equals_the_labelled_probes(data, cell_km):
     assert np.array_equal(pocket, passable & ~connected)
     assert np.array_equal(bottleneck, want)
     assert corridor_km == (cell_km if half == cell_km / 2 else max(0.0, 2 * half - cell_km) if half > 0 else 0.0)
+
+
+def spread_by_numpy(fxy, units_xy, objective, spacing):
+    """The attacker commander's spreading of an arm as first written, in numpy."""
+    d_obj = np.hypot(fxy[:, 0] - objective[0], fxy[:, 1] - objective[1])
+    taken = np.zeros(len(fxy), bool)
+    out = []
+    for ux, uy in units_xy:
+        score = d_obj + 0.3 * np.hypot(fxy[:, 0] - ux, fxy[:, 1] - uy) + np.where(taken, 1e6, 0.0)
+        j = int(np.argmin(score))
+        out.append(j)
+        taken |= np.hypot(fxy[:, 0] - fxy[j, 0], fxy[:, 1] - fxy[j, 1]) < spacing
+        if taken.all():
+            taken[:] = False
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_front_assignment_matches_numpy(data):
+    cells = data.draw(arrays(np.int64, st.tuples(st.integers(1, 40), st.just(2)), elements=st.integers(0, 30)))
+    fxy = (cells + 0.5) * 1.0
+    units = data.draw(arrays(np.float64, st.tuples(st.integers(1, 12), st.just(2)), elements=st.floats(0, 31)))
+    objective = data.draw(st.tuples(st.floats(0, 31), st.floats(0, 31)))
+    spacing = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.5, 10.0]))
+    got = kernels.spread_along_front(fxy[:, 0].copy(), fxy[:, 1].copy(), units[:, 0].copy(), units[:, 1].copy(),
+                                     objective[0], objective[1], spacing)
+    assert list(got) == spread_by_numpy(fxy, units, objective, spacing)
+    nearest = kernels.nearest_front(fxy[:, 0].copy(), fxy[:, 1].copy(), units[:, 0].copy(), units[:, 1].copy())
+    want = [int(np.argmin(np.hypot(fxy[:, 0] - x, fxy[:, 1] - y))) for x, y in units]
+    assert list(nearest) == want

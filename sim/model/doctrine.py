@@ -43,7 +43,7 @@ import numpy as np
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SOURCE_REINFORCE, SW,
 )
-from sim.model import options
+from sim.model import kernels, options
 from sim.theater.grid import ATTACKER
 
 
@@ -60,27 +60,20 @@ def attacker_orders(model) -> None:
     if line.size == 0 or len(front) == 0:
         return
     fxy = model.cell_xy(front)
+    fx, fy = np.ascontiguousarray(fxy[:, 0]), np.ascontiguousarray(fxy[:, 1])
     conc = float(model.spec.attacker.concentration_km)
-    for i in line[f.arm[line] == FRONT]:  # frontal pressure: the nearest stretch of front
-        j = int(np.argmin(np.hypot(fxy[:, 0] - f.x[i], fxy[:, 1] - f.y[i])))
-        f.target_x[i], f.target_y[i] = fxy[j]
+    frontal = line[f.arm[line] == FRONT]  # frontal pressure: the nearest stretch of front
+    if frontal.size:
+        j = kernels.nearest_front(fx, fy, f.x[frontal], f.y[frontal])
+        f.target_x[frontal], f.target_y[frontal] = fx[j], fy[j]
     for arm in (NE, SW, CENTRE):
         units = line[f.arm[line] == arm]
         if units.size == 0:
             continue
         ox, oy = model.arm_objective(arm)
-        d_obj = np.hypot(fxy[:, 0] - ox, fxy[:, 1] - oy)
         # units of an arm share the axis: each takes the best stretch of front not yet taken
-        taken = np.zeros(len(front), bool)
-        for i in units:
-            d_unit = np.hypot(fxy[:, 0] - f.x[i], fxy[:, 1] - f.y[i])
-            score = d_obj + 0.3 * d_unit + np.where(taken, 1e6, 0.0)
-            j = int(np.argmin(score))
-            f.target_x[i], f.target_y[i] = fxy[j]
-            near = np.hypot(fxy[:, 0] - fxy[j, 0], fxy[:, 1] - fxy[j, 1]) < conc / 4
-            taken |= near
-            if taken.all():
-                taken[:] = False
+        j = kernels.spread_along_front(fx, fy, f.x[units], f.y[units], float(ox), float(oy), conc / 4)
+        f.target_x[units], f.target_y[units] = fx[j], fy[j]
 
 
 def _advance_waypoints(model) -> None:

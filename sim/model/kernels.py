@@ -24,6 +24,16 @@ from numba import njit
 _INF = np.int64(1) << 40
 
 
+def touches(mask: np.ndarray) -> np.ndarray:
+    """Cells with a 4-neighbour in ``mask`` (numpy; ``mask | touches(mask)`` is the dilation by the cross)."""
+    out = np.zeros_like(mask)
+    out[1:, :] |= mask[:-1, :]
+    out[:-1, :] |= mask[1:, :]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
 @njit(cache=True)
 def reach(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """Cells of ``mask`` 4-connected to a source cell inside ``mask``.
@@ -229,4 +239,55 @@ def warm_up() -> None:
     widest_level(mask.astype(np.int64), src, 2)
     within_steps(mask, 1)
     squared_edt(mask)
+    one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)
+    nearest_front(one, one, one, one)
+    spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
+
+
+@njit(cache=True)
+def nearest_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """For each unit, the index of the nearest front cell (first of equals): the frontal pressure order."""
+    out = np.empty(ux.shape[0], np.int64)
+    for i in range(ux.shape[0]):
+        best, j = np.inf, 0
+        for k in range(fx.shape[0]):
+            d = np.hypot(fx[k] - ux[i], fy[k] - uy[i])
+            if d < best:
+                best, j = d, k
+        out[i] = j
+    return out
+
+
+@njit(cache=True)
+def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray, ox: float, oy: float,
+                       spacing_km: float) -> np.ndarray:
+    """The attacker commander's choice of front cell for each unit of one arm, in order.
+
+    Each unit takes the front cell minimising ``distance to the arm's objective + 0.3 x
+    its own distance to it``, among cells not within ``spacing_km`` of a cell already
+    taken by an earlier unit of the arm; when every cell is taken, the spacing starts
+    over. (docs/ODD.md, "Attacker commander"; the numpy form it replaces is in
+    tests/test_kernels.py.)
+    """
+    n = fx.shape[0]
+    d_obj = np.empty(n)
+    for k in range(n):
+        d_obj[k] = np.hypot(fx[k] - ox, fy[k] - oy)
+    taken = np.zeros(n, np.bool_)
+    out = np.empty(ux.shape[0], np.int64)
+    for i in range(ux.shape[0]):
+        best, j = np.inf, 0
+        for k in range(n):
+            score = d_obj[k] + 0.3 * np.hypot(fx[k] - ux[i], fy[k] - uy[i]) + (1e6 if taken[k] else 0.0)
+            if score < best:
+                best, j = score, k
+        out[i] = j
+        all_taken = True
+        for k in range(n):
+            if np.hypot(fx[k] - fx[j], fy[k] - fy[j]) < spacing_km:
+                taken[k] = True
+            all_taken = all_taken and taken[k]
+        if all_taken:
+            taken[:] = False
+    return out

@@ -21,6 +21,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from sim.model import combat, doctrine, fires, logistics, movement, options
+from sim.model.kernels import touches
 from sim.model.agents import (
     ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, FRONT, GONE, KIND_NAMES, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -34,16 +35,6 @@ from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
 from sim.theater.spec import Theater
 
 FOUR = ndimage.generate_binary_structure(2, 1)
-
-
-def touches(mask: np.ndarray) -> np.ndarray:
-    """Cells with a 4-neighbour in ``mask``."""
-    out = np.zeros_like(mask)
-    out[1:, :] |= mask[:-1, :]
-    out[:-1, :] |= mask[1:, :]
-    out[:, 1:] |= mask[:, :-1]
-    out[:, :-1] |= mask[:, 1:]
-    return out
 
 
 class PokrovskModel(mesa.Model):
@@ -228,7 +219,8 @@ class PokrovskModel(mesa.Model):
         contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
         self.contact_cells = np.argwhere(contact)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
-        self._contact_tree = cKDTree(self.cell_xy(self.contact_cells)) if len(self.contact_cells) else None
+        self.contact_xy = self.cell_xy(self.contact_cells)
+        self._contact_tree = None  # built when first asked for (nearest_contact)
 
     def defender_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
@@ -252,11 +244,18 @@ class PokrovskModel(mesa.Model):
         return np.argwhere(self.deep_mask & (self.control == DEFENDER) & (d > self.grid.cell_km) & (d <= depth))
 
     def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
-        """Distance (km) from each unit to the nearest contact cell."""
-        if self._contact_tree is None:
+        """Distance (km) from each unit to the nearest contact cell (50 km when there is no contact)."""
+        if len(self.contact_cells) == 0:
             return np.full(len(idx), 50.0)
-        d, _ = self._contact_tree.query(np.column_stack([self.forces.x[idx], self.forces.y[idx]]))
-        return d
+        dx = self.forces.x[idx, None] - self.contact_xy[None, :, 0]
+        dy = self.forces.y[idx, None] - self.contact_xy[None, :, 1]
+        return np.sqrt((dx * dx + dy * dy).min(axis=1))
+
+    def nearest_contact(self, xy: np.ndarray) -> np.ndarray:
+        """Index of the nearest contact cell to each point (a k-d tree over today's contact cells)."""
+        if self._contact_tree is None:
+            self._contact_tree = cKDTree(self.contact_xy)
+        return self._contact_tree.query(xy)[1]
 
     def arm_objective(self, arm: int) -> tuple[float, float]:
         return self.arm_waypoints[arm][self.arm_stage[arm]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from sim.model.kernels import touches
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
@@ -62,14 +63,14 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     sc = model.spec
     cover = model.effect.infiltration_cover
     depth = float(sc.combat.infiltration_depth_km)
-    if cover <= 1.0 or depth <= 0 or result is None or model._contact_tree is None:
+    if cover <= 1.0 or depth <= 0 or result is None or len(model.contact_cells) == 0:
         return 0
     cand = model.deep_candidates()
     if len(cand) == 0:
         return 0
     r, c = cand[:, 0], cand[:, 1]
     d = model.dist_to_enemy_km[r, c]
-    _, nearest = model._contact_tree.query(model.cell_xy(cand))
+    nearest = model.nearest_contact(model.cell_xy(cand))
     hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
               * result.infiltrators[nearest] * model.infiltration_gap_floor * np.exp(-d / depth))
     hit = model.rng.random(len(cand)) < capture_probability(hazard)
@@ -83,8 +84,8 @@ def _collapse_isolated_contested(model) -> int:
     contested = control == CONTESTED
     if not contested.any():
         return 0
-    has_def = ndimage.binary_dilation(control == DEFENDER, structure=FOUR)
-    fall = contested & ~has_def
+    held = control == DEFENDER
+    fall = contested & ~(held | touches(held))
     control[fall] = ATTACKER
     return int(fall.sum())
 
