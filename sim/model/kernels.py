@@ -182,24 +182,24 @@ def squared_edt(mask: np.ndarray) -> np.ndarray:
     """
     rows, cols = mask.shape
     g = np.empty((rows, cols), np.int64)
-    for c in range(cols):  # down the columns: distance to the nearest background cell in the column
-        d = _INF
-        for r in range(rows):
+    run = np.full(cols, _INF, np.int64)
+    for r in range(rows):  # down the columns (row by row, in memory order): nearest background above
+        for c in range(cols):
             if not mask[r, c]:
-                d = 0
-            elif d < _INF:
-                d += 1
-            g[r, c] = d
-        d = _INF
-        for r in range(rows - 1, -1, -1):
+                run[c] = 0
+            elif run[c] < _INF:
+                run[c] += 1
+            g[r, c] = run[c]
+    run[:] = _INF
+    for r in range(rows - 1, -1, -1):  # and below
+        for c in range(cols):
             if not mask[r, c]:
-                d = 0
-            elif d < _INF:
-                d += 1
-            if d < g[r, c]:
-                g[r, c] = d
+                run[c] = 0
+            elif run[c] < _INF:
+                run[c] += 1
+            if run[c] < g[r, c]:
+                g[r, c] = run[c]
     f = np.empty(cols, np.int64)
-    out = np.empty(cols, np.int64)
     v = np.empty(cols, np.int64)
     z = np.empty(cols + 1, np.float64)
     res = np.empty((rows, cols), np.int64)
@@ -207,10 +207,43 @@ def squared_edt(mask: np.ndarray) -> np.ndarray:
         for c in range(cols):
             gc = g[r, c]
             f[c] = gc * gc if gc < _INF else _INF
-        _envelope_1d(f, out, v, z)
-        for c in range(cols):
-            res[r, c] = out[c]
+        _envelope_1d(f, res[r], v, z)
     return res
+
+
+@njit(cache=True)
+def probe_network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, zone: np.ndarray,
+                  road: np.ndarray, sources: np.ndarray, widths: np.ndarray, road_steps: int):
+    """The daily supply network in one call: ``(connected, widest, road_served)``.
+
+    * ``connected``: ``reach(passable, sources)``;
+    * ``widest``: ``widest_level(level, sources, len(widths))`` where a defender-held cell's
+      level is how many ``widths`` its ``dist_km`` reaches (``np.searchsorted(widths, dist_km,
+      side="right")``), a ``zone`` cell's is ``len(widths)`` and any other cell's 0;
+    * ``road_served``: ``within_steps(reach(control_def & road, sources), road_steps) & control_def``.
+    """
+    rows, cols = control_def.shape
+    k = widths.shape[0]
+    level = np.zeros((rows, cols), np.int64)
+    road_def = np.zeros((rows, cols), np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            if zone[r, c]:
+                level[r, c] = k
+            elif control_def[r, c]:
+                d = dist_km[r, c]
+                q = 0
+                while q < k and widths[q] <= d:
+                    q += 1
+                level[r, c] = q
+            road_def[r, c] = control_def[r, c] and road[r, c]
+    connected = reach(passable, sources)
+    widest = widest_level(level, sources, k)
+    road_served = within_steps(reach(road_def, sources), road_steps)
+    for r in range(rows):
+        for c in range(cols):
+            road_served[r, c] = road_served[r, c] and control_def[r, c]
+    return connected, widest, road_served
 
 
 @njit(cache=True)
@@ -238,6 +271,7 @@ def warm_up() -> None:
     reach(mask, src)
     widest_level(mask.astype(np.int64), src, 2)
     within_steps(mask, 1)
+    probe_network(mask, mask, np.ones((3, 3)), mask, mask, src, np.array([1.0, 2.0]), 1)
     squared_edt(mask)
     one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)

@@ -48,11 +48,6 @@ class SupplyState:
     pressure_days: int = 0          # days the city's corridor has been under fire control
 
 
-def _reaching(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    """Cells of ``mask`` 4-connected to any source cell (a flood fill from the sources)."""
-    return kernels.reach(mask, sources)
-
-
 def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, sources: np.ndarray,
             city_zone: np.ndarray, road: np.ndarray, cell_km: float, road_reach_cells: int = 2
             ) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray]:
@@ -68,14 +63,11 @@ def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, 
     path to a source (``kernels.widest_level``) then gives, in one pass, the highest probe
     that reaches each cell: its bottleneck.
     """
-    connected = _reaching(passable, sources)
-    pocket = passable & ~connected
-
     zone = city_zone & passable
     widths = np.array([t for t in HALF_WIDTHS_KM if t >= cell_km])
-    level = np.where(control_def, np.searchsorted(widths, dist_km, side="right"), 0)
-    level[zone] = len(widths)
-    widest = kernels.widest_level(level, sources, len(widths))
+    connected, widest, road_served = kernels.probe_network(control_def, passable, dist_km, zone, road > 0,
+                                                           sources, widths, road_reach_cells)
+    pocket = passable & ~connected
     bottleneck = np.where(connected, cell_km / 2, 0.0)
     probed = widest > 0
     bottleneck[probed] = widths[widest[probed] - 1]
@@ -91,8 +83,6 @@ def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, 
         corridor_km = cell_km  # linked only through a path one cell wide
     city_in_pocket = bool(zone.any() and not connected[zone].any())
 
-    road_connected = _reaching(control_def & (road > 0), sources)
-    road_served = kernels.within_steps(road_connected, road_reach_cells) & control_def
     return pocket, bottleneck, corridor_km, city_in_pocket, road_served
 
 

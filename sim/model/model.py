@@ -359,9 +359,14 @@ class PokrovskModel(mesa.Model):
         return (min(max(int(y // k), 0), self.grid.rows - 1), min(max(int(x // k), 0), self.grid.cols - 1))
 
     def cells_of(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grid cells (rows, columns) of units."""
+        return self.cells_at(self.forces.x[idx], self.forces.y[idx])
+
+    def cells_at(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grid cells (rows, columns) of points in km, clamped to the grid (``cell_of_xy`` for arrays)."""
         k = self.grid.cell_km
-        r = np.clip((self.forces.y[idx] // k).astype(int), 0, self.grid.rows - 1)
-        c = np.clip((self.forces.x[idx] // k).astype(int), 0, self.grid.cols - 1)
+        r = np.minimum(np.maximum((y // k).astype(int), 0), self.grid.rows - 1)
+        c = np.minimum(np.maximum((x // k).astype(int), 0), self.grid.cols - 1)
         return r, c
 
     def cell_xy(self, cells: np.ndarray) -> np.ndarray:

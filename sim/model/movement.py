@@ -156,15 +156,14 @@ def move_toward_targets(model) -> None:
     nx, ny = f.x[idx] + frac * dx, f.y[idx] + frac * dy
     own_att = model.control == ATTACKER
     own_def = model.control == DEFENDER
-    for j, i in enumerate(idx):
-        mask = own_att if f.side[i] == ATTACKER_SIDE else own_def
-        rr, cc = model.cell_of_xy(nx[j], ny[j])
-        if mask[rr, cc]:
-            f.x[i], f.y[i] = nx[j], ny[j]
-        else:
-            x, y = model.nearest_cell_xy(nx[j], ny[j], mask)
-            if x is not None:
-                f.x[i], f.y[i] = x, y
+    attacker = f.side[idx] == ATTACKER_SIDE
+    rr, cc = model.cells_at(nx, ny)
+    ok = np.where(attacker, own_att[rr, cc], own_def[rr, cc])  # the new position is on own ground
+    f.x[idx[ok]], f.y[idx[ok]] = nx[ok], ny[ok]
+    for j in np.flatnonzero(~ok):  # otherwise the nearest own cell to it
+        x, y = model.nearest_cell_xy(nx[j], ny[j], own_att if attacker[j] else own_def)
+        if x is not None:
+            f.x[idx[j]], f.y[idx[j]] = x, y
     arrived = dist <= step
     f.target_x[idx[arrived]] = np.nan
     f.target_y[idx[arrived]] = np.nan
