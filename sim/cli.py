@@ -21,6 +21,16 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message, source=self.prog)
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -117,7 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bn = sub.add_parser("bench", help="measure the model's speed and write docs/PERFORMANCE.md")
     bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
-    bn.add_argument("--runs", type=_positive_int, default=20, help="replications for the throughput (default 20)")
+    bn.add_argument("--serial-runs", type=_positive_int, default=30,
+                    help="replications timed in process for the 1-worker rate (default 30)")
+    bn.add_argument("--pool-runs", type=_positive_int, default=120,
+                    help="replications timed on a warm 2-worker pool (default 120)")
+    bn.add_argument("--sweep-runs", type=_non_negative_int, default=0,
+                    help="also measure the memory of a sweep of this many runs (long; 0 keeps the last measurement)")
 
     ap = sub.add_parser("app", help="the browser view: watch one replication day by day (Mesa SolaraViz)")
     ap.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO")
@@ -245,10 +260,14 @@ def cmd_validate_model(args) -> int:
 def cmd_bench(args) -> int:
     from sim.bench import run_bench
 
-    r = run_bench(Path(args.out), runs=args.runs)
+    r = run_bench(Path(args.out), serial_runs=args.serial_runs, pool_runs=args.pool_runs, sweep_runs=args.sweep_runs)
+    tp = r["throughput"]
     print(f"per simulated day {r['model']['step_per_day_ms']:.2f} ms; {r['model']['agent_step_us']:.1f} us per agent-step "
-          f"(WolfSheep {r['wolf_sheep']['agent_step_us']:.2f} us, ratio {r['ratio']:.1f}); "
-          f"{r['throughput_1']:.2f} runs/s on 1 worker, {r['throughput_2']:.2f} on 2 (speed-up {r['speedup']:.2f})")
+          f"(WolfSheep {r['wolf_sheep']['agent_step_us']:.2f} us, ratio {r['ratio']:.2f}); "
+          f"{tp['rate_1']:.2f} runs/s on 1 worker, {tp['rate_pool']:.2f} on 2 (speed-up {tp['speedup']:.2f}); "
+          f"1,000 runs in about {tp['thousand_s']:.0f} s")
+    if r.get("memory"):
+        print(f"sweep of {r['memory']['runs']:,} runs: peak memory {r['memory']['peak_tree_mb']:.0f} MB")
     print(f"written to {args.out}")
     return 0
 

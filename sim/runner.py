@@ -98,17 +98,28 @@ def _pool_context():
     return ctx
 
 
+def local_pool(spec: Scenario, theater: Theater, root_seed: int, workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes ready to run replications of ``spec`` (see ``iterate``)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
+                               initargs=(spec, theater, root_seed))
+
+
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
-            chunk: int | None = None):
-    """Yield replications as they finish (any order), on ``workers`` processes."""
-    if workers <= 1:
+            chunk: int | None = None, pool: ProcessPoolExecutor | None = None):
+    """Yield replications as they finish (any order), on ``workers`` processes.
+
+    ``pool``: an open ``local_pool`` of the same scenario and root seed to use (and leave
+    open), so that a caller running several batches starts its workers once.
+    """
+    if workers <= 1 and pool is None:
         for i in indices:
             yield run_one(spec, theater, root_seed, i)
         return
     chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
     chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
-                               initargs=(spec, theater, root_seed))
+    own = pool is None
+    pool = local_pool(spec, theater, root_seed, workers) if own else pool
+    pending = set()
     try:
         pending = {pool.submit(_run_chunk, c) for c in chunks}
         while pending:
@@ -116,7 +127,11 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
             for fut in done:
                 yield from fut.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for fut in pending:
+                fut.cancel()
 
 
 # ------------------------------------------------------------------ writing

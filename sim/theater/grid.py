@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from matplotlib.path import Path as MplPath
 
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
 
@@ -149,6 +148,8 @@ def _distance_to_polyline(X: np.ndarray, Y: np.ndarray, pts: list[tuple[float, f
 
 
 def _polygon_mask(X: np.ndarray, Y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
+    from matplotlib.path import Path as MplPath  # imported here: only building a grid needs it
+
     path = MplPath(np.array(pts))
     inside = path.contains_points(np.column_stack([X.ravel(), Y.ravel()]))
     return inside.reshape(X.shape)
