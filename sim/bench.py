@@ -361,7 +361,7 @@ changes). The ratio is the issue's measure all the same.
 A sweep keeps one row per finished run (no time series) and writes a Parquet part every
 `chunk_runs` runs; workers hold one replication at a time.
 
-## Profile: where a simulated day goes (each schedule step timed in place, {replications} replications)
+## Profile: where a simulated day goes (each schedule step timed in place, {m['replications']} replications)
 
 | schedule step | ms per day | share |
 |---|---|---|
