@@ -85,9 +85,10 @@ class Recorder:
         data["defender_casualties_day"][d] = model.losses_today[DEFENDER_SIDE]
         data["attacker_casualties_day"][d] = model.losses_today[ATTACKER_SIDE]
         data["defenders_captured"][d] = model.captured_total[DEFENDER_SIDE]
-        data["defender_area_km2"][d] = (control == DEFENDER).sum() * self.cell_area
-        data["attacker_area_km2"][d] = (control == ATTACKER).sum() * self.cell_area
-        data["contested_area_km2"][d] = (control == CONTESTED).sum() * self.cell_area
+        cells = np.bincount(control.ravel(), minlength=3)  # cells held by each control state
+        data["defender_area_km2"][d] = cells[DEFENDER] * self.cell_area
+        data["attacker_area_km2"][d] = cells[ATTACKER] * self.cell_area
+        data["contested_area_km2"][d] = cells[CONTESTED] * self.cell_area
         state = model.supply_state
         data["corridor_km"][d] = state.corridor_km if state is not None else np.nan
         data["defender_sorties"][d] = model.sorties_today[DEFENDER_SIDE]

@@ -78,10 +78,29 @@ def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Rep
 _WORKER: dict = {}
 
 
-def _init_worker(spec: Scenario, theater: Theater, root_seed: int) -> None:
+def worker_setup(parent: int) -> None:
+    """In a worker process: leave Ctrl-C to the parent (it keeps what finished), and end
+    when the parent is gone (killed with -9, say) instead of running on as an orphan."""
     import signal
+    import threading
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it keeps what finished
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(spec: Scenario, theater: Theater, root_seed: int, parent: int) -> None:
+    worker_setup(parent)
     _WORKER.update(spec=spec, theater=theater, root=root_seed)
 
 
@@ -101,7 +120,7 @@ def _pool_context():
 def local_pool(spec: Scenario, theater: Theater, root_seed: int, workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes ready to run replications of ``spec`` (see ``iterate``)."""
     return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
-                               initargs=(spec, theater, root_seed))
+                               initargs=(spec, theater, root_seed, os.getpid()))
 
 
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,

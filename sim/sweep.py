@@ -74,10 +74,10 @@ class LocalExecutor:
             return
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        from sim.runner import _pool_context
+        from sim.runner import _pool_context, worker_setup
 
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
-                                   initializer=_ignore_sigint)
+                                   initializer=worker_setup, initargs=(os.getpid(),))
         try:
             pending = {pool.submit(run_tasks, payload, c) for c in chunks}
             while pending:
@@ -86,12 +86,6 @@ class LocalExecutor:
                     yield fut.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _ignore_sigint() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class DaskExecutor:

@@ -154,6 +154,7 @@ class PokrovskModel(mesa.Model):
             self.replacement_factor[ATTACKER_SIDE] = float(opt.kursk_pressure.attacker_arrival_factor)
 
         # --------------------------------------------------------- units
+        self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
         self.forces = Forces.from_records(self._unit_records())
         self.def_sigma = np.array([float(sc.combat.frontage_km[ECHELON_NAMES[e]]) / 2 for e in self.forces.echelon])
         self.agent_of: dict[int, Unit] = {}
@@ -214,6 +215,9 @@ class PokrovskModel(mesa.Model):
         """Contact cells in the active sector: defender-held cells touching ground the defender
         does not hold, and every contested cell (both sides are in it)."""
         control = self.control
+        if self._front_of is not None and np.array_equal(self._front_of, control):
+            return  # nothing changed hands since the last call (the evening's front is the morning's)
+        self._front_of = control.copy()
         touch = touches(control != DEFENDER)
         # a contested cell is always a contact: both sides are in it
         contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
