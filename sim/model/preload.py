@@ -1,6 +1,9 @@
 """Imported once by the fork server of a local worker pool (sim/runner.py): the model's
-modules are imported and its compiled kernels loaded before any worker is forked, so no
-worker pays for either."""
+modules (and matplotlib's path module, which builds theater grids) are imported and the
+compiled kernels loaded before any worker is forked, so no worker pays for them in time
+and the workers share those pages in memory instead of holding a copy each."""
+
+import matplotlib.path  # noqa: F401  (sim.theater.grid imports it when a worker builds its grid)
 
 from sim.model import kernels, model  # noqa: F401
 
