@@ -39,29 +39,30 @@ def reach(mask: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """Cells of ``mask`` 4-connected to a source cell inside ``mask``.
 
     Same as labelling ``mask`` into 4-connected components and keeping the
-    components that hold a source.
+    components that hold a source. (A depth-first flood fill over flat cell indices.)
     """
     rows, cols = mask.shape
-    out = np.zeros((rows, cols), np.bool_)
+    m = mask.ravel()
+    out = np.zeros(rows * cols, np.bool_)
     stack = np.empty(rows * cols, np.int64)
     top = 0
     for k in range(sources.shape[0]):
-        r, c = sources[k, 0], sources[k, 1]
-        if mask[r, c] and not out[r, c]:
-            out[r, c] = True
-            stack[top] = r * cols + c
+        v = sources[k, 0] * cols + sources[k, 1]
+        if m[v] and not out[v]:
+            out[v] = True
+            stack[top] = v
             top += 1
+    last_row = (rows - 1) * cols
     while top > 0:
         top -= 1
         v = stack[top]
-        r, c = v // cols, v % cols
-        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-            rr, cc = r + dr, c + dc
-            if 0 <= rr < rows and 0 <= cc < cols and mask[rr, cc] and not out[rr, cc]:
-                out[rr, cc] = True
-                stack[top] = rr * cols + cc
+        c = v % cols
+        for u, ok in ((v - cols, v >= cols), (v + cols, v < last_row), (v - 1, c > 0), (v + 1, c < cols - 1)):
+            if ok and m[u] and not out[u]:
+                out[u] = True
+                stack[top] = u
                 top += 1
-    return out
+    return out.reshape(rows, cols)
 
 
 @njit(cache=True)
@@ -74,34 +75,35 @@ def widest_level(level: np.ndarray, sources: np.ndarray, levels: int) -> np.ndar
     queue over the integer levels, highest first (a max-min Dijkstra).
     """
     rows, cols = level.shape
-    best = np.zeros((rows, cols), np.int64)
     n = rows * cols
-    # one stack per level; a cell can be pushed once per level at most
+    lev = level.ravel()
+    best = np.zeros(n, np.int64)
+    # one stack per level; a cell is pushed at most once per level
     stacks = np.empty((levels + 1, n), np.int64)
     tops = np.zeros(levels + 1, np.int64)
     for k in range(sources.shape[0]):
-        r, c = sources[k, 0], sources[k, 1]
-        q = level[r, c]
-        if q > best[r, c]:
-            best[r, c] = q
-            stacks[q, tops[q]] = r * cols + c
-            tops[q] += 1
+        v = sources[k, 0] * cols + sources[k, 1]
+        w = lev[v]
+        if w > best[v]:
+            best[v] = w
+            stacks[w, tops[w]] = v
+            tops[w] += 1
+    last_row = (rows - 1) * cols
     for q in range(levels, 0, -1):
         while tops[q] > 0:
             tops[q] -= 1
             v = stacks[q, tops[q]]
-            r, c = v // cols, v % cols
-            if best[r, c] != q:
+            if best[v] != q:
                 continue  # reached at a higher level since
-            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-                rr, cc = r + dr, c + dc
-                if 0 <= rr < rows and 0 <= cc < cols:
-                    w = min(q, level[rr, cc])
-                    if w > best[rr, cc]:
-                        best[rr, cc] = w
-                        stacks[w, tops[w]] = rr * cols + cc
+            c = v % cols
+            for u, ok in ((v - cols, v >= cols), (v + cols, v < last_row), (v - 1, c > 0), (v + 1, c < cols - 1)):
+                if ok:
+                    w = min(q, lev[u])
+                    if w > best[u]:
+                        best[u] = w
+                        stacks[w, tops[w]] = u
                         tops[w] += 1
-    return best
+    return best.reshape(rows, cols)
 
 
 @njit(cache=True)
@@ -112,29 +114,30 @@ def within_steps(mask: np.ndarray, steps: int) -> np.ndarray:
     4-neighbour cross (a Manhattan ball; nothing outside the grid).
     """
     rows, cols = mask.shape
-    dist = np.full((rows, cols), steps + 1, np.int64)
-    queue = np.empty(rows * cols, np.int64)
+    n = rows * cols
+    m = mask.ravel()
+    dist = np.full(n, steps + 1, np.int64)
+    queue = np.empty(n, np.int64)
     head, tail = 0, 0
-    for r in range(rows):
-        for c in range(cols):
-            if mask[r, c]:
-                dist[r, c] = 0
-                queue[tail] = r * cols + c
-                tail += 1
-    while head < tail:
+    for v in range(n):
+        if m[v]:
+            dist[v] = 0
+            queue[tail] = v
+            tail += 1
+    last_row = (rows - 1) * cols
+    while head < tail:  # breadth first: cells leave the queue in order of distance
         v = queue[head]
         head += 1
-        r, c = v // cols, v % cols
-        d = dist[r, c] + 1
+        d = dist[v] + 1
         if d > steps:
-            continue
-        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-            rr, cc = r + dr, c + dc
-            if 0 <= rr < rows and 0 <= cc < cols and dist[rr, cc] > d:
-                dist[rr, cc] = d
-                queue[tail] = rr * cols + cc
+            break
+        c = v % cols
+        for u, ok in ((v - cols, v >= cols), (v + cols, v < last_row), (v - 1, c > 0), (v + 1, c < cols - 1)):
+            if ok and dist[u] > d:
+                dist[u] = d
+                queue[tail] = u
                 tail += 1
-    return dist <= steps
+    return (dist <= steps).reshape(rows, cols)
 
 
 @njit(cache=True)
