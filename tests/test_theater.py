@@ -390,3 +390,21 @@ def test_sim_map_of_base_writes_a_png(tmp_path, capsys):
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     assert png.stat().st_size > 50_000
     assert str(png) in out
+
+
+def test_a_copy_of_a_theater_reuses_its_grid_and_the_cache_stays_small():
+    """A sweep's workers receive a fresh copy of the theater with every batch of runs: the
+    grid must be found again, not built (and kept) once per batch."""
+    import pickle
+
+    from sim.scenario import load_default
+    from sim.theater import build_grid, theater_of
+    from sim.theater import grid as grid_module
+
+    theater = theater_of(load_default())
+    first = build_grid(theater, 1.0)
+    for _ in range(10):
+        assert build_grid(pickle.loads(pickle.dumps(theater)), 1.0) is first
+    for cell in (0.5, 1.5, 2.0, 2.5, 3.0, 4.0):
+        build_grid(theater, cell)
+    assert len(grid_module._GRIDS) <= grid_module._KEEP_GRIDS

@@ -7,14 +7,16 @@ Pokrovsk theater this is within a few hundred metres of great-circle distance
 (pinned by tests/test_theater.py).
 
 Row 0 is the southern edge, column 0 the western edge. Layers are numpy arrays
-of shape ``(rows, cols)``; a built grid is cached per (theater file, cell size)
+of shape ``(rows, cols)``; a built grid is cached per (theater content, cell size)
 so replications never pay for it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,17 +235,27 @@ def _build(theater: Theater, cell_km: float) -> Grid:
     return grid
 
 
-_GRIDS: dict[tuple[int, float], tuple[Theater, Grid]] = {}
-_CONTROLS: dict[tuple[int, dt.date], tuple[Grid, dt.date, np.ndarray]] = {}
+_GRIDS: OrderedDict[tuple[str, float], Grid] = OrderedDict()
+_CONTROLS: OrderedDict[tuple[int, dt.date], tuple[Grid, dt.date, np.ndarray]] = OrderedDict()
+_KEEP_GRIDS, _KEEP_CONTROLS = 4, 16  # a process rarely needs more; the oldest are dropped
+
+
+def _theater_key(theater: Theater) -> str:
+    """The theater's content, hashed: equal theaters share a grid, whichever object holds them
+    (a sweep's workers receive a fresh copy of the theater with each batch of runs)."""
+    return hashlib.sha1(theater.model_dump_json().encode()).hexdigest()
 
 
 def build_grid(theater: Theater, cell_km: float = 1.0) -> Grid:
     """The grid of a theater at a cell size; built once per process and cached."""
-    key = (id(theater), float(cell_km))
-    hit = _GRIDS.get(key)
-    if hit is None or hit[0] is not theater:
-        hit = _GRIDS[key] = (theater, _build(theater, float(cell_km)))
-    return hit[1]
+    key = (_theater_key(theater), float(cell_km))
+    grid = _GRIDS.get(key)
+    if grid is None:
+        grid = _GRIDS[key] = _build(theater, float(cell_km))
+        while len(_GRIDS) > _KEEP_GRIDS:
+            _GRIDS.popitem(last=False)
+    _GRIDS.move_to_end(key)
+    return grid
 
 
 def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
@@ -251,6 +263,9 @@ def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
     hit = _CONTROLS.get(key)
     if hit is None or hit[0] is not grid:
         hit = _CONTROLS[key] = (grid, *_control_build(grid, date))
+        while len(_CONTROLS) > _KEEP_CONTROLS:
+            _CONTROLS.popitem(last=False)
+    _CONTROLS.move_to_end(key)
     return hit[1], hit[2]
 
 
