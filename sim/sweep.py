@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
-from sim.experiment import ExperimentDoc, load_experiment, point_overrides
+from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
 
 PARTS = "parts"
 
@@ -173,6 +173,19 @@ def merge_parts(out: Path) -> pd.DataFrame:
     return df
 
 
+def design_apart(exp) -> pd.DataFrame:
+    """The experiment's design, drawn in a short-lived child process when it needs scipy.stats
+    or SALib: the sweep's parent lives as long as the sweep and need not hold those libraries
+    (about 50 MB; docs/PERFORMANCE.md, memory). Same numbers as ``design(exp)``."""
+    if exp.sampler == "grid":
+        return design(exp)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(design, exp).result()
+
+
 def _chunks(tasks: list, size: int) -> list[list]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
@@ -192,7 +205,7 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     parts_dir.mkdir(parents=True, exist_ok=True)
     for stale in parts_dir.glob("*.tmp"):
         stale.unlink()  # a part that was being written when the sweep was killed
-    table = doc.design()
+    table = design_apart(doc.experiment)
     table.to_parquet(out / "design.parquet", index=False)
     names = [d.scenario.name for d in doc.scenarios]
     todo_all = all_tasks(doc, table)
