@@ -19,6 +19,7 @@ import json
 import os
 import time
 from pathlib import Path
+from functools import partial
 from typing import Iterator
 
 import pandas as pd
@@ -72,20 +73,15 @@ class LocalExecutor:
             for chunk in chunks:
                 yield run_tasks(payload, chunk)
             return
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import ProcessPoolExecutor
 
-        from sim.runner import _pool_context, worker_setup
+        from sim.runner import _pool_context, pooled, worker_setup
 
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
-                                   initializer=worker_setup, initargs=(os.getpid(),))
-        try:
-            pending = {pool.submit(run_tasks, payload, c) for c in chunks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        def make_pool() -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
+                                       initializer=worker_setup, initargs=(os.getpid(),))
+
+        yield from pooled(make_pool, partial(run_tasks, payload), chunks, self.workers)
 
 
 class DaskExecutor:
