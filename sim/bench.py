@@ -111,6 +111,32 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     return out
 
 
+def _busy(_: int = 0) -> float:
+    """A fixed CPU task (a Python loop and some numpy), timed."""
+    t = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    a = np.random.default_rng(0).random((300, 300))
+    for _ in range(100):
+        a = np.sqrt(a + 1.0)
+    return time.perf_counter() - t
+
+
+def bench_machine_scaling(workers: int = 2, tasks: int = 8) -> float:
+    """How much faster ``workers`` processes get through a fixed CPU task than one process:
+    the ceiling this machine puts on any speed-up (shared cores, other load)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    one = min(_busy() for _ in range(3))
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_busy, range(workers)))
+        t = time.perf_counter()
+        list(pool.map(_busy, range(tasks)))
+        wall = time.perf_counter() - t
+    return tasks * one / wall
+
+
 def bench_thousand(workers: int = 2) -> float:
     """Seconds for 1,000 replications of the default scenario with ``sim run``'s machinery
     on ``workers`` processes, from a cold start (pool start-up and worker renewal included)."""
@@ -266,7 +292,9 @@ def run_bench(out: Path, serial_runs: int = 30, pool_runs: int = 120, sweep_runs
     result = {"date": dt.date.today().isoformat(), "machine": machine(), "version": __version__,
               "model": model, "phases": bench_phases(replications), "wolf_sheep": wolf,
               "throughput": bench_throughput(serial_runs, pool_runs),
-              "thousand_s": bench_thousand() if thousand else None,
+              "machine_scaling": bench_machine_scaling(),
+              "thousand_s": bench_thousand() if thousand else previous.get("thousand_s"),
+              "thousand_date": dt.date.today().isoformat() if thousand else previous.get("thousand_date"),
               "ratio": model["agent_step_us"] / wolf["agent_step_us"],
               "memory": bench_sweep_memory(sweep_runs) if sweep_runs else previous.get("memory"),
               "history": previous.get("history", [])}
@@ -295,7 +323,11 @@ left as follow-up work; the kernels of this round are the first part of it.
 
 *The speed-up.* Two workers on two cores share them with the parent process (which
 collects results and draws the progress bar) and with the machine's other load; the
-speed-up is measured on a warm pool, its start-up counted apart.
+speed-up is measured on a warm pool, its start-up counted apart. The machine's own
+scaling (a fixed CPU task on two processes against one, measured in the same minute)
+varies from run to run on this shared machine: 1.83 and 2.15 in two runs a minute
+apart while writing this. Our speed-up has measured 1.75 to 1.98 over the day; the
+1.8 target sits inside that noise.
 
 *Memory.* A sweep's memory is the import footprint of its processes, not its runs: the
 parent (pandas, pyarrow, the experiment), the fork server holding the model's imports
@@ -356,7 +388,8 @@ def write_performance(path: Path, r: dict) -> None:
     m, w, tp, mem = r["model"], r["wolf_sheep"], r["throughput"], r.get("memory")
     thousand = r.get("thousand_s") or tp["thousand_s"]
     if r.get("thousand_s"):
-        thousand_text = f"{thousand:.0f} s, measured (`sim bench --thousand`: 1,000 runs from a cold start)"
+        thousand_text = (f"{thousand:.0f} s, measured {r.get('thousand_date') or ''} (`sim bench --thousand`: 1,000 runs "
+                         "from a cold start)")
     else:
         thousand_text = (f"about {thousand:.0f} s (start-up {tp['startup_s']:.1f} s + 1,000 / {tp['rate_pool']:.2f} per s; "
                          "`--thousand` measures it)")
@@ -387,7 +420,7 @@ per cent between runs on this shared machine; compare runs made the same day.
 |---|---|---|
 | 1,000 replications of a 120-day scenario in under 60 s on 2 workers | {thousand_text} | {_status(thousand < 60)}{'' if thousand < 60 else f': {thousand / 60:.1f}x too slow'} |
 | per agent-step at least 3x cheaper than WolfSheep (same process) | {m['agent_step_us']:.1f} µs against {w['agent_step_us']:.1f} µs: ratio {r['ratio']:.2f} | {_status(r['ratio'] <= 1 / 3)}: needs {r['ratio'] * 3:.1f}x faster |
-| speed-up from 1 to 2 workers at least 1.8 | {tp['speedup']:.2f} ({tp['rate_1']:.2f} -> {tp['rate_pool']:.2f} replications per s) | {_status(tp['speedup'] >= 1.8)} |
+| speed-up from 1 to 2 workers at least 1.8 | {tp['speedup']:.2f} ({tp['rate_1']:.2f} -> {tp['rate_pool']:.2f} replications per s); the machine's own two-process scaling on a fixed CPU task, the same minute: {r.get('machine_scaling', float('nan')):.2f} | {_status(tp['speedup'] >= 1.8)} |
 | peak memory of a 10,000-run sweep under 500 MB | {mem_status.split(':')[0]} | {mem_status.split(': ')[-1] if mem else '**not measured**'} |
 | adaptive replications (`--precision P` on `sim run` and `sim compare`) | batches of 50 until the 95% interval of P(encirclement), and in compare of its paired differences, is within ±P; `--runs` caps it; the number used is reported | done (tests/test_run_command.py) |
 
@@ -410,6 +443,7 @@ per cent between runs on this shared machine; compare runs made the same day.
 | {tp['workers']} workers (warm pool), {tp['pool_runs']} replications | {tp['rate_pool']:.2f} per s |
 | start-up of the pool (fork server importing the model, loading the compiled kernels, forking) | {tp['startup_s']:.2f} s |
 | speed-up | {tp['speedup']:.2f} |
+| the machine's scaling: 8 fixed CPU tasks on 2 processes against 1 | {r.get('machine_scaling', float('nan')):.2f} |
 
 ## Reference: Mesa's WolfSheep (100 x 100, 1,000 sheep, 500 wolves, 20 steps, same process)
 
@@ -446,11 +480,11 @@ A sweep keeps one row per finished run (no time series) and writes a Parquet par
 |---|---|
 {history}
 
-Seconds per replication: 6 replications of the default scenario in one process, each
-commit checked out in turn and timed the same day on this machine
+Seconds per replication: the best of three passes over 6 replications of the default
+scenario in one process, each commit checked out in turn and timed the same day on this machine
 (`PYTHONPATH=<checkout> .venv/bin/python` timing `PokrovskModel(...).run()`).
 
-## Why the first two targets are not met, and what would meet them
+## Why the speed targets are not met, and what would meet them
 
 {WHY}
 """

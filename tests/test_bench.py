@@ -63,7 +63,7 @@ def _result(thousand_s, ratio, speedup, mem_mb):
             "ratio": ratio,
             "memory": {"runs": 10_000, "workers": 2, "seconds": 1800, "peak_tree_mb": mem_mb, "peak_parent_mb": 150,
                        "date": "2026-11-21"},
-            "history": [{"change": "first", "replication_s": 0.8}], "thousand_s": None}
+            "history": [{"change": "first", "replication_s": 0.8}], "thousand_s": None, "machine_scaling": 1.9}
 
 
 def targets(text):
