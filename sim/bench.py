@@ -28,15 +28,19 @@ from sim import __version__
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _default():
+    """The default scenario (scenarios/base.yaml) and its theater, as every measurement uses them."""
+
+    doc = load_default()
+    return doc, theater_of(doc)
+
+
 def bench_model(replications: int = 4) -> dict:
     from sim.model.model import PokrovskModel
-    from sim.scenario import load_default
     from sim.seeding import replication_seed
-    from sim.theater import theater_of
 
     t0 = time.perf_counter()
-    doc = load_default()
-    theater = theater_of(doc)
+    doc, theater = _default()
     first = PokrovskModel(doc.scenario, replication_seed(0, 0), theater)
     first_build = time.perf_counter() - t0
     builds, steps, agent_steps, days = [], [], 0, 0
@@ -65,9 +69,7 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     behind docs/PERFORMANCE.md): every step function is timed in place for a few replications."""
     from sim import outcomes
     from sim.model import combat, doctrine, fires, logistics, model as model_module, movement, options
-    from sim.scenario import load_default
     from sim.seeding import replication_seed
-    from sim.theater import theater_of
 
     steps = [(fires, "availability"), (logistics, "update"), (fires, "fire"), (combat, "fight"),
              (combat, "counter_offensive"), (movement, "change_control"), (movement, "clear_empty_pockets"),
@@ -92,8 +94,7 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
                 spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
         setattr(owner, name, wrapper)
 
-    doc = load_default()
-    theater = theater_of(doc)
+    doc, theater = _default()
     model_module.PokrovskModel(doc.scenario, replication_seed(0, 0), theater).run()  # warm
     for owner, name in steps:
         timed(owner, name)
@@ -141,11 +142,8 @@ def bench_thousand(workers: int = 2) -> float:
     """Seconds for 1,000 replications of the default scenario with ``sim run``'s machinery
     on ``workers`` processes, from a cold start (pool start-up and worker renewal included)."""
     from sim.runner import iterate
-    from sim.scenario import load_default
-    from sim.theater import theater_of
 
-    doc = load_default()
-    theater = theater_of(doc)
+    doc, theater = _default()
     t = time.perf_counter()
     n = sum(1 for _ in iterate(doc.scenario, theater, 0, list(range(1000)), workers))
     assert n == 1000
@@ -156,11 +154,8 @@ def bench_throughput(serial_runs: int, pool_runs: int, workers: int = 2) -> dict
     """Replications per second: in-process (``--workers 1``), and on a warm pool of ``workers``
     (``--workers N``), with the pool's start-up (fork server, imports, compiled kernels) apart."""
     from sim.runner import iterate, local_pool
-    from sim.scenario import load_default
-    from sim.theater import theater_of
 
-    doc = load_default()
-    theater = theater_of(doc)
+    doc, theater = _default()
     next(iterate(doc.scenario, theater, 0, [10**6]))  # warm this process (grid cache, kernels)
     t = time.perf_counter()
     n1 = sum(1 for _ in iterate(doc.scenario, theater, 0, list(range(serial_runs))))

@@ -135,9 +135,9 @@ def pooled(make_pool, fn, batches: list, workers: int, pool: ProcessPoolExecutor
     """Yield ``fn(batch)`` for every batch as it finishes (any order) on pools of ``workers``
     processes from ``make_pool()``, each pool retired after ``BATCHES_PER_WORKER`` batches a
     worker; or all on ``pool`` (left open) when one is given."""
-    size = len(batches) if pool is not None else max(1, workers * BATCHES_PER_WORKER)
+    own = pool is None
+    size = max(1, workers * BATCHES_PER_WORKER if own else len(batches))
     for start in range(0, len(batches), size):
-        own = pool is None
         current = make_pool() if own else pool
         pending = set()
         try:

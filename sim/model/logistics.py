@@ -10,8 +10,8 @@ Once a day (MODEL.md "Supply and encirclement"):
 * **Corridor width.** The distance from every defender cell to the nearest
   cell not held by the defender (Euclidean distance transform) gives, by
   thresholding at increasing half-widths and labelling again, the widest path
-  from each cell to a source: its bottleneck. (All thresholds are taken in one
-  pass over the grid, ``kernels.widest_level``; the result is the same.) The city's own corridor is the
+  from each cell to a source: its bottleneck (all thresholds at once, in one pass
+  over the grid: ``kernels.widest_level``). The city's own corridor is the
   bottleneck of its urban zone, reported as a width ``2 t - cell`` (a path one
   cell wide is one cell wide).
 * **Fire control.** The attacker's drones and guns reach ``range_km`` behind the

@@ -56,6 +56,7 @@ class Grid:
     road_lines: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # (name, class, cells)
     rail_lines: list[tuple[str, np.ndarray]] = field(default_factory=list)
     river_lines: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    key: tuple = ()  # (theater content hash, cell km): what build_grid caches it under
 
     # --------------------------------------------------------------- projection
     @property
@@ -163,7 +164,7 @@ def urban_radius_km(theater: Theater, population: int) -> float:
     return max(theater.min_urban_radius_km, math.sqrt(area / math.pi))
 
 
-def _build(theater: Theater, cell_km: float) -> Grid:
+def _build(theater: Theater, cell_km: float, key: tuple = ()) -> Grid:
     b = theater.bbox
     lat_mid = (b.south + b.north) / 2
     height = (b.north - b.south) * KM_PER_DEG
@@ -175,7 +176,7 @@ def _build(theater: Theater, cell_km: float) -> Grid:
         terrain=np.zeros(shape, np.int8), road=np.zeros(shape, np.int8),
         rail=np.zeros(shape, bool), river=np.zeros(shape, bool),
         fortification=np.zeros(shape, np.float32), urban_id=np.full(shape, -1, np.int16),
-        belts={}, sectors={}, settlement_cell={},
+        belts={}, sectors={}, settlement_cell={}, key=key,
     )
     X, Y = grid.centres_km()
 
@@ -235,9 +236,19 @@ def _build(theater: Theater, cell_km: float) -> Grid:
     return grid
 
 
-_GRIDS: OrderedDict[tuple[str, float], Grid] = OrderedDict()
-_CONTROLS: OrderedDict[tuple[int, dt.date], tuple[Grid, dt.date, np.ndarray]] = OrderedDict()
-_KEEP_GRIDS, _KEEP_CONTROLS = 4, 16  # a process rarely needs more; the oldest are dropped
+_GRIDS: OrderedDict = OrderedDict()     # (theater content, cell km) -> Grid
+_CONTROLS: OrderedDict = OrderedDict()  # (theater content, cell km, date) -> (front date, control)
+_KEEP_GRIDS, _KEEP_CONTROLS = 4, 16     # a process rarely needs more; the oldest are dropped
+
+
+def _remember(cache: OrderedDict, key, build, keep: int):
+    """``cache[key]``, built by ``build()`` when missing; the cache holds the ``keep`` last used."""
+    if key not in cache:
+        cache[key] = build()
+        while len(cache) > keep:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
 
 
 def _theater_key(theater: Theater) -> str:
@@ -249,24 +260,11 @@ def _theater_key(theater: Theater) -> str:
 def build_grid(theater: Theater, cell_km: float = 1.0) -> Grid:
     """The grid of a theater at a cell size; built once per process and cached."""
     key = (_theater_key(theater), float(cell_km))
-    grid = _GRIDS.get(key)
-    if grid is None:
-        grid = _GRIDS[key] = _build(theater, float(cell_km))
-        while len(_GRIDS) > _KEEP_GRIDS:
-            _GRIDS.popitem(last=False)
-    _GRIDS.move_to_end(key)
-    return grid
+    return _remember(_GRIDS, key, lambda: _build(theater, float(cell_km), key), _KEEP_GRIDS)
 
 
 def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
-    key = (id(grid), date)
-    hit = _CONTROLS.get(key)
-    if hit is None or hit[0] is not grid:
-        hit = _CONTROLS[key] = (grid, *_control_build(grid, date))
-        while len(_CONTROLS) > _KEEP_CONTROLS:
-            _CONTROLS.popitem(last=False)
-    _CONTROLS.move_to_end(key)
-    return hit[1], hit[2]
+    return _remember(_CONTROLS, (*grid.key, date), lambda: _control_build(grid, date), _KEEP_CONTROLS)
 
 
 def _control_build(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
