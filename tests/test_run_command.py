@@ -87,6 +87,8 @@ def test_bad_command_line_values_are_one_line(tmp_path, capsys):
                  ["run", HOLD, "--runs", "2"],
                  ["run", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "y")],
                  ["run", HOLD, "--out", str(tmp_path / "z"), "--set", "weather.fog_frequency=2"],
+                 ["bench", "--sweep-runs", "-1"],
+                 ["bench", "--pool-runs", "many"],
                  ["frobnicate"]):
         code = main(argv)
         err = capsys.readouterr().err
