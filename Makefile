@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 	  $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 DEMO_OUT ?= results/demo
 
-.PHONY: venv demo test clean
+.PHONY: venv demo test lint clean
 
 $(BIN)/sim: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (tried python3.12, python3.13, pyenv versions)"; exit 2; }
@@ -29,7 +29,12 @@ demo: venv
 	  --runs 60 --seed 1 --workers 2 --out $(DEMO_OUT)/compare --force
 	@echo "maps in $(DEMO_OUT)/; the comparison report is $(DEMO_OUT)/compare/report.md"
 
-test: venv
+# ruff (pyflakes and friends) and import-linter (the floors of the house, .importlinter)
+lint: venv
+	$(BIN)/ruff check sim tests
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -20,7 +20,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 
 from sim.model.model import PokrovskModel  # noqa: E402
 from sim.scenario import BASE_SCENARIO, load  # noqa: E402
-from sim.seeding import replication_seed  # noqa: E402
+from sim.core.seeding import replication_seed  # noqa: E402
 from sim.theater import theater_of  # noqa: E402
 
 SCENARIO_FILE = os.environ.get("SIM_APP_SCENARIO", str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml"))

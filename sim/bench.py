@@ -31,13 +31,16 @@ REPO = Path(__file__).resolve().parents[1]
 def _default():
     """The default scenario (scenarios/base.yaml) and its theater, as every measurement uses them."""
 
+    from sim.scenario import load_default
+    from sim.theater import theater_of
+
     doc = load_default()
     return doc, theater_of(doc)
 
 
 def bench_model(replications: int = 4) -> dict:
     from sim.model.model import PokrovskModel
-    from sim.seeding import replication_seed
+    from sim.core.seeding import replication_seed
 
     t0 = time.perf_counter()
     doc, theater = _default()
@@ -69,7 +72,7 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     behind docs/PERFORMANCE.md): every step function is timed in place for a few replications."""
     from sim import outcomes
     from sim.model import combat, doctrine, fires, logistics, model as model_module, movement, options
-    from sim.seeding import replication_seed
+    from sim.core.seeding import replication_seed
 
     steps = [(fires, "availability"), (logistics, "update"), (fires, "fire"), (combat, "fight"),
              (combat, "counter_offensive"), (movement, "change_control"), (movement, "clear_empty_pockets"),

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
 

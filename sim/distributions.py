@@ -64,7 +64,7 @@ class Distribution:
         return sum(p) / len(p)
 
     def __repr__(self) -> str:
-        return "{%s: [%s]}" % (self.kind, ", ".join(f"{v:g}" for v in self.params))
+        return "{" + f"{self.kind}: [" + ", ".join(f"{v:g}" for v in self.params) + "]}"
 
 
 def parse_distribution(value: dict) -> Distribution:

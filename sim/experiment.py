@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.scenario import ScenarioDoc, get_value, load, replace_values, validation_error_line
 from sim.schema import Strict
 from sim.yamlio import load_yaml_file
@@ -41,7 +41,7 @@ class Knob(Strict):
     integer: bool = Field(default=False, description="round drawn values to integers")
 
     @model_validator(mode="after")
-    def _one_form(self) -> "Knob":
+    def _one_form(self) -> Knob:
         if (self.values is None) == (self.range is None):
             raise ValueError("give either values: [...] or range: [low, high]")
         if self.range is not None and not self.range[0] < self.range[1]:
@@ -64,7 +64,7 @@ class Experiment(Strict):
     chunk_runs: int = Field(default=50, ge=1, le=100_000, description="runs per Parquet part written")
 
     @model_validator(mode="after")
-    def _sampler_fits(self) -> "Experiment":
+    def _sampler_fits(self) -> Experiment:
         for path, knob in self.parameters.items():
             if self.sampler == "grid" and knob.range is not None and knob.levels is None:
                 raise ValueError(f"parameters.{path}: a grid over a range needs levels")

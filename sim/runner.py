@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.core.io import write_atomic
 from sim.scenario import Scenario, ScenarioDoc, load
-from sim.seeding import replication_seed, seed_int
+from sim.core.seeding import replication_seed, seed_int
 from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
 from sim.theater.spec import Theater
@@ -172,12 +173,6 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
 
 
 # ------------------------------------------------------------------ writing
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".part")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     reps = sorted(reps, key=lambda r: r.index)
     runs = pd.DataFrame([r.row for r in reps])
@@ -199,12 +194,12 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
                   started: float, status: str, workers: int) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     runs, ts, held = results_frames(reps)
-    _atomic_write(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
-    _atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
-    _atomic_write(out / "control.npz", lambda p: np.savez_compressed(
+    write_atomic(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
+    write_atomic(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
+    write_atomic(out / "control.npz", lambda p: np.savez_compressed(
         open(p, "wb"), attacker_held_count=held, replications=np.int32(len(reps)),
         initial_control=doc_initial_control(doc)))
-    _atomic_write(out / "scenario.yaml", lambda p: p.write_text(standalone_yaml(doc)))
+    write_atomic(out / "scenario.yaml", lambda p: p.write_text(standalone_yaml(doc)))
     manifest = {
         "scenario": doc.scenario.name,
         "start_date": doc.scenario.start_date.isoformat(),
@@ -219,10 +214,10 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
         "package_version": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     return manifest
 
 
@@ -261,7 +256,7 @@ def check_out_dir(out: Path, force: bool) -> None:
 def run_scenario(doc: ScenarioDoc, out: Path | None, *, runs: int, seed: int, workers: int, progress=True,
                  start: int = 0) -> tuple[list[Replication], str]:
     """Run replications ``start .. start + runs - 1`` with a progress bar; Ctrl-C keeps what finished."""
-    from sim.progress import progress_bar
+    from sim.core.progress import progress_bar
 
     theater = theater_of(doc)
     reps: list[Replication] = []
@@ -405,10 +400,10 @@ def compare_command(args) -> int:
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in results.items()}
     table = option_table(results, horizons)
     diff = difference_table(results, horizons)
-    _atomic_write(out / "options.csv", lambda p: table.to_csv(p, index=False))
-    _atomic_write(out / "differences.csv", lambda p: diff.to_csv(p, index=False))
+    write_atomic(out / "options.csv", lambda p: table.to_csv(p, index=False))
+    write_atomic(out / "differences.csv", lambda p: diff.to_csv(p, index=False))
     allruns = pd.concat(results.values(), ignore_index=True)
-    _atomic_write(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
+    write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
     figures = [cplots.plot_distributions(results, horizons, out / "distributions.png").name,
                cplots.plot_survival(results, horizons, out / "survival.png").name,
                cplots.plot_fans(series, out / "fans.png").name]
@@ -419,11 +414,11 @@ def compare_command(args) -> int:
         "scenarios": names, "root_seed": args.seed, "replications": len(common), "replications_requested": args.runs,
         "status": status, "package_version": __version__,
         "scenario_sha256": {d.scenario.name: d.digest for d in docs},
-        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
-    _atomic_write(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
+    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    write_atomic(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
                                                             horizons=horizons, table=table, diff=diff,
                                                             figures=figures, manifest=manifest))
     from sim.analysis.html import compare_html

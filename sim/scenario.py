@@ -10,7 +10,7 @@ The one loader used by the command line, the tests and the app.
 * Uncertain inputs are written as distributions (:mod:`sim.distributions`)
   and drawn once per replication by :func:`sample`, each from its own named
   stream so that options share their draws (common random numbers).
-* Any problem raises :class:`sim.errors.InputError` with file, line, dotted
+* Any problem raises :class:`sim.core.errors.InputError` with file, line, dotted
   path, what was expected and what was found.
 """
 
@@ -28,9 +28,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.distributions import FORMS, Distribution
-from sim.errors import InputError, found
+from sim.core.errors import InputError, found
 from sim.schema import Day, Factor, Fraction, NonNegative, Place, Positive, Probability, Strict, num
-from sim.seeding import substream
+from sim.core.seeding import substream
 from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar, path_exists, printable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -319,7 +319,7 @@ class Scenario(Strict):
         return kinds
 
     @model_validator(mode="after")
-    def _dicts_complete(self) -> "Scenario":
+    def _dicts_complete(self) -> Scenario:
         c = self.combat
         for name, table, keys in (
             ("combat.posture_defence", c.posture_defence, ("hasty", "prepared", "fortified", "delay", "withdrawal")),

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
 
 from sim.distributions import Distribution, parse_distribution
-from sim.errors import found
+from sim.core.errors import found
 
 
 class Strict(BaseModel):

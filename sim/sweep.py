@@ -20,12 +20,13 @@ import os
 import time
 from pathlib import Path
 from functools import partial
-from typing import Iterator
+from collections.abc import Iterator
 
 import pandas as pd
 
 from sim import __version__
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
 
 PARTS = "parts"
@@ -151,9 +152,8 @@ def done_tasks(out: Path, names: list[str]) -> set[tuple[int, int, int]]:
 
 def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
     path = out / PARTS / f"part-{seq:05d}.parquet"
-    tmp = path.with_name(path.name + ".tmp")
-    pd.DataFrame(rows).to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    frame = pd.DataFrame(rows)
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def merge_parts(out: Path) -> pd.DataFrame:
@@ -189,7 +189,7 @@ def _chunks(tasks: list, size: int) -> list[list]:
 def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, force: bool = False,
           progress: bool = True) -> tuple[pd.DataFrame, str]:
     """Run (or finish) a sweep; returns the merged runs and the status."""
-    from sim.progress import progress_bar
+    from sim.core.progress import progress_bar
 
     exp = doc.experiment
     parts_dir = out / PARTS
@@ -199,7 +199,7 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
         for p in parts_dir.iterdir():
             p.unlink()
     parts_dir.mkdir(parents=True, exist_ok=True)
-    for stale in parts_dir.glob("*.tmp"):
+    for stale in parts_dir.glob("*.part"):
         stale.unlink()  # a part that was being written when the sweep was killed
     table = design_apart(doc.experiment)
     table.to_parquet(out / "design.parquet", index=False)
@@ -232,19 +232,17 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     runs = merge_parts(out)
     if status == "complete" and len(runs) < len(todo_all):
         status = "incomplete"
-    runs.to_parquet(out / "runs.parquet.tmp", index=False)
-    os.replace(out / "runs.parquet.tmp", out / "runs.parquet")
+    write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
     manifest = {
         "experiment": exp.name, "file": str(doc.path), "experiment_resolved": exp.model_dump(mode="json"),
         "scenarios": {d.scenario.name: d.digest for d in doc.scenarios}, "root_seed": exp.seed,
         "points": int(len(table)), "replications": exp.replications, "runs": int(len(runs)),
         "runs_failed": int((runs["status"] == "failed").sum()) if len(runs) else 0,
         "status": status, "package_version": __version__,
-        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    (out / "manifest.json.tmp").write_text(json.dumps(manifest, indent=2))
-    os.replace(out / "manifest.json.tmp", out / "manifest.json")
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2))
     return runs, status
 
 

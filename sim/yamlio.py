@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from sim.errors import InputError, found
+from sim.core.errors import InputError, found
 
 Path_ = tuple[str, ...]
 Locations = dict[Path_, tuple[str, int]]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sim.model.model import PokrovskModel
 from sim.scenario import replace_values
-from sim.seeding import replication_seed
+from sim.core.seeding import replication_seed
 from sim.theater import theater_of
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from sim.model.agents import DEFEND, DEFENDER_SIDE, WITHDRAW
 from sim.model.model import PokrovskModel
 from sim.model.options import road_distance_field
 from sim.scenario import load, replace_values
-from sim.seeding import replication_seed
+from sim.core.seeding import replication_seed
 from sim.theater import theater_of
 from tests.conftest import build_model
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sim import cli
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.scenario import load
 
 REPO = Path(__file__).resolve().parents[1]

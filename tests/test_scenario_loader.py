@@ -16,7 +16,7 @@ import pytest
 
 from sim import cli
 from sim.distributions import Distribution
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.scenario import get_value, load, sample, uncertain_inputs
 
 REPO = Path(__file__).resolve().parents[1]

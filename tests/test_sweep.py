@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.experiment import Experiment, design, load_experiment
 from sim.sweep import DaskExecutor, LocalExecutor, sweep
 

@@ -17,7 +17,7 @@ import pytest
 from scipy import ndimage
 
 from sim import cli
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.scenario import load
 from sim.theater import (
     ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,

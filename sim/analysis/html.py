@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.core.io import write_text_atomic
+
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1200px; margin: 2em auto;
        padding: 0 1em; color: #222; line-height: 1.45; }
@@ -57,10 +59,7 @@ def page(title: str, sections: list[tuple[str, str]], intro: str = "") -> str:
 
 
 def write(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, text)
 
 
 # ------------------------------------------------------------------ compare

@@ -79,7 +79,7 @@ class Forces:
     source_code: np.ndarray    # index into SOURCES
 
     @classmethod
-    def from_records(cls, records: list[UnitRecord]) -> "Forces":
+    def from_records(cls, records: list[UnitRecord]) -> Forces:
         n = len(records)
 
         def arr(values, dtype):

@@ -29,7 +29,7 @@ from sim.model.agents import (
 from sim.model.weather import STATES, draw_sequence
 from sim.outcomes import Recorder
 from sim.scenario import Scenario, load_default, sample, uncertain_inputs
-from sim.seeding import replication_seed, substream
+from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
 from sim.theater.spec import Theater
@@ -204,7 +204,7 @@ class PokrovskModel(mesa.Model):
         if self.day >= sc.days:
             self.running = False
 
-    def run(self) -> "PokrovskModel":
+    def run(self) -> PokrovskModel:
         """Step to the scenario's last day."""
         while self.running:
             self.step()

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from sim.core.io import write_atomic  # noqa: E402
+
 from sim.plots.map import draw_day  # noqa: E402
 
 
@@ -33,9 +35,8 @@ def animate(model, out: Path, zoom_km: float = 25.0, ms_per_day: int = 150) -> l
         model.step()
         frames.append(_frame(model, zoom_km))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_day, loop=0)
-    tmp.replace(out)
+    write_atomic(out, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                                                 duration=ms_per_day, loop=0))
     written = [out]
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:

@@ -14,6 +14,8 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from sim.core.io import write_atomic  # noqa: E402
+
 from sim.theater.grid import ATTACKER, CONTESTED, Grid  # noqa: E402
 
 TERRAIN_COLOURS = ListedColormap(["#f3efe2", "#9e9e9e", "#b7d3a8", "#9cc3e6"])
@@ -131,11 +133,10 @@ def save_map(grid: Grid, control: np.ndarray, out: str | Path, *, title: str,
     ax.add_patch(plt.Rectangle((cx - zoom_km, cy - zoom_km), 2 * zoom_km, 2 * zoom_km, fill=False, ec="black", lw=1, ls="--"))
     ax.text(0.995, 0.005, grid.theater.credit, transform=ax.transAxes, ha="right", va="bottom", fontsize=6, alpha=0.8)
     fig.tight_layout()
-    tmp = out.with_name(out.name + ".part")
-    fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    tmp.replace(out)
-    return out
+    try:
+        return write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=130, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def map_title(theater_name: str, date: dt.date, front_date: dt.date, cell_km: float) -> str:

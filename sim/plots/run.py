@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.errors import InputError  # noqa: E402
+from sim.core.errors import InputError  # noqa: E402
+from sim.core.io import write_atomic  # noqa: E402
 
 DISTRIBUTIONS = (
     ("pokrovsk_fall_day", "day Pokrovsk falls", "day"),
@@ -33,11 +34,10 @@ FANS = (
 
 
 def _save(fig, path: Path) -> Path:
-    tmp = path.with_name(path.name + ".part")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:

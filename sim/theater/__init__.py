@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.theater.grid import (
     ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, TERRAIN_NAMES, URBAN, WATER,
     Grid, build_grid,
@@ -26,7 +26,7 @@ __all__ = [
 PLACE_FIELDS = {"at", "sources", "waypoints", "destination", "railheads", "counterattack_toward", "attacker_response_at"}
 
 
-def theater_of(doc: "ScenarioDoc") -> Theater:
+def theater_of(doc: ScenarioDoc) -> Theater:
     """The theater a scenario names, resolved relative to the scenario file that set it."""
     src = doc.locations.get(("theater",), (doc.files[-1], None))[0]
     base = Path(src).parent if not src.startswith("--set") else Path(doc.files[-1]).parent
@@ -39,7 +39,7 @@ def theater_of(doc: "ScenarioDoc") -> Theater:
         raise InputError(exc.message, source=src, line=line, path="theater") from None
 
 
-def check_places(doc: "ScenarioDoc") -> None:
+def check_places(doc: ScenarioDoc) -> None:
     """Check every place, town, belt and sector a scenario names against its theater."""
     theater = theater_of(doc)
     sc = doc.scenario

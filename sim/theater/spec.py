@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
@@ -34,7 +34,7 @@ class BBox(Strict):
     east: float = Field(ge=-180, le=180)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "BBox":
+    def _ordered(self) -> BBox:
         if not (self.south < self.north and self.west < self.east):
             raise ValueError("expected south < north and west < east")
         return self
