@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args) -> int:
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater.spec import load_theater
 
     bad = 0
@@ -175,7 +175,7 @@ def cmd_validate(args) -> int:
                 print(f"ok: {f} (experiment {doc.experiment.name}, {doc.experiment.sampler}, {n} points x "
                       f"{doc.experiment.replications} replications x {len(doc.scenarios)} scenarios)")
             else:
-                doc = load(f, args.sets)
+                doc = load_scenario(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -206,10 +206,10 @@ def _looks_like_experiment(path: str) -> bool:
 
 def cmd_map(args) -> int:
     from sim.plots.map import map_title, save_map
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater import build_grid, theater_of
 
-    doc = load(args.scenario, args.sets)
+    doc = load_scenario(args.scenario, args.sets)
     sc = doc.scenario
     theater = theater_of(doc)
     grid = build_grid(theater, sc.grid.cell_km)
@@ -267,10 +267,11 @@ def cmd_app(args) -> int:
     import os
     import subprocess
 
-    from sim.scenario import BASE_SCENARIO, load
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario
 
     scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
-    load(scenario)  # a bad file fails here, in one line, not inside the server
+    load_scenario(scenario)  # a bad file fails here, in one line, not inside the server
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
     print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
