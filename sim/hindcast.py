@@ -203,7 +203,7 @@ def _town_rows(start: dt.date, runs: pd.DataFrame, theater: Theater, towns: list
     for town in towns:
         if real[town] == 0 or fall_day_column(town) not in runs:
             continue
-        s = skill.score_town(runs[fall_day_column(town)], real[town])
+        s = skill.score_town(runs[fall_day_column(town)], real[town], run_days)
         date = start + dt.timedelta(days=int(real[town])) if np.isfinite(real[town]) else None
         rows.append({"start_date": start, "horizon_days": run_days, "date": date, "target": "capture_day", "town": town,
                      "real": real[town], "runs": len(runs), **s})

@@ -98,6 +98,7 @@ def test_a_towns_capture_day_counts_runs_without_a_fall_as_later():
     assert s["share_fallen_in_run"] == pytest.approx(0.6)
     assert s["share_fallen_by_real"] == pytest.approx(0.4)
     assert math.isnan(skill.score_town([10.0], real_day=np.nan)["share_fallen_by_real"])
+    assert math.isnan(skill.score_town([10.0], real_day=200.0, run_days=120)["share_fallen_by_real"])
 
 
 def test_first_day_inside():
