@@ -194,6 +194,13 @@ def score_hindcast(start: dt.date, snapshots: dict[int, np.ndarray], runs: pd.Da
     return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
 
 
+def score_hindcasts(results, grid=None) -> pd.DataFrame:
+    """Target rows of several start dates: ``results`` maps a start date to its
+    ``(snapshots, runs)`` (see :func:`score_hindcast`)."""
+    frames = [score_hindcast(start, snapshots, runs, grid) for start, (snapshots, runs) in results.items()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TARGET_COLUMNS))
+
+
 def _town_rows(start: dt.date, runs: pd.DataFrame, theater: Theater, towns: list[str] | None,
                run_days: int) -> list[dict]:
     """Capture-day rows (over the run's ``run_days``) for the towns in the window not occupied at the start."""

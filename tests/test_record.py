@@ -150,7 +150,7 @@ def test_snapshots_only_on_the_days_asked(mini_doc):
 
 def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", str(MINI), "--runs", "2", "--seed", "1", "--out", str(out), "--set", "days=3"]) == 0
+    assert main(["run", str(MINI), "--runs", "2", "--seed", "1", "--out", str(out), "--no-plots", "--set", "days=3"]) == 0
     runs = pd.read_parquet(out / "runs.parquet")
     names = [s.name for s in theater_of(mini_doc).settlements]
     assert all(fall_day_column(n) in runs for n in names)
@@ -195,6 +195,17 @@ def test_persistence_as_the_model_scores_zero_and_horizons_beyond_the_record_are
     scores = hindcast.score_hindcast(start, {0: still, 30: still, 120: still}, pd.DataFrame(), grid, towns=[])
     assert list(scores["horizon_days"].unique()) == [30]      # 1 Sep + 120 days lies after 11 Nov 2025
     assert scores.loc[scores["target"] == "brier_skill", "model"].iloc[0] == pytest.approx(0.0)
+
+
+def test_several_start_dates_score_as_one_table(grid):
+    results = {}
+    for start in (dt.date(2025, 1, 14), dt.date(2025, 7, 1)):
+        still = np.stack([record.occupied_mask(grid, start)] * 2)
+        results[start] = ({0: still, 30: still}, pd.DataFrame())
+    scores = hindcast.score_hindcasts(results, grid)
+    assert list(scores.columns) == list(hindcast.TARGET_COLUMNS)
+    assert sorted(set(scores["start_date"])) == sorted(results)
+    assert (scores.loc[scores["target"] == "ground_taken_km2", "model"] == 0).all()
 
 
 def test_real_capture_days_follow_the_record(grid):
