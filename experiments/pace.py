@@ -51,7 +51,7 @@ def _one(args):
         _use_data_front()
     from sim.core.seeding import replication_seed
     from sim.model.model import PokrovskModel
-    from sim.scenario import load
+    from sim.theater import load_scenario as load
     from sim.theater.grid import ATTACKER, DEFENDER
 
     doc = load(path, sets)
@@ -87,7 +87,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.data_front:
         _use_data_front()
-    from sim.scenario import load
+    from sim.theater import load_scenario as load
     from sim.theater import build_grid, theater_of
     from sim.theater.record import occupied_mask
 

@@ -19,7 +19,8 @@ import pytest
 from sim.model import mechanisms
 from sim.model.model import PokrovskModel
 from sim.runner import iterate
-from sim.scenario import load, replace_values
+from sim.scenario import replace_values
+from sim.theater import load_scenario as load
 from sim.core.seeding import replication_seed
 from sim.theater import theater_of
 from sim.theater.grid import ATTACKER, DEFENDER
