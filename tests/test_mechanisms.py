@@ -142,13 +142,20 @@ def test_a_strangled_town_falls_sooner(hold):
     assert (fall_on <= fall_off).mean() >= 0.75
 
 
-def test_rotation_keeps_cohesion_up(hold):
-    spec = replace_values(hold.scenario, {"days": 40})
-    cohesion = {}
+def test_rotation_restores_cohesion_of_units_not_cut_off(hold):
+    from sim.model import doctrine
+
+    regained = {}
     for rate in (0.0, 0.1):
-        s = replace_values(spec, {"mechanisms.rotation_per_day": rate})
-        model = PokrovskModel(s, replication_seed(SEED, 1), theater_of(hold)).run()
+        spec = replace_values(hold.scenario, {"mechanisms.rotation_per_day": rate})
+        model = PokrovskModel(spec, replication_seed(SEED, 1), theater_of(hold))
         f = model.forces
-        cohesion[rate] = float(f.cohesion[f.present].mean())
-    # the units' mean shortfall from full cohesion shrinks by a fifth or more
-    assert 1 - cohesion[0.1] < 0.8 * (1 - cohesion[0.0]), cohesion
+        units = np.flatnonzero(f.present)
+        f.cohesion[units], f.supply[units] = 0.5, 0.5          # worn, supplied just enough not to lose more
+        f.in_pocket[units[0]] = True                            # one unit cut off: no rotation reaches it
+        doctrine.cohesion_and_surrender(model)
+        regained[rate] = f.cohesion[units] - 0.5
+    extra = regained[0.1] - regained[0.0]
+    recovered = 0.5 + float(hold.scenario.logistics.cohesion_recovery_per_day)    # supplied: the ordinary recovery first
+    assert extra[1:] == pytest.approx(0.1 * (1 - recovered))   # then a tenth of the gap left
+    assert extra[0] == pytest.approx(0.0)
