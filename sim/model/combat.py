@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import mechanisms
+from sim.model import kernels, mechanisms
 
 # Dupuy's opposition factor of the power ratio (FACTS.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
@@ -176,17 +176,20 @@ def fight(model) -> ContactResult | None:
     mobility = model.mobility_cell[r, c] * eff.mobility
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
     urban = model.grid.terrain[r, c] == 1
-    strangled = np.where(urban, _urban_strangulation(model, f.supply[dfd], Ed), 1.0)
-    h_attack = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+    strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
+    massing = mechanisms.massing_divisor(att_present, model.min_attack_party, model.drone_share[DEFENDER_SIDE],
+                                         float(sc.mechanisms.kill_zone.massing_penalty))
+    h_attack = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
                               float(cb.advance_steepness), mobility) * presence * strangled
     h_attack *= _assault_intensity(model, att, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[att]] @ Ea) / np.maximum(att_present, 1e-9)
     urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
     h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus * strangled
+             * model.infiltration_foliage
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
     h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(ratio, 1e-9), float(cb.advance_half_ratio),
                                                            float(cb.advance_steepness)) * model.defender_boost[r, c]
-    h_counter *= model.counter_kill_zone
+    h_counter *= model.counter_kill_zone / strangled
 
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
     rate_a = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio,
@@ -215,12 +218,19 @@ def _assault_intensity(model, att: np.ndarray, Ea: np.ndarray, att_present: np.n
     return model.assault_kill_zone * engaged_tempo
 
 
-def _urban_strangulation(model, def_supply: np.ndarray, Ed: np.ndarray) -> np.ndarray:
-    """Per contact cell: the strangulation factor of the engaged defenders' supply (docs/ODD.md 7.19, mechanism 4)."""
+def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per contact cell: the strangulation factor of the widest route out of its neighbourhood.
+
+    The route's width is twice the largest bottleneck half-width (section 7.5) within
+    ``logistics.route_window_km`` of the cell, the window by which a unit's route is
+    judged (docs/ODD.md 7.19, mechanism 4).
+    """
     st = model.spec.mechanisms.strangulation
-    engaged = Ed.sum(axis=0)
-    local_supply = np.where(engaged > 0, (def_supply @ Ed) / np.maximum(engaged, 1e-9), 0.0)
-    return mechanisms.strangulation_factor(local_supply, float(st.strangled_supply), float(st.gain))
+    state = model.supply_state
+    if float(st.corridor_km) <= 0 or state is None:
+        return np.ones(len(r))
+    width = 2.0 * kernels.window_max_at(state.bottleneck_km, r, c, model.bottleneck_window // 2)
+    return mechanisms.strangulation_factor(width, float(st.corridor_km), float(st.gain))
 
 
 @dataclass

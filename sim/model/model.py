@@ -26,7 +26,7 @@ from sim.model.agents import (
     ARMS, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
-from sim.model.weather import draw_sequence
+from sim.model.weather import draw_sequence, month_of_days
 from sim.outcomes import Recorder
 from sim.scenario import Scenario, sample, uncertain_inputs
 from sim.theater import load_default
@@ -85,6 +85,8 @@ class PokrovskModel(mesa.Model):
         self.sorties_today = np.zeros(2)
         self.drone_share = np.zeros(2)        # share of each side's nominal sorties flying today
         self.assault_kill_zone = 1.0          # share of the attacker's assault hazard the defender's drones leave
+        self.infiltration_foliage = 1.0       # factor on the attacker's infiltration from the leaves (mechanism 6)
+        self.month_of_day = month_of_days(sc.start_date, sc.days + 1)
         self.counter_kill_zone = 1.0          # share of the defender's counter-attack hazard the attacker's drones leave
         # each arm's place in its cycle of assault and pause (docs/ODD.md 7.19, mechanism 2), drawn once
         self.arm_phase = substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days)
