@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args) -> int:
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater.spec import load_theater
 
     bad = 0
@@ -188,7 +188,7 @@ def cmd_validate(args) -> int:
                 print(f"ok: {f} (experiment {doc.experiment.name}, {doc.experiment.sampler}, {n} points x "
                       f"{doc.experiment.replications} replications x {len(doc.scenarios)} scenarios)")
             else:
-                doc = load(f, args.sets)
+                doc = load_scenario(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -225,16 +225,16 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_front(args) -> int:
-    from sim.scenario import BASE_SCENARIO, load
-    from sim.theater import theater_of
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario, theater_of
     from sim.theater.front import write_front_file
 
     scenario = args.scenario or str(BASE_SCENARIO)
-    theater = theater_of(load(scenario))
+    theater = theater_of(load_scenario(scenario))
     out = Path(args.out).resolve()
     map_date, _ = write_front_file(args.geojson, args.date, out, theater)
     preview = out.with_suffix(".png")
-    doc = load(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
+    doc = load_scenario(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
     _draw_map(doc, preview)
     print(f"front of {map_date} written to {out} (preview {preview}); "
           f"start a scenario from it with front: {{geojson: {out.name}}} and start_date: {map_date}")
@@ -242,9 +242,9 @@ def cmd_front(args) -> int:
 
 
 def cmd_map(args) -> int:
-    from sim.scenario import load
+    from sim.theater import load_scenario
 
-    out = _draw_map(load(args.scenario, args.sets), args.out)
+    out = _draw_map(load_scenario(args.scenario, args.sets), args.out)
     print(f"map written to {out}")
     return 0
 
@@ -284,7 +284,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_validate_model(args) -> int:
-    from sim.hindcast import validate_record
+    from sim.plots.record import validate_record
     from sim.runner import validate_model_command
 
     status = 0 if args.record_only else validate_model_command(args)
@@ -314,10 +314,11 @@ def cmd_app(args) -> int:
     import os
     import subprocess
 
-    from sim.scenario import BASE_SCENARIO, load
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario
 
     scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
-    load(scenario)  # a bad file fails here, in one line, not inside the server
+    load_scenario(scenario)  # a bad file fails here, in one line, not inside the server
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
     print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")

@@ -15,8 +15,7 @@ from sim.analysis import skill
 from sim.cli import main
 from sim.core.errors import InputError
 from sim.outcomes import fall_day_column
-from sim.scenario import load
-from sim.theater import build_grid, theater_of
+from sim.theater import build_grid, load_scenario, theater_of
 from sim.theater import record
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from tests.conftest import MINI, build_model
@@ -109,7 +108,7 @@ def test_first_day_inside():
 # ------------------------------------------------------------------ the fall-day rule in the model
 @pytest.fixture(scope="module")
 def mini_doc():
-    return load(MINI)
+    return load_scenario(MINI)
 
 
 def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_doc):
@@ -161,7 +160,7 @@ def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
 # ------------------------------------------------------------------ scoring against the record
 @pytest.fixture(scope="module")
 def grid():
-    return build_grid(theater_of(load(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    return build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
 
 
 def test_horizons_stop_at_the_records_last_day():

@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from sim import cli
 from sim.core.errors import InputError
-from sim.scenario import load
+from sim.theater import load_scenario
 from sim.vocab import Control
 from sim.theater import (
     ATTACKER, CONTESTED, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,
@@ -304,7 +304,7 @@ def write_user_theater(tmp_path, text=USER_THEATER):
 
 def test_a_users_theater_loads_builds_and_maps(tmp_path, capsys):
     theater_file, scenario_file = write_user_theater(tmp_path)
-    doc = load(scenario_file)
+    doc = load_scenario(scenario_file)
     th = theater_of(doc)
     assert th.name == "kupiansk_test" and th.settlement_names == ["Kupiansk", "Borova", "Izium", "Balakliia"]
     grid = build_grid(th, doc.scenario.grid.cell_km)
@@ -329,7 +329,7 @@ def test_a_users_theater_loads_builds_and_maps(tmp_path, capsys):
     # the same file by a path relative to the scenario
     relative = tmp_path / "relative.yaml"
     relative.write_text(scenario_file.read_text().replace(str(theater_file), "kupiansk.yaml"))
-    assert theater_of(load(relative)).name == "kupiansk_test"
+    assert theater_of(load_scenario(relative)).name == "kupiansk_test"
 
     png = tmp_path / "kupiansk.png"
     code = cli.main(["map", str(scenario_file), "--out", str(png)])
@@ -347,7 +347,7 @@ def test_a_users_scenario_naming_places_of_the_other_theater_is_refused(tmp_path
     theater_file, scenario_file = write_user_theater(tmp_path)
     scenario_file.write_text(scenario_file.read_text().replace("sources: [Balakliia, Izium]", "sources: [Pokrovsk]"))
     with pytest.raises(InputError) as info:
-        load(scenario_file)
+        load_scenario(scenario_file)
     text = str(info.value)
     assert "\n" not in text
     assert f"{scenario_file}:" in text and "logistics.sources.0" in text and "'Pokrovsk'" in text
@@ -365,7 +365,7 @@ def test_bad_theater_file_is_one_line_naming_the_theater_file_and_line(tmp_path,
     assert "\n" not in text and all(e in text for e in expected), text
 
     with pytest.raises(InputError) as info:
-        load(scenario_file)  # through the scenario that names it
+        load_scenario(scenario_file)  # through the scenario that names it
     text = str(info.value)
     assert "\n" not in text and all(e in text for e in expected), text
 
@@ -422,7 +422,7 @@ def test_a_copy_of_a_theater_reuses_its_grid_and_the_cache_stays_small():
     grid must be found again, not built (and kept) once per batch."""
     import pickle
 
-    from sim.scenario import load_default
+    from sim.theater import load_default
     from sim.theater import build_grid, theater_of
     from sim.theater import grid as grid_module
 
