@@ -245,3 +245,23 @@ def test_validate_model_writes_the_record_table_and_figures(tmp_path):
         assert (out / "record" / f"record_{start}.png").stat().st_size > 10_000
     text = (out / "record" / "record.md").read_text()
     assert "skill" in text and "Pokrovsk" in text
+
+
+def test_validate_model_replaces_its_record_section(tmp_path, monkeypatch):
+    from sim.plots import record as report
+
+    calls = []
+    monkeypatch.setattr(report.hindcast, "run_and_score", lambda start, **kw: calls.append(start) or _perfect_scores(start))
+    (tmp_path / "validation.md").write_text("# Validation\n\nearlier sections\n")
+    for _ in range(2):
+        report.validate_record(tmp_path, runs=1, seed=0, workers=1, command="test", starts=(dt.date(2025, 7, 1),))
+    text = (tmp_path / "validation.md").read_text()
+    assert text.count(report.SECTION_TITLE) == 1 and text.startswith("# Validation\n\nearlier sections")
+    assert len(calls) == 2
+
+
+def _perfect_scores(start):
+    grid = build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    snapshots = {d: np.stack([record.occupied_mask(grid, start + dt.timedelta(days=d))]) for d in (0, 30)}
+    runs = pd.DataFrame({fall_day_column("Pokrovsk"): [np.nan]})
+    return hindcast.score_hindcast(start, snapshots, runs, grid, towns=["Pokrovsk"]), runs, snapshots, grid
