@@ -31,8 +31,9 @@ from sim.core.errors import InputError
 from sim.core.io import write_text_atomic
 from sim.theater import record
 from sim.theater.spec import DEEPSTATE, FrontSource
+from sim.vocab import Control
 
-DEFENDER, ATTACKER, CONTESTED = 0, 1, 2  # cell control (sim.theater.grid re-exports them)
+DEFENDER, ATTACKER, CONTESTED = Control
 FOUR = ndimage.generate_binary_structure(2, 1)  # 4-neighbours
 
 

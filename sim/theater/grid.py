@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.theater.cache import remember
-from sim.theater.front import ATTACKER as ATTACKER, CONTESTED as CONTESTED, DEFENDER as DEFENDER, start_control
+from sim.theater.front import start_control
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
+from sim.vocab import Control, RoadClass, Terrain
 
 # terrain classes
-OPEN, URBAN, FOREST, WATER = 0, 1, 2, 3
-TERRAIN_NAMES = ("open", "urban", "forest", "water")
+OPEN, URBAN, FOREST, WATER = Terrain
 # road classes
-NO_ROAD, SECONDARY, PRIMARY = 0, 1, 2
-# control: DEFENDER, ATTACKER, CONTESTED (defined with the front, sim/theater/front.py)
-CONTROL_NAMES = ("defender", "attacker", "contested")
+NO_ROAD, SECONDARY, PRIMARY = RoadClass
+# control
+DEFENDER, ATTACKER, CONTESTED = Control
 
 KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
 
