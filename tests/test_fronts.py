@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -260,3 +261,35 @@ def test_sim_front_bad_input_is_one_line_exit_2(tmp_path, capsys, args, words):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and "\n" not in err
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "front.geojson: GeoJSON file not found"),
+    ('{"type": "LineString", "coordinates": [[37, 48], [37.1, 48]]}', "expected Polygon or MultiPolygon"),
+    ("FOLDER", "no occupied_YYYY-MM-DD.geojson maps in"),
+])
+def test_a_theater_whose_front_cannot_be_read_is_one_line(tmp_path, capsys, content, words):
+    theater = tmp_path / "mini.yaml"
+    theater.write_text((REPO / "tests" / "data" / "mini_theater.yaml").read_text())
+    if content == "FOLDER":
+        theater.write_text(theater.read_text().replace("geojson: mini_front.geojson", "geojson: maps"))
+        (tmp_path / "maps").mkdir()
+    elif content is not None:
+        (tmp_path / "mini_front.geojson").write_text(content)
+    assert cli.main(["validate", str(theater)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and f"{theater}:" in err and "\n" not in err
+
+
+def test_an_edited_map_is_read_again(tmp_path):
+    """The app and the sweep workers live long: a map edited in place gives the new front, not a cached one."""
+    pok = load_theater("pokrovsk").settlement("Pokrovsk")
+    path = write_geojson(tmp_path / "map.geojson", [[square(pok.lon - 0.05, pok.lat - 0.03, pok.lon + 0.05, pok.lat)]])
+    doc = load(scenario_with_front(tmp_path, "  geojson: map.geojson\n  date: 2025-11-11\n"))
+    grid = build_grid(theater_of(doc), 1.0)
+    before = grid.initial_control(dt.date(2025, 11, 11))[1]
+    write_geojson(path, [[square(pok.lon - 0.05, pok.lat - 0.03, pok.lon + 0.05, pok.lat + 0.03)]])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    after = grid.initial_control(dt.date(2025, 11, 11))[1]
+    assert (after == ATTACKER).sum() > (before == ATTACKER).sum() + 20

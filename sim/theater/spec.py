@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
+from sim.theater import record
 from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
@@ -253,7 +254,25 @@ def _load_cached(path: str, mtime: float) -> Theater:
         raise validation_error_line(exc, Theater, locations, path) from None
     _check_theater_places(theater, locations, path)
     front = theater.front.model_copy(update={"geojson": resolve_front_path(theater.front.geojson, Path(path).parent)})
+    problem = front_source_problem(front.geojson)
+    if problem:
+        src, line = locations.get(("front", "geojson"), (path, None))
+        raise InputError(problem, source=src, line=line, path="front.geojson")
     return theater.model_copy(update={"front": front})
+
+
+def front_source_problem(geojson: str) -> str | None:
+    """Why a front source cannot be read (a missing or bad file, a folder with no dated maps), or None."""
+    if geojson == DEEPSTATE:
+        return None
+    path = Path(geojson)
+    if path.is_dir():
+        return None if record.occupied_dates(path) else f"no occupied_YYYY-MM-DD.geojson maps in {path}"
+    try:
+        record.load_geojson_geometry(path)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def load_theater(name_or_path: str, relative_to: Path | None = None) -> Theater:
