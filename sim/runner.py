@@ -65,6 +65,7 @@ def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Rep
     from sim.model.model import PokrovskModel
 
     seq = replication_seed(root_seed, index)
+    theater = theater.with_band(spec.front)  # a sweep's point may set front.contested_band_km
     model = PokrovskModel(spec, seq, theater).run()
     row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
     row.update(model.recorder.outcome_row(model))

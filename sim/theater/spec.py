@@ -180,12 +180,17 @@ class Theater(Strict):
     def with_front(self, front, relative_to: Path | None = None) -> Theater:
         """This theater with a scenario's ``front:`` (a model of FrontSource's fields, None where unset)
         laid over its front source; a map's path is made absolute, relative to ``relative_to``."""
-        if front is None:
+        if front is None or front.geojson is None:
+            return self.with_band(front)
+        over = {"geojson": resolve_front_path(front.geojson, relative_to), "date": front.date}
+        return self.model_copy(update={"front": self.front.model_copy(update=over)}).with_band(front)
+
+    def with_band(self, front) -> Theater:
+        """This theater with the contested band a scenario's ``front:`` sets (the map stays)."""
+        over = {k: getattr(front, k) for k in ("contested_band_km", "contested_sector")
+                if front is not None and getattr(front, k) is not None}
+        if not over:
             return self
-        over = front.model_dump(exclude_none=True)
-        if "geojson" in over:
-            over["geojson"] = resolve_front_path(over["geojson"], relative_to)
-            over.setdefault("date", None)
         return self.model_copy(update={"front": self.front.model_copy(update=over)})
 
 
