@@ -309,7 +309,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
-    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
+    front: ScenarioFront = Field(default_factory=ScenarioFront, description="start from another map or band than the theater's")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]
