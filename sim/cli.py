@@ -264,19 +264,13 @@ def cmd_bench(args) -> int:
 
 
 def cmd_app(args) -> int:
-    import os
-    import subprocess
-
+    from sim.app_server import serve_app
     from sim.scenario import BASE_SCENARIO, load
 
     scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
     load(scenario)  # a bad file fails here, in one line, not inside the server
-    app = Path(__file__).resolve().parent / "app.py"
-    env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
-    print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
-           "--no-open", "--production"]
-    return subprocess.call(cmd, env=env)
+    print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    return serve_app(scenario, args.host, args.port)
 
 
 def cmd_plot(args) -> int:
