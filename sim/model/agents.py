@@ -16,7 +16,7 @@ import numpy as np
 DEFENDER_SIDE, ATTACKER_SIDE = 0, 1
 SIDE_NAMES = ("defender", "attacker")
 
-# postures (MODEL.md "Entities")
+# postures (SOURCES.md s.11 "Entities")
 # a unit on its way (Kursk brigades, arrivals) is simply not present until its arrival day
 ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = range(6)
 POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "gone")
