@@ -1,7 +1,7 @@
 """The theater: towns, distances, roads and the front where the facts put them.
 
-FACTS.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
-section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); MODEL.md "The
+SOURCES.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
+section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); SOURCES.md s.11 "The
 theater" (a second theater loads from a user's file with no code change).
 """
 
@@ -46,7 +46,7 @@ def inside_bbox(theater):
 
 # ----------------------------------------------------------------------------- the packaged theater
 def test_theater_covers_the_area_of_the_brief(theater):
-    """MODEL.md: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
+    """SOURCES.md s.11: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
     b = theater.bbox
     assert b.south <= 48.0 and b.north >= 48.9 and b.west <= 36.7 and b.east >= 38.1
     names = {s.name for s in inside_bbox(theater)}
@@ -69,7 +69,7 @@ def test_town_cells_are_where_the_coordinates_say(theater, grid):
 
 def test_big_towns_cover_several_cells_of_their_own(theater):
     grid = build_grid(theater, 1.0)
-    # Pokrovsk: ~29 km2 (FACTS.md s.4); a 1-km grid must give it a town-sized footprint
+    # Pokrovsk: ~29 km2 (SOURCES.md s.4); a 1-km grid must give it a town-sized footprint
     assert 15 <= grid.urban_mask("Pokrovsk").sum() <= 45
     assert grid.urban_mask("Kramatorsk").sum() > grid.urban_mask("Pokrovsk").sum()
     assert grid.urban_mask("Kotlyne").sum() >= 1
@@ -93,7 +93,7 @@ def test_grid_distances_match_great_circle_for_every_pair(theater, grid):
 
 @pytest.mark.parametrize(
     "town, km",
-    # settlements.csv beside FACTS.md: km_from_Pokrovsk (great circle)
+    # SOURCES.md s.1, the settlements table: km_from_Pokrovsk (great circle)
     [("Myrnohrad", 7.3), ("Dobropillia", 21.8), ("Mezhova", 33.1), ("Kurakhove", 33.7), ("Toretsk", 51.2),
      ("Kramatorsk", 57.8), ("Sloviansk", 70.5), ("Bakhmut", 70.0), ("Lyman", 91.6)],
 )
@@ -131,7 +131,7 @@ def test_each_road_connects_the_towns_it_names(theater, grid, road_index):
 
 
 def test_roads_of_the_facts_exist(theater):
-    """FACTS.md s.2: the named routes run through their towns in order."""
+    """SOURCES.md s.2: the named routes run through their towns in order."""
     def towns(road):
         return [p for p in road.via if isinstance(p, str)]
 
@@ -174,7 +174,7 @@ def test_kostiantynivka_centre_is_not_attacker_held_in_november(theater):
     grid = build_grid(theater, 1.0)
     _, control = grid.initial_control(dt.date(2025, 11, 11))
     assert control[grid.settlement_cell["Kostiantynivka"]] != ATTACKER
-    # ...but its south is fought over (FACTS.md s.4)
+    # ...but its south is fought over (SOURCES.md s.4)
     assert (control[grid.urban_mask("Kostiantynivka")] == CONTESTED).any()
 
 
