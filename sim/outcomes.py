@@ -1,8 +1,8 @@
-"""Daily metrics and the per-replication outcome row (MODEL.md "Outcomes").
+"""Daily metrics and the per-replication outcome row (SOURCES.md s.11 "Outcomes").
 
 The :class:`Recorder` keeps one row per day in preallocated numpy arrays (no
 per-day DataFrame work) and turns them, at the end, into the timeseries and
-the outcome row with exactly MODEL.md's column names.
+the outcome row with exactly the brief's column names (SOURCES.md s.11 "Outcomes").
 
 Definitions (also in docs/ODD.md):
 
@@ -36,7 +36,7 @@ Definitions (also in docs/ODD.md):
   not held); 0 when it is attacker-held at the start, empty if never. The
   centre-cell rule is the record's own (a town is taken in DeepState's record on
   the first day its centre lies in the occupied polygon), so model and record are
-  compared on one rule; ``pokrovsk_fall_day`` keeps MODEL.md's half-the-urban-cells
+  compared on one rule; ``pokrovsk_fall_day`` keeps the brief's (SOURCES.md s.11) half-the-urban-cells
   rule.
 
 Control snapshots: :meth:`Recorder.request_snapshots` asks for the attacker-held

@@ -40,7 +40,7 @@ from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
 from sim.theater.spec import Theater
 
-# MODEL.md's outcome columns, in its order, then the comparison outcomes of the options issue
+# The brief's outcome columns (SOURCES.md s.11 "Outcomes"), in its order, then the comparison outcomes of the options issue
 OUTCOME_COLUMNS = (
     "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns", "defenders_trapped",
     "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",

@@ -76,7 +76,7 @@ def test_occupied_area_matches_the_readme_figures(grid):
 
 
 def test_towns_are_on_the_side_the_record_puts_them(grid):
-    """FACTS.md s.4: Selydove and Kurakhove fell in autumn 2024; Pokrovsk's centre is outside the
+    """SOURCES.md s.4: Selydove and Kurakhove fell in autumn 2024; Pokrovsk's centre is outside the
     occupied polygon on 14 Jan 2025; Dobropillia and Kramatorsk are never inside."""
     theater = grid.theater
     jan, nov = record.occupied_mask(grid, "2025-01-14"), record.occupied_mask(grid, "2025-11-11")

@@ -214,8 +214,8 @@ def test_several_start_dates_score_as_one_table(grid):
 
 def test_real_capture_days_follow_the_record(grid):
     days = hindcast.real_capture_days(grid.theater, ["Selydove", "Dobropillia", "Pokrovsk"], dt.date(2025, 4, 1))
-    assert days["Selydove"] == 0.0                  # claimed 29 Oct 2024 (FACTS.md s.4)
-    assert math.isnan(days["Dobropillia"])          # defender-held to 11 Nov 2025 (FACTS.md s.4)
+    assert days["Selydove"] == 0.0                  # claimed 29 Oct 2024 (SOURCES.md s.4)
+    assert math.isnan(days["Dobropillia"])          # defender-held to 11 Nov 2025 (SOURCES.md s.4)
     assert 0 < days["Pokrovsk"] <= (dt.date(2025, 11, 11) - dt.date(2025, 4, 1)).days
 
 

@@ -1,6 +1,6 @@
 """Scoring a forecast of the front against the record: pure functions on arrays.
 
-MODEL.md, "Grounded in the record": a hindcast started at a date D is scored
+SOURCES.md s.11 ("Grounded in the record"): a hindcast started at a date D is scored
 against DeepState's occupied area at D + h days, inside the agglomeration
 window (lon 36.80-37.50, lat 48.05-48.55).
 
@@ -31,7 +31,7 @@ NOT_FALLEN = np.inf   # a run in which a town did not fall: later than any day o
 
 @dataclass(frozen=True)
 class Window:
-    """A box in degrees; the agglomeration window of MODEL.md by default."""
+    """A box in degrees; the agglomeration window of the brief (SOURCES.md s.11) by default."""
 
     lon_min: float = 36.80
     lon_max: float = 37.50
