@@ -1,8 +1,8 @@
-"""Daily metrics and the per-replication outcome row (MODEL.md "Outcomes").
+"""Daily metrics and the per-replication outcome row (SOURCES.md s.11 "Outcomes").
 
 The :class:`Recorder` keeps one row per day in preallocated numpy arrays (no
 per-day DataFrame work) and turns them, at the end, into the timeseries and
-the outcome row with exactly MODEL.md's column names.
+the outcome row with exactly the brief's column names (SOURCES.md s.11 "Outcomes").
 
 Definitions (also in docs/ODD.md):
 

@@ -50,7 +50,7 @@ DefencePosture = Literal["hasty", "prepared", "fortified", "delay", "withdrawal"
 
 # --------------------------------------------------------------------------- weather
 class WeatherEffect(Strict):
-    """What one weather state does (FACTS.md section 6; Dupuy weather table, section 7)."""
+    """What one weather state does (SOURCES.md section 6; Dupuy weather table, section 7)."""
 
     drone_availability: Fraction = Field(description="share of common-drone sorties that can fly")
     observation: Fraction = Field(description="multiplier on the effect of observed fires")
@@ -171,7 +171,7 @@ class Artillery(Strict):
 
 # --------------------------------------------------------------------------- combat
 class Combat(Strict):
-    """The ground-combat kernel (FACTS.md section 7, calibrated in docs/CALIBRATION.md)."""
+    """The ground-combat kernel (SOURCES.md section 7, calibrated in docs/CALIBRATION.md)."""
 
     attacker_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of an attacker (0.028)")
     defender_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of a defender (0.015)")
@@ -586,8 +586,12 @@ def _locate(locations: Locations, loc: tuple, default_source: str) -> tuple[str,
     return default_source, None
 
 
-def load(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
-    """Read, merge, override and validate a scenario file (the one loader)."""
+def read_scenario(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
+    """Read, merge, override and validate a scenario file against the schema.
+
+    The places it names are checked against its theater one floor up, by
+    :func:`sim.theater.load_scenario` (the loader every command uses).
+    """
     raw, locations, files = read_scenario_tree(path)
     raw = apply_sets(raw, locations, sets or [])
     try:
@@ -596,16 +600,7 @@ def load(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
         raise validation_error_line(exc, Scenario, locations, str(path)) from None
     except RecursionError:
         raise InputError("nested too deeply", source=str(path)) from None
-    doc = ScenarioDoc(raw, locations, files, scenario)
-    from sim.theater import check_places  # the theater knows the place names
-
-    check_places(doc)
-    return doc
-
-
-def load_default() -> ScenarioDoc:
-    """The base scenario shipped with the project (what the model runs with no arguments)."""
-    return load(BASE_SCENARIO)
+    return ScenarioDoc(raw, locations, files, scenario)
 
 
 # =========================================================================== sampling

@@ -14,7 +14,7 @@ newer map, ``sim front``'s output). Control at the start:
   The layer has no grey zone (its README): the ground just outside its edge
   is where both sides are. In towns the polygon is the line: DeepState draws
   a town's held blocks from footage (Pokrovsk's south and centre are inside
-  on 11 Nov 2025, as FACTS.md s.4 says), and a band there would hand the
+  on 11 Nov 2025, as SOURCES.md s.4 says), and a band there would hand the
   city's outer blocks over before the first day;
 - defender-held: the rest.
 """

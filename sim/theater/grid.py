@@ -1,6 +1,6 @@
 """Rasterising a theater into grid layers at any cell size.
 
-Projection: local equirectangular (MODEL.md, "The theater"): ``y = (lat -
+Projection: local equirectangular (SOURCES.md s.11, "The theater"): ``y = (lat -
 south) * k``, ``x = (lon - west) * k * cos(lat_mid)`` with ``k = pi * R / 180``
 km per degree and ``lat_mid`` the middle of the box. Over the ~120 km of the
 Pokrovsk theater this is within a few hundred metres of great-circle distance
@@ -160,7 +160,7 @@ def _polygon_mask(X: np.ndarray, Y: np.ndarray, pts: list[tuple[float, float]]) 
 
 
 def urban_radius_km(theater: Theater, population: int) -> float:
-    """Radius of a town's disc: its population over the urban density (FACTS.md s.1, s.4)."""
+    """Radius of a town's disc: its population over the urban density (SOURCES.md s.1, s.4)."""
     area = population / theater.urban_density_per_km2
     return max(theater.min_urban_radius_km, math.sqrt(area / math.pi))
 
