@@ -357,9 +357,7 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
                   started: float, status: str, workers: int, lost: list[LostReplication] = ()) -> dict:
     """Write the result files, the manifest last: a folder whose manifest is there is whole (a write
     that fails, on a full disk say, leaves no manifest and none of the files of an earlier run)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in RESULT_FILES:
-        (out / name).unlink(missing_ok=True)
+    clear_results(out)
     runs, ts, held = results_frames(reps)
     write_atomic(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
     write_atomic(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
@@ -387,6 +385,14 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
     }
     write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     return manifest
+
+
+def clear_results(out: Path) -> None:
+    """Remove the result files of an earlier run from ``out`` (made if missing), so that a run
+    that fails half-way never leaves a mix of two runs, nor a manifest vouching for one."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+        (out / name).unlink(missing_ok=True)
 
 
 def failed_listing(lost: list[LostReplication]) -> list[dict]:
@@ -591,6 +597,8 @@ def compare_command(args) -> int:
             raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
                              source=str(out))
         (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
+        for name in names:
+            clear_results(out / name)
         return _compare_into(out, docs, args)
 
 
