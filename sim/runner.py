@@ -12,6 +12,16 @@ they are written, so the files are identical for any number of workers.
 Files are written to ``NAME.part`` and renamed into place: a file that exists
 under its final name is whole. An interrupted run (Ctrl-C) writes what had
 finished and says so in the manifest (``"status": "interrupted"``).
+
+Faults: a pool worker that dies (the kernel's out-of-memory killer, ``kill -9``)
+costs nothing: its unfinished batches run again on fresh workers, and the files
+are the same as an uninterrupted run's. A replication that kills its worker
+``TRIES`` times is given up, listed in the manifest (``replications_failed``)
+and on the console, and the rest finish (``pooled``). A command holds its
+``--out`` folder with a lock (``out_lock``); a second command given the same
+folder is refused in one line. The manifest is written last and the files of an
+earlier run are removed first, so a write that fails (a full disk) never leaves
+a manifest vouching for what is there.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import platform
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,12 +196,14 @@ class _Started:
 
 
 def _attempt(fn, marker: str, batch: list):
-    """In a worker: ``fn(batch)``, with a marker file on disk while it runs."""
-    Path(marker).write_text(str(os.getpid()))
+    """In a worker: ``fn(batch)``, with a marker file on disk while it runs (best effort: with no
+    room for it, a death cannot be pinned on the batch and counts as a stall)."""
+    with suppress(OSError):
+        Path(marker).write_text(str(os.getpid()))
     try:
         return fn(batch)
     finally:
-        os.unlink(marker)
+        Path(marker).unlink(missing_ok=True)
 
 
 def _round(pool: ProcessPoolExecutor, fn, works: list[_Work], started: _Started, own: bool):

@@ -8,6 +8,8 @@
   kill, even ``kill -9``, loses at most the runs not yet written.
 * ``--resume`` reads the parts already written and runs only what is missing.
 * A run that raises is recorded with ``status = "failed"`` and its error; the sweep goes on.
+  So is a run that kills its worker process three times (sim/runner.py, ``pooled``); a worker
+  killed once (the out-of-memory killer, say) only costs the time of its batches, run again.
 * At the end the parts are merged, sorted by scenario, point and replication, into
   ``runs.parquet``; ``design.parquet`` and ``manifest.json`` sit beside it.
 """
