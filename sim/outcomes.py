@@ -1,8 +1,8 @@
-"""Daily metrics and the per-replication outcome row (MODEL.md "Outcomes").
+"""Daily metrics and the per-replication outcome row (SOURCES.md s.11 "Outcomes").
 
 The :class:`Recorder` keeps one row per day in preallocated numpy arrays (no
 per-day DataFrame work) and turns them, at the end, into the timeseries and
-the outcome row with exactly MODEL.md's column names.
+the outcome row with exactly the brief's column names (SOURCES.md s.11 "Outcomes").
 
 Definitions (also in docs/ODD.md):
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.weather import STATES
+from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
 TIMESERIES_FLOAT = (
@@ -140,7 +140,7 @@ class Recorder:
     def timeseries(self, model) -> dict[str, np.ndarray]:
         last = model.day + 1
         out = {"day": np.arange(last, dtype=np.int32),
-               "weather": np.array([STATES[w] for w in self.weather[:last]], dtype=object)}
+               "weather": np.array([Weather(w).label for w in self.weather[:last]], dtype=object)}
         for name, values in self.data.items():
             out[name] = values[:last]
         return out

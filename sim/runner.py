@@ -43,13 +43,14 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic
-from sim.scenario import Scenario, ScenarioDoc, load
+from sim.scenario import Scenario, ScenarioDoc
+from sim.theater import load_scenario
 from sim.core.seeding import replication_seed, seed_int
 from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
 from sim.theater.spec import Theater
 
-# MODEL.md's outcome columns, in its order, then the comparison outcomes of the options issue
+# The brief's outcome columns (SOURCES.md s.11 "Outcomes"), in its order, then the comparison outcomes of the options issue
 OUTCOME_COLUMNS = (
     "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns", "defenders_trapped",
     "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
@@ -551,7 +552,7 @@ def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: i
 
 
 def run_command(args) -> int:
-    doc = load(args.scenario, args.sets)
+    doc = load_scenario(args.scenario, args.sets)
     out = Path(args.out)
     with out_lock(out):
         check_out_dir(out, args.force)
@@ -597,7 +598,7 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
 # ------------------------------------------------------------------ compare
 def compare_command(args) -> int:
     """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
-    docs = [load(s, args.sets) for s in args.scenarios]
+    docs = [load_scenario(s, args.sets) for s in args.scenarios]
     names = [d.scenario.name for d in docs]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -745,7 +746,7 @@ def validate_model_command(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    base = load(BASE_SCENARIO)
+    base = load_scenario(BASE_SCENARIO)
     engel = v.engel_check()
     engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
     success = v.engagement_success(base.scenario, days=args.engagement_days)
@@ -764,7 +765,7 @@ def validate_model_command(args) -> int:
                                     (v.RECORD_NORTH_HELD_DAY, "Ukraine holds 45%, 9 Dec 2025")], "hindcast"),
             ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
                                     (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
-        doc = load(BASE_SCENARIO.parent / scenario)
+        doc = load_scenario(BASE_SCENARIO.parent / scenario)
         reps, _lost, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
         if status != "complete":
             print("interrupted; the validation is incomplete", file=sys.stderr)

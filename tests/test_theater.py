@@ -1,7 +1,7 @@
 """The theater: towns, distances, roads and the front where the facts put them.
 
-FACTS.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
-section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); MODEL.md "The
+SOURCES.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
+section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); SOURCES.md s.11 "The
 theater" (a second theater loads from a user's file with no code change).
 """
 
@@ -18,9 +18,10 @@ from scipy import ndimage
 
 from sim import cli
 from sim.core.errors import InputError
-from sim.scenario import load
+from sim.theater import load_scenario
+from sim.vocab import Control
 from sim.theater import (
-    ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,
+    ATTACKER, CONTESTED, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def inside_bbox(theater):
 
 # ----------------------------------------------------------------------------- the packaged theater
 def test_theater_covers_the_area_of_the_brief(theater):
-    """MODEL.md: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
+    """SOURCES.md s.11: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
     b = theater.bbox
     assert b.south <= 48.0 and b.north >= 48.9 and b.west <= 36.7 and b.east >= 38.1
     names = {s.name for s in inside_bbox(theater)}
@@ -68,7 +69,7 @@ def test_town_cells_are_where_the_coordinates_say(theater, grid):
 
 def test_big_towns_cover_several_cells_of_their_own(theater):
     grid = build_grid(theater, 1.0)
-    # Pokrovsk: ~29 km2 (FACTS.md s.4); a 1-km grid must give it a town-sized footprint
+    # Pokrovsk: ~29 km2 (SOURCES.md s.4); a 1-km grid must give it a town-sized footprint
     assert 15 <= grid.urban_mask("Pokrovsk").sum() <= 45
     assert grid.urban_mask("Kramatorsk").sum() > grid.urban_mask("Pokrovsk").sum()
     assert grid.urban_mask("Kotlyne").sum() >= 1
@@ -92,7 +93,7 @@ def test_grid_distances_match_great_circle_for_every_pair(theater, grid):
 
 @pytest.mark.parametrize(
     "town, km",
-    # settlements.csv beside FACTS.md: km_from_Pokrovsk (great circle)
+    # SOURCES.md s.1, the settlements table: km_from_Pokrovsk (great circle)
     [("Myrnohrad", 7.3), ("Dobropillia", 21.8), ("Mezhova", 33.1), ("Kurakhove", 33.7), ("Toretsk", 51.2),
      ("Kramatorsk", 57.8), ("Sloviansk", 70.5), ("Bakhmut", 70.0), ("Lyman", 91.6)],
 )
@@ -130,7 +131,7 @@ def test_each_road_connects_the_towns_it_names(theater, grid, road_index):
 
 
 def test_roads_of_the_facts_exist(theater):
-    """FACTS.md s.2: the named routes run through their towns in order."""
+    """SOURCES.md s.2: the named routes run through their towns in order."""
     def towns(road):
         return [p for p in road.via if isinstance(p, str)]
 
@@ -166,14 +167,14 @@ def test_control_at_the_start_dates_matches_the_facts(theater, date, side, town)
     front_date, control = grid.initial_control(date)
     assert front_date == date
     got = control[grid.settlement_cell[town]]
-    assert got == side, f"{town} on {date}: {CONTROL_NAMES[got]}, expected {CONTROL_NAMES[side]}"
+    assert got == side, f"{town} on {date}: {Control(got).label}, expected {Control(side).label}"
 
 
 def test_kostiantynivka_centre_is_not_attacker_held_in_november(theater):
     grid = build_grid(theater, 1.0)
     _, control = grid.initial_control(dt.date(2025, 11, 11))
     assert control[grid.settlement_cell["Kostiantynivka"]] != ATTACKER
-    # ...but its south is fought over (FACTS.md s.4)
+    # ...but its south is fought over (SOURCES.md s.4)
     assert (control[grid.urban_mask("Kostiantynivka")] == CONTESTED).any()
 
 
@@ -281,7 +282,7 @@ def write_user_theater(tmp_path, text=USER_THEATER):
 
 def test_a_users_theater_loads_builds_and_maps(tmp_path, capsys):
     theater_file, scenario_file = write_user_theater(tmp_path)
-    doc = load(scenario_file)
+    doc = load_scenario(scenario_file)
     th = theater_of(doc)
     assert th.name == "kupiansk_test" and th.settlement_names == ["Kupiansk", "Borova", "Izium", "Balakliia"]
     grid = build_grid(th, doc.scenario.grid.cell_km)
@@ -304,7 +305,7 @@ def test_a_users_theater_loads_builds_and_maps(tmp_path, capsys):
     # the same file by a path relative to the scenario
     relative = tmp_path / "relative.yaml"
     relative.write_text(scenario_file.read_text().replace(str(theater_file), "kupiansk.yaml"))
-    assert theater_of(load(relative)).name == "kupiansk_test"
+    assert theater_of(load_scenario(relative)).name == "kupiansk_test"
 
     png = tmp_path / "kupiansk.png"
     code = cli.main(["map", str(scenario_file), "--out", str(png)])
@@ -322,7 +323,7 @@ def test_a_users_scenario_naming_places_of_the_other_theater_is_refused(tmp_path
     theater_file, scenario_file = write_user_theater(tmp_path)
     scenario_file.write_text(scenario_file.read_text().replace("sources: [Balakliia, Izium]", "sources: [Pokrovsk]"))
     with pytest.raises(InputError) as info:
-        load(scenario_file)
+        load_scenario(scenario_file)
     text = str(info.value)
     assert "\n" not in text
     assert f"{scenario_file}:" in text and "logistics.sources.0" in text and "'Pokrovsk'" in text
@@ -340,7 +341,7 @@ def test_bad_theater_file_is_one_line_naming_the_theater_file_and_line(tmp_path,
     assert "\n" not in text and all(e in text for e in expected), text
 
     with pytest.raises(InputError) as info:
-        load(scenario_file)  # through the scenario that names it
+        load_scenario(scenario_file)  # through the scenario that names it
     text = str(info.value)
     assert "\n" not in text and all(e in text for e in expected), text
 
@@ -397,7 +398,7 @@ def test_a_copy_of_a_theater_reuses_its_grid_and_the_cache_stays_small():
     grid must be found again, not built (and kept) once per batch."""
     import pickle
 
-    from sim.scenario import load_default
+    from sim.theater import load_default
     from sim.theater import build_grid, theater_of
     from sim.theater import grid as grid_module
 

@@ -1,6 +1,6 @@
 """Weather: a Markov chain of daily states with per-month transition tables.
 
-States: clear, overcast, precip (rain or snow), fog (MODEL.md "Entities").
+States: clear, overcast, precip (rain or snow), fog (SOURCES.md s.11 "Entities").
 The scenario gives one 4x4 table per month; ``weather.fog_frequency`` and
 ``weather.precipitation_frequency`` set the long-run share of fog and of
 precipitation days over the months the run covers. The chain is rescaled to
@@ -10,7 +10,7 @@ the seasonal shape of the tables is kept.
 
 The whole sequence of a replication is drawn up front from the replication's
 ``weather`` stream, so every option sees the same weather in replication i
-(common random numbers; MODEL.md "Reproducibility").
+(common random numbers; SOURCES.md s.11 "Reproducibility").
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import datetime as dt
 
 import numpy as np
 
-STATES = ("clear", "overcast", "precip", "fog")
-CLEAR, OVERCAST, PRECIP, FOG = range(4)
+from sim.vocab import Weather
+
+CLEAR, OVERCAST, PRECIP, FOG = Weather
 
 
 def stationary(P: np.ndarray) -> np.ndarray:
@@ -82,13 +83,13 @@ def long_run_shares(tables: dict[int, np.ndarray], months: np.ndarray) -> np.nda
 
 
 def draw_sequence(weather, start: dt.date, days: int, rng: np.random.Generator) -> np.ndarray:
-    """The daily weather states (int8 codes into STATES) for one replication."""
+    """The daily weather states (int8 codes of sim.vocab.Weather) for one replication."""
     tables = {int(m): np.asarray(t, dtype=float) for m, t in weather.transitions.items()}
     months = month_of_days(start, days)
     scaled = rescale(tables, months, float(weather.fog_frequency), float(weather.precipitation_frequency))
     u = rng.random(days)
     seq = np.empty(days, dtype=np.int8)
-    state = STATES.index(weather.initial)
+    state = Weather.of(weather.initial)
     cum = {m: np.cumsum(P, axis=1) for m, P in scaled.items()}
     for d in range(days):
         if d > 0:
@@ -103,7 +104,7 @@ def drone_availability(effect, weather_state: int, weather_resistant_share: floa
 
     Common drones fly ``effect.drone_availability`` of their sorties (grounded by
     precipitation, degraded by cloud, blinded by fog). Weather-resistant drones
-    (Gao et al. 2021, FACTS.md s.6) fly through precipitation and cloud, but fog
+    (Gao et al. 2021, SOURCES.md s.6) fly through precipitation and cloud, but fog
     blinds their optics as well.
     """
     common = effect.drone_availability

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from sim.core.errors import InputError
 from sim.theater.grid import (
-    ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, TERRAIN_NAMES, URBAN, WATER,
+    ATTACKER, CONTESTED, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, URBAN, WATER,
     Grid, build_grid,
 )
 from sim.theater.spec import Theater, great_circle_km, load_theater
 
-if TYPE_CHECKING:
-    from sim.scenario import ScenarioDoc
+from sim.scenario import BASE_SCENARIO, ScenarioDoc, read_scenario
+from sim.schema import names_a_place
 
 __all__ = [
-    "ATTACKER", "CONTESTED", "CONTROL_NAMES", "DEFENDER", "FOREST", "OPEN", "PRIMARY", "SECONDARY",
-    "TERRAIN_NAMES", "URBAN", "WATER", "Grid", "Theater", "build_grid", "check_places", "great_circle_km",
-    "load_theater", "theater_of",
+    "ATTACKER", "CONTESTED", "DEFENDER", "FOREST", "OPEN", "PRIMARY", "SECONDARY",
+    "URBAN", "WATER", "Grid", "Theater", "build_grid", "check_places", "great_circle_km",
+    "load_default", "load_scenario", "load_theater", "theater_of",
 ]
 
-PLACE_FIELDS = {"at", "sources", "waypoints", "destination", "railheads", "counterattack_toward", "attacker_response_at"}
+
+
+def load_scenario(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
+    """Read, merge, override and validate a scenario file, and check every place it names (the one loader)."""
+    doc = read_scenario(path, sets)
+    check_places(doc)
+    return doc
+
+
+def load_default() -> ScenarioDoc:
+    """The base scenario shipped with the project (what the model runs with no arguments)."""
+    return load_scenario(BASE_SCENARIO)
 
 
 def theater_of(doc: ScenarioDoc) -> Theater:
@@ -51,7 +62,7 @@ def check_places(doc: ScenarioDoc) -> None:
     def walk(value: Any, path: tuple, is_place: bool) -> None:
         if isinstance(value, BaseModel):
             for name in type(value).model_fields:
-                walk(getattr(value, name), path + (name,), name in PLACE_FIELDS)
+                walk(getattr(value, name), path + (name,), names_a_place(type(value).model_fields[name]))
         elif isinstance(value, dict):
             for k, v in value.items():
                 walk(v, path + (str(k),), False)

@@ -1,6 +1,6 @@
 """Rasterising a theater into grid layers at any cell size.
 
-Projection: local equirectangular (MODEL.md, "The theater"): ``y = (lat -
+Projection: local equirectangular (SOURCES.md s.11, "The theater"): ``y = (lat -
 south) * k``, ``x = (lon - west) * k * cos(lat_mid)`` with ``k = pi * R / 180``
 km per degree and ``lat_mid`` the middle of the box. Over the ~120 km of the
 Pokrovsk theater this is within a few hundred metres of great-circle distance
@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
+from sim.vocab import Control, RoadClass, Terrain
 
 # terrain classes
-OPEN, URBAN, FOREST, WATER = 0, 1, 2, 3
-TERRAIN_NAMES = ("open", "urban", "forest", "water")
+OPEN, URBAN, FOREST, WATER = Terrain
 # road classes
-NO_ROAD, SECONDARY, PRIMARY = 0, 1, 2
+NO_ROAD, SECONDARY, PRIMARY = RoadClass
 # control
-DEFENDER, ATTACKER, CONTESTED = 0, 1, 2
-CONTROL_NAMES = ("defender", "attacker", "contested")
+DEFENDER, ATTACKER, CONTESTED = Control
 
 KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
 
@@ -159,7 +158,7 @@ def _polygon_mask(X: np.ndarray, Y: np.ndarray, pts: list[tuple[float, float]]) 
 
 
 def urban_radius_km(theater: Theater, population: int) -> float:
-    """Radius of a town's disc: its population over the urban density (FACTS.md s.1, s.4)."""
+    """Radius of a town's disc: its population over the urban density (SOURCES.md s.1, s.4)."""
     area = population / theater.urban_density_per_km2
     return max(theater.min_urban_radius_km, math.sqrt(area / math.pi))
 

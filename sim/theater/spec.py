@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
+from sim.scenario import validation_error_line
 from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
@@ -210,8 +211,6 @@ def resolve_theater_path(name: str, relative_to: Path | None = None) -> Path:
 
 @lru_cache(maxsize=16)
 def _load_cached(path: str, mtime: float) -> Theater:
-    from sim.scenario import validation_error_line
-
     data, locations = load_yaml_file(path)
     if data is None:
         raise InputError("empty file, expected a theater (name, bbox, settlements, fronts)", source=path)
