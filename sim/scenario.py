@@ -50,7 +50,7 @@ DefencePosture = Literal["hasty", "prepared", "fortified", "delay", "withdrawal"
 
 # --------------------------------------------------------------------------- weather
 class WeatherEffect(Strict):
-    """What one weather state does (FACTS.md section 6; Dupuy weather table, section 7)."""
+    """What one weather state does (SOURCES.md section 6; Dupuy weather table, section 7)."""
 
     drone_availability: Fraction = Field(description="share of common-drone sorties that can fly")
     observation: Fraction = Field(description="multiplier on the effect of observed fires")
@@ -171,7 +171,7 @@ class Artillery(Strict):
 
 # --------------------------------------------------------------------------- combat
 class Combat(Strict):
-    """The ground-combat kernel (FACTS.md section 7, calibrated in docs/CALIBRATION.md)."""
+    """The ground-combat kernel (SOURCES.md section 7, calibrated in docs/CALIBRATION.md)."""
 
     attacker_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of an attacker (0.028)")
     defender_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of a defender (0.015)")
@@ -196,7 +196,7 @@ class Combat(Strict):
 
 
 class KillZone(Strict):
-    """Drones over the contact line (FACTS.md s.9: the FPV kill zone about 15 km deep, Jul 2025)."""
+    """Drones over the contact line (SOURCES.md s.9: the FPV kill zone about 15 km deep, Jul 2025)."""
 
     assault_suppression: Fraction = Field(description="share of the attacker's massed assaults the defender's drones stop at full availability (infiltration is not stopped)")
     counter_suppression: Fraction = Field(description="share of the defender's counter-attacks the attacker's drones stop at full availability")
@@ -204,7 +204,7 @@ class KillZone(Strict):
 
 
 class Tempo(Strict):
-    """The attacker's operational tempo: pulses of assault and pauses, the arms out of step (FACTS.md s.9)."""
+    """The attacker's operational tempo: pulses of assault and pauses, the arms out of step (SOURCES.md s.9)."""
 
     cycle_days: NonNegative = Field(description="length of an arm's cycle of assault and pause (0: no pauses)")
     assault_share: Fraction = Field(description="share of the cycle an arm assaults at full intensity")
@@ -212,7 +212,7 @@ class Tempo(Strict):
 
 
 class Sealing(Strict):
-    """Defender reserves cut off and retake thin wedges (FACTS.md s.9: Dobropillia, Aug-Oct 2025)."""
+    """Defender reserves cut off and retake thin wedges (SOURCES.md s.9: Dobropillia, Aug-Oct 2025)."""
 
     radius_km: NonNegative = Field(description="half-width of the square over which a wedge's support (share of attacker-held ground) is judged")
     min_support: Fraction = Field(description="attacker ground with less support than this is a thin wedge the defender can seal (0: off)")
@@ -220,14 +220,14 @@ class Sealing(Strict):
 
 
 class Strangulation(Strict):
-    """Towns fall once their defenders' supply is strangled (FACTS.md s.9, ISW late Oct 2025)."""
+    """Towns fall once their defenders' supply is strangled (SOURCES.md s.9, ISW late Oct 2025)."""
 
     corridor_km: NonNegative = Field(description="width of the defenders' widest route out below which urban ground starts to give way (0: off)")
     gain: Factor = Field(description="the attacker's hazards into urban ground are multiplied (and the defender's counter hazard there divided) by up to 1 + gain when the route is closed")
 
 
 class Foliage(Strict):
-    """Leaves hide small groups from the drones (FACTS.md s.6: summer vegetation helps infiltration)."""
+    """Leaves hide small groups from the drones (SOURCES.md s.6: summer vegetation helps infiltration)."""
 
     months: list[int] = Field(description="the leafy months (1-12)")
     kill_zone_factor: Fraction = Field(description="share of the kill zone's suppression left in the leafy months")
@@ -367,7 +367,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
-    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
+    front: ScenarioFront = Field(default_factory=ScenarioFront, description="start from another map or band than the theater's")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]

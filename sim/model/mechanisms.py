@@ -1,7 +1,7 @@
 """The 2025 mechanisms: what slowed the attacker for a year and then took the city.
 
 Each mechanism is a small pure formula here, earns its place by a pattern of the
-2025 record (FACTS.md s.9, quoted in each docstring and in docs/ODD.md section 7.19)
+2025 record (SOURCES.md s.9, quoted in each docstring and in docs/ODD.md section 7.19)
 and is pinned by tests/test_mechanisms.py. The combat and movement steps call them
 on arrays; nothing here loops over cells.
 
@@ -33,7 +33,7 @@ def kill_zone_factor(enemy_drone_share, suppression: float):
 
     ``enemy_drone_share``: the enemy's sorties flying today over its nominal sorties
     (0 when fog or rain grounds them); ``suppression``: the share of assaults the
-    kill zone stops at full availability. FACTS.md s.9: the FPV kill zone about
+    kill zone stops at full availability. SOURCES.md s.9: the FPV kill zone about
     15 km deep (NYT, Jul 2025); drones forced the attacker from direct assaults to
     small teams (Syrskyi, ISW, Jun 2025); attackers used low visibility to hide
     from drones (Reuters, Jan 2025).
@@ -46,7 +46,7 @@ def tempo_factor(day: int, phase_days, cycle_days: float, assault_share: float, 
     """Intensity (0..1) of an arm's assaults on ``day``: 1 in its assault pulse, ``pause_intensity`` in its pause.
 
     An arm whose phase is ``phase_days`` assaults for ``assault_share x cycle_days``
-    days of every ``cycle_days``. FACTS.md s.9: the attacker switched from the city
+    days of every ``cycle_days``. SOURCES.md s.9: the attacker switched from the city
     to bypassing it (12 Jan 2025) and tried the north and south in turn (24-27 Jan);
     the sector took 33% of the front's assaults for 19% of its ground (Aug 2025);
     the front's monthly gains swing from 259 to 464 km² (DeepState).
@@ -73,7 +73,7 @@ def sealing_hazard(support, min_support: float, retake_per_day: float, enemy_dro
 
     Zero where the wedge's support reaches ``min_support``; ``retake_per_day`` where
     the cell stands alone; scaled by the attacker's drones over the counter-attack
-    (:func:`kill_zone_factor`). FACTS.md s.9: the Dobropillia breakthrough (at least
+    (:func:`kill_zone_factor`). SOURCES.md s.9: the Dobropillia breakthrough (at least
     10 km in 2-3 days, 4-12 Aug 2025) was cut off within a week (no resupply for the
     infiltrators; reserves committed, 14-16 Aug) and mostly retaken by 26 Oct.
     """
@@ -89,7 +89,7 @@ def strangulation_factor(route_width_km, strangled_width_km: float, gain: float)
     1 while the widest route from the town's ground to a supply source is at least
     ``strangled_width_km`` wide; rising to ``1 + gain`` as it closes. The defender's
     counter hazard there is divided by the same factor (starving positions do not
-    counter-attack). FACTS.md s.9: the method was to degrade logistics with drones and
+    counter-attack). SOURCES.md s.9: the method was to degrade logistics with drones and
     artillery for months, starve the positions, then assault; a single corridor about
     3 km wide under constant drone watch (ISW, late Oct 2025).
     """
@@ -108,7 +108,7 @@ def rotation_recovery(cohesion, rotation_per_day: float):
 def foliage_factor(month: int, leafy_months, factor: float) -> float:
     """``factor`` in the leafy months, 1 otherwise.
 
-    FACTS.md s.6: summer vegetation and ravines help infiltration (Syrskyi, M); snow
+    SOURCES.md s.6: summer vegetation and ravines help infiltration (Syrskyi, M); snow
     and bare trees in Feb 2025 helped Ukrainian drones (M).
     """
     return float(factor) if int(month) in {int(m) for m in leafy_months} else 1.0
@@ -119,7 +119,7 @@ def massing_divisor(engaged_personnel, party: float, enemy_drone_share, penalty:
 
     ``1 + penalty x a x max(0, engaged / party - 1)`` with ``a`` the enemy's drone share
     today: under drones, men massed at one cell beyond an assault party are targets, not
-    power. FACTS.md s.9: drones forced the attacker from direct assaults to small teams
+    power. SOURCES.md s.9: drones forced the attacker from direct assaults to small teams
     (Syrskyi, ISW, Jun 2025); the sector took 33% of the front's assaults for 19% of its
     ground (DeepState, Aug 2025): concentration paid less than its share.
     """

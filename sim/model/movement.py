@@ -57,7 +57,7 @@ def _seal_wedges(model) -> int:
 
     Candidates: attacker-held cells of the active sector touching defender-held ground,
     and contested cells, on open ground (infiltrators in a town's buildings are not
-    rooted out this way: Pokrovsk, FACTS.md s.9). A candidate whose wedge support
+    rooted out this way: Pokrovsk, SOURCES.md s.9). A candidate whose wedge support
     (:func:`mechanisms.wedge_support`) is below ``sealing.min_support`` is retaken one
     step (attacker-held -> contested -> defender-held) with the hazard of
     :func:`mechanisms.sealing_hazard`, less where the attacker's drones fly.
