@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import kernels, mechanisms
+from sim.vocab import Terrain
 
 # Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
@@ -175,7 +176,7 @@ def fight(model) -> ContactResult | None:
 
     mobility = model.mobility_cell[r, c] * eff.mobility
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
-    urban = model.grid.terrain[r, c] == 1
+    urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
     massing = mechanisms.massing_divisor(att_present, model.min_attack_party, model.drone_share[DEFENDER_SIDE],
                                          float(sc.mechanisms.kill_zone.massing_penalty))
