@@ -288,6 +288,17 @@ class Grid(Strict):
     cell_km: float = Field(ge=0.25, le=10.0, description="cell size in km")
 
 
+class ScenarioFront(Strict):
+    """``front:``: start from another occupied-area map (and/or band) than the theater's (docs/ODD.md 6.2)."""
+
+    geojson: str | None = Field(default=None, min_length=1, description=(
+        "a GeoJSON file of the occupied area (as DeepState's, or `sim front`'s output), or a folder of "
+        "occupied_YYYY-MM-DD.geojson files, relative to the scenario file; 'deepstate' is the packaged record"))
+    date: dt.date | None = Field(default=None, description="the map's date, when its file carries none")
+    contested_band_km: float | None = Field(default=None, ge=0, le=20, description="the contested band's depth")
+    contested_sector: str | None = Field(default=None, description="the theater sector the band is drawn in")
+
+
 class Scenario(Strict):
     """A whole, validated scenario (possibly still holding distributions)."""
 
@@ -298,6 +309,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
+    front: ScenarioFront = Field(default_factory=ScenarioFront, description="start from another map or band than the theater's")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]

@@ -1,0 +1,228 @@
+"""The record as a test bench: hindcasts from several 2025 start dates, scored against DeepState.
+
+A hindcast is a scenario started at a date D of the record (``scenarios/hindcast_2025*.yaml``),
+run to its longest horizon with the attacker-held cells kept on day 0 and on each horizon
+(``Recorder.request_snapshots``). :func:`score_hindcast` turns those snapshots and the
+runs' ``fall_day.<Town>`` columns into target rows (``sim/analysis/skill.py`` does the
+arithmetic); :func:`run_and_score` does both for one start date. The tables and figures
+of ``sim validate-model`` are drawn by ``sim/plots/record.py`` (``validate_record``).
+
+Floor: analysis (it scores with ``sim.analysis.skill``); it runs the model through the
+runner's pool helpers below it.
+
+Horizons beyond the record's last day (11 Nov 2025) are never scored: the record after
+it is held back on purpose. A start date whose 120-day horizon lies beyond it is scored
+on the record's last day instead (1 Sep 2025: day 71).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import skill
+from sim.core.seeding import replication_seed, seed_int
+from sim.outcomes import fall_day_column
+from sim.scenario import BASE_SCENARIO, Scenario, ScenarioDoc
+from sim.theater import build_grid, load_scenario, load_theater, theater_of
+from sim.theater import record
+from sim.theater.spec import Theater
+
+HORIZONS = (30, 60, 120)   # days after the start (SOURCES.md s.11, "Grounded in the record")
+START_SCENARIOS = {        # start date -> scenario file under scenarios/
+    dt.date(2025, 1, 14): "hindcast_2025.yaml",
+    dt.date(2025, 4, 1): "hindcast_2025-04-01.yaml",
+    dt.date(2025, 7, 1): "hindcast_2025-07-01.yaml",
+    dt.date(2025, 9, 1): "hindcast_2025-09-01.yaml",
+}
+TARGET_COLUMNS = ("start_date", "horizon_days", "date", "target", "town", "real", "model", "model_p05", "model_p95",
+                  "brier_model", "brier_persistence", "brier_start", "share_fallen_in_run", "share_fallen_by_real",
+                  "runs")
+
+
+@dataclass
+class HindcastRun:
+    """One replication of a hindcast: its outcome row (with the fall days) and its snapshots."""
+
+    index: int
+    row: dict
+    snapshots: dict[int, np.ndarray]   # day -> attacker-held bool grid
+
+
+# ------------------------------------------------------------------ the record
+def record_end() -> dt.date:
+    """The last day of the record shipped (DeepState's files end on 11 Nov 2025)."""
+    return record.occupied_dates()[-1]
+
+
+def horizons_in_record(start: dt.date, horizons=HORIZONS) -> list[int]:
+    """The horizons whose date the record covers; the record's last day replaces those beyond it."""
+    last = (record_end() - start).days
+    kept = [h for h in horizons if h <= last]
+    if len(kept) < len(horizons) and last > 0 and last not in kept:
+        kept.append(last)
+    return kept
+
+
+def window_mask(grid, window: skill.Window = skill.AGGLOMERATION) -> np.ndarray:
+    """The grid's cells whose centre lies in ``window``."""
+    lat, lon = grid.to_latlon(*grid.centres_km())
+    return window.contains(lat, lon)
+
+
+def towns_in_window(theater: Theater, window: skill.Window = skill.AGGLOMERATION) -> list[str]:
+    """The theater's settlements whose centre lies in the window, largest first."""
+    inside = [s for s in theater.settlements if window.contains(s.lat, s.lon)]
+    return [s.name for s in sorted(inside, key=lambda s: -s.population)]
+
+
+def real_capture_days(theater: Theater, towns: list[str], start: dt.date) -> dict[str, float]:
+    """Per town, the first day (from ``start``) its centre lies in DeepState's occupied area;
+    NaN if not by the record's last day."""
+    from matplotlib.path import Path as MplPath
+
+    points = np.array([[theater.settlement(t).lon, theater.settlement(t).lat] for t in towns]).reshape(-1, 2)
+    first = record.occupied_file(start)[0]   # the record's state on the start date (the latest file at or before it)
+    dates = [d for d in record.occupied_dates() if d >= first]
+    inside = np.zeros((len(dates), len(towns)), bool)
+    for k, date in enumerate(dates):
+        for polygon in record.occupied_geometry(date):
+            hit = MplPath(polygon[0]).contains_points(points)
+            for hole in polygon[1:]:
+                hit &= ~MplPath(hole).contains_points(points)
+            inside[k] |= hit
+    days = np.array([max(0, (d - start).days) for d in dates])
+    out = {}
+    for j, town in enumerate(towns):
+        first = skill.first_day_inside(inside[:, j])
+        out[town] = float(days[int(first)]) if np.isfinite(first) else float("nan")
+    return out
+
+
+# ------------------------------------------------------------------ running
+def run_one_hindcast(spec: Scenario, theater: Theater, root_seed: int, index: int, snapshot_days) -> HindcastRun:
+    """Replication ``index`` (the runner's seed for it), keeping the attacker-held cells on ``snapshot_days``."""
+    from sim.model.model import PokrovskModel
+
+    seq = replication_seed(root_seed, index)
+    model = PokrovskModel(spec, seq, theater)
+    model.recorder.request_snapshots(snapshot_days, model)
+    model.run()
+    row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
+    row.update(model.recorder.outcome_row(model))
+    row.update(model.sampled)
+    return HindcastRun(index, row, dict(model.recorder.snapshots))
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(spec, theater, root_seed, snapshot_days, parent) -> None:
+    from sim.runner import worker_setup
+
+    worker_setup(parent)
+    _WORKER.update(spec=spec, theater=theater, root=root_seed, days=snapshot_days)
+
+
+def _run_chunk(indices: list[int]) -> list[HindcastRun]:
+    w = _WORKER
+    return [run_one_hindcast(w["spec"], w["theater"], w["root"], i, w["days"]) for i in indices]
+
+
+def run_hindcast(doc: ScenarioDoc, *, runs: int, seed: int, workers: int = 1,
+                 horizons=HORIZONS) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """Run ``runs`` replications of a hindcast; the runs frame and, per snapshot day, runs x rows x cols."""
+    from sim.runner import _pool_context, pooled
+
+    spec, theater = doc.scenario, theater_of(doc)
+    days = (0, *horizons)
+    indices = list(range(runs))
+    if workers <= 1:
+        reps = [run_one_hindcast(spec, theater, seed, i, days) for i in indices]
+    else:
+        def make_pool():
+            return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
+                                       initargs=(spec, theater, seed, days, os.getpid()))
+
+        chunks = [indices[k:k + 4] for k in range(0, runs, 4)]
+        reps = [r for batch in pooled(make_pool, _run_chunk, chunks, workers) for r in batch]
+    reps.sort(key=lambda r: r.index)
+    frame = pd.DataFrame([r.row for r in reps])
+    snapshots = {d: np.stack([r.snapshots[d] for r in reps]) for d in days if all(d in r.snapshots for r in reps)}
+    return frame, snapshots
+
+
+def load_hindcast(start: dt.date, horizons=HORIZONS, sets=()) -> ScenarioDoc:
+    """The hindcast scenario of a start date, run to its longest horizon within the record."""
+    name = START_SCENARIOS.get(start)
+    if name is None:
+        from sim.core.errors import InputError
+
+        raise InputError(f"no hindcast scenario starts on {start}; known: {', '.join(map(str, START_SCENARIOS))}")
+    days = max(horizons_in_record(start, horizons))
+    return load_scenario(BASE_SCENARIO.parent / name, [f"days={days}", *sets])
+
+
+# ------------------------------------------------------------------ scoring
+def score_hindcast(start: dt.date, snapshots: dict[int, np.ndarray], runs: pd.DataFrame, grid=None,
+                   towns: list[str] | None = None) -> pd.DataFrame:
+    """Target rows of one start date (columns ``TARGET_COLUMNS``): per horizon the Brier skill
+    against persistence and the ground taken in the window, per town its capture day.
+
+    ``snapshots``: day -> runs x rows x cols attacker-held (day 0 and the horizons);
+    ``runs``: the runs frame with ``fall_day.<Town>`` columns (days from ``start``).
+    ``grid``: the grid the snapshots are on (the default theater's at 1 km when omitted).
+    """
+    grid = grid if grid is not None else build_grid(load_theater("pokrovsk"), 1.0)
+    window = window_mask(grid)
+    real_start = record.occupied_mask(grid, start)
+    rows = []
+    for h in sorted(d for d in snapshots if d > 0 and start + dt.timedelta(days=d) <= record_end()):
+        date = start + dt.timedelta(days=h)
+        s = skill.score_front(snapshots[0], snapshots[h], real_start, record.occupied_mask(grid, date), window,
+                              grid.cell_area_km2)
+        base = {"start_date": start, "horizon_days": h, "date": date, "runs": len(snapshots[h])}
+        rows.append({**base, "target": "brier_skill", "model": s["brier_skill"], "brier_model": s["brier_model"],
+                     "brier_persistence": s["brier_persistence"], "brier_start": s["brier_start"]})
+        rows.append({**base, "target": "ground_taken_km2", "real": s["ground_taken_real_km2"],
+                     "model": s["ground_taken_model_km2"], "model_p05": s["ground_taken_model_p05"],
+                     "model_p95": s["ground_taken_model_p95"]})
+    rows += _town_rows(start, runs, grid.theater, towns, max(snapshots))
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+
+
+def score_hindcasts(results, grid=None) -> pd.DataFrame:
+    """Target rows of several start dates: ``results`` maps a start date to its
+    ``(snapshots, runs)`` (see :func:`score_hindcast`)."""
+    frames = [score_hindcast(start, snapshots, runs, grid) for start, (snapshots, runs) in results.items()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TARGET_COLUMNS))
+
+
+def _town_rows(start: dt.date, runs: pd.DataFrame, theater: Theater, towns: list[str] | None,
+               run_days: int) -> list[dict]:
+    """Capture-day rows (over the run's ``run_days``) for the towns in the window not occupied at the start."""
+    towns = towns if towns is not None else towns_in_window(theater)
+    real = real_capture_days(theater, towns, start)
+    rows = []
+    for town in towns:
+        if real[town] == 0 or fall_day_column(town) not in runs:
+            continue
+        s = skill.score_town(runs[fall_day_column(town)], real[town], run_days)
+        date = start + dt.timedelta(days=int(real[town])) if np.isfinite(real[town]) else None
+        rows.append({"start_date": start, "horizon_days": run_days, "date": date, "target": "capture_day", "town": town,
+                     "real": real[town], "runs": len(runs), **s})
+    return rows
+
+
+# ------------------------------------------------------------------ sim validate-model
+def run_and_score(start: dt.date, *, runs: int, seed: int, workers: int, horizons=HORIZONS, sets=()):
+    """Run the hindcast of ``start`` and score it: (target rows, runs frame, snapshots, grid)."""
+    doc = load_hindcast(start, horizons, sets)
+    frame, snapshots = run_hindcast(doc, runs=runs, seed=seed, workers=workers, horizons=horizons_in_record(start, horizons))
+    grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
+    return score_hindcast(start, snapshots, frame, grid), frame, snapshots, grid
