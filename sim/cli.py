@@ -50,6 +50,13 @@ def _precision(text: str) -> float:
     return value
 
 
+def _towns(text: str) -> list[str]:
+    towns = [t.strip() for t in text.split(",") if t.strip()]
+    if not towns:
+        raise argparse.ArgumentTypeError(f"expected settlement names separated by commas, found {text!r}")
+    return towns
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sim import __version__
 
@@ -96,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", required=True, help="results folder")
     cp.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every scenario (repeatable)")
+    cp.add_argument("--set-for", dest="sets_for", action="append", default=[], metavar="OPTION:KEY=VALUE",
+                    help="override a value in the option named OPTION only (repeatable)")
+    cp.add_argument("--baseline", metavar="OPTION", default=None,
+                    help="the option every other is compared against (default the first)")
+    cp.add_argument("--all-pairs", action="store_true", help="paired differences of every pair of options")
+    cp.add_argument("--towns", type=_towns, default=[], metavar="TOWN,TOWN",
+                    help="add each named settlement's fall day (tables, survival curves), e.g. Myrnohrad,Rodynske")
     cp.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     cp.add_argument("--force", action="store_true", help="overwrite results already in --out")
     cp.add_argument("--precision", type=_precision, default=None, metavar="P",
