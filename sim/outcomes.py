@@ -115,6 +115,12 @@ class Outcome:
         return f"{self.label}{unit}{arrow.get(self.better, '')}"
 
 
+def axis_unit(o: Outcome) -> str:
+    """A short axis label: the unit (a share for probabilities) and which way is better for the defender."""
+    unit = "share of runs" if o.kind == PROBABILITY else o.unit
+    return f"{unit}; {o.better} is better" if o.better else unit
+
+
 def _held(day: int) -> Outcome:
     return Outcome(f"pokrovsk_held_day{day}", PROBABILITY, "", f"P(Pokrovsk still held on day {day})", HIGHER,
                    f"share of replications in which Pokrovsk has not fallen (see pokrovsk_fall_day) by day {day}",

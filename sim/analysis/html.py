@@ -96,17 +96,31 @@ def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) ->
 
 
 # ------------------------------------------------------------------ sweep
+def point_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv with each outcome as "mean (low–high)" in one cell, rounded as the report rounds."""
+    from sim.analysis.report import num
+    from sim.outcomes import BY_NAME
+
+    out = summary[[c for c in summary.columns if not c.endswith(("_low", "_high"))]].head(200).copy()
+    for col in [c for c in out.columns if f"{c}_low" in summary]:
+        kind = BY_NAME[col].kind if col in BY_NAME else "amount"
+        out[col] = [f"{num(m, kind)} ({num(lo, kind)}–{num(hi, kind)})"
+                    for m, lo, hi in zip(summary[col], summary[f"{col}_low"], summary[f"{col}_high"])]
+    return out
+
+
 def sweep_html(out: Path, figures: list[Path]) -> Path:
     manifest = json.loads((out / "manifest.json").read_text())
     sections = []
     if (out / "summary.csv").exists():
-        summary = pd.read_csv(out / "summary.csv")
-        keep = [c for c in summary.columns if not c.endswith(("_low", "_high"))]
-        sections.append(("Mean outcome at each point", table(summary[keep].round(3).head(200))))
+        sections.append(("Mean outcome at each point (95% interval)", table(point_table(pd.read_csv(out / "summary.csv")))))
     if (out / "prim.json").exists():
         prim = json.loads((out / "prim.json").read_text())
         rows = []
         for sc, box in prim.items():
+            if "not drawn" in box:
+                rows.append({"scenario": sc, "input": box["not drawn"]})
+                continue
             for k, (lo, hi) in box["limits"].items():
                 rows.append({"scenario": sc, "input": k, "box low": lo, "box high": hi,
                              "restricted": k in box["restricted"], "coverage": box["coverage"],

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.analysis.compare import option_events, outcome_values, survival_band, survival_curve  # noqa: E402
-from sim.outcomes import AMOUNT, RATIO, fall_day_column, outcome, tabled  # noqa: E402
+from sim.outcomes import AMOUNT, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -63,7 +63,7 @@ def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path) ->
             ax.scatter(np.full(len(values), k + 1) + jitter, values, s=4, color=colour(k), alpha=0.5)
         ax.set_xticks(range(1, len(names) + 1), [n.replace("_", "\n") for n in names], fontsize=7)
         ax.set_title(o.label, fontsize=9)
-        ax.set_ylabel(f"{o.unit}; {o.better} is better" if o.better else o.unit, fontsize=8)
+        ax.set_ylabel(axis_unit(o), fontsize=8)
         ax.tick_params(labelsize=7)
     note = ("; the same in every run (not drawn): " + ", ".join(o.label for o, _ in flat)) if flat else ""
     fig.suptitle("Outcome distributions by option (boxes: quartiles; whiskers: 1.5 IQR; dots: replications)" + note,
