@@ -204,10 +204,25 @@ def cmd_validate(args) -> int:
             else:
                 doc = load_scenario(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
+                _print_changes(doc)
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             bad += 1
     return EXIT_BAD_INPUT if bad else 0
+
+
+def _print_changes(doc, most: int = 40) -> None:
+    """What a scenario changes against the file it extends (dotted paths), after its "ok" line."""
+    from sim.scenario import changes, read_scenario
+
+    if len(doc.files) < 2:
+        return
+    lines = changes(read_scenario(doc.files[-2]).raw, doc.raw)
+    print(f"  against {doc.files[-2]}: {len(lines)} change{'s' if len(lines) != 1 else ''}")
+    for line in lines[:most]:
+        print(f"    {line}")
+    if len(lines) > most:
+        print(f"    ... and {len(lines) - most} more")
 
 
 def _head_lines(path: str, limit: int = 200_000) -> list[str]:

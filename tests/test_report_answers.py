@@ -74,7 +74,7 @@ def test_bottom_line_says_better_and_worse_in_words(two_options):
     assert "ground lost" in worse
     assert "Start 11 Nov 2025, horizon 120 days (to 11 Mar 2026)" in rep.setting
     # 40 replications: the report warns that small differences are noise
-    assert rep.warnings and "40 paired replications" in rep.warnings[0]
+    assert rep.warnings and "40 paired replications per option: a probability is known to about ±0.15" in rep.warnings[0]
 
 
 def test_unclear_when_the_interval_holds_zero_or_no_direction():

@@ -110,8 +110,8 @@ def verdict(o: Outcome, d: dict) -> str:
 
 def pairs(names: list[str], baseline: str, all_pairs: bool = False) -> list[tuple[str, str]]:
     """(option, versus) pairs: every option against the baseline, or every pair."""
-    if all_pairs:
-        return [(b, a) for i, a in enumerate(names) for b in names[i + 1:]]
+    if all_pairs:  # the baseline is always the one compared against
+        return [(b, a) if b != baseline else (a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     return [(n, baseline) for n in names if n != baseline]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim.analysis.compare import constant_outcomes, outcomes_for
+from sim.analysis.stats import wilson_interval
 from sim.core.io import write_text_atomic
 from sim.outcomes import EVENT_DAY, HIGHER, LOWER, PROBABILITY, Outcome, headline, outcome
 
@@ -118,12 +119,10 @@ def few_warnings(diff: pd.DataFrame, n: int) -> list[str]:
     part = diff[diff["outcome"].isin(heads)]
     unclear = part[part["verdict"] == "unclear"]
     if n < FEW_REPLICATIONS or len(unclear):
-        width = ((part["ci_high"] - part["ci_low"]) / 2)
-        prob = part["outcome"].map(lambda x: outcome(x).kind == PROBABILITY)
-        w = float(width[prob].max()) if prob.any() else math.nan
-        out.append(f"{n} paired replications per option: a difference in a probability smaller than about "
-                   f"±{w:.2f} cannot be told from noise ({len(unclear)} of {len(part)} headline differences are "
-                   "unclear). Run more replications (`--runs`, or `--precision`) before quoting them.")
+        lo, hi = wilson_interval(n // 2, max(n, 1))
+        out.append(f"{n} paired replications per option: a probability is known to about ±{(hi - lo) / 2:.2f}, "
+                   f"and {len(unclear)} of {len(part)} headline differences are not distinguishable from noise. "
+                   "Run more replications (`--runs`, or `--precision`) before quoting small differences.")
     return out
 
 
