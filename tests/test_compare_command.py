@@ -74,3 +74,12 @@ def test_validate_shows_what_a_file_changes_against_the_one_it_extends(tmp_path,
     out = capsys.readouterr().out
     assert f"against {MINI}: 2 changes" in out
     assert "~ days: " in out and "-> 17" in out and "~ name: 'mini' -> 'child'" in out
+
+
+def test_readme_arrivals_example_validates_and_shows_the_added_unit(tmp_path, capsys):
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("**Adding units.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = tmp_path / "more.yaml"
+    example.write_text(block.replace("extends: base.yaml", f"extends: {ROOT / 'scenarios' / 'base.yaml'}"))
+    assert main(["validate", str(example)]) == 0
+    assert "+ forces.attacker.arrivals.1.name: 'late bde'" in capsys.readouterr().out
