@@ -20,8 +20,7 @@ from sim import cli
 from sim.core.errors import InputError
 from sim.runner import run_one
 from sim.scenario import replace_values
-from sim.theater import load_scenario as load
-from sim.theater import ATTACKER, CONTESTED, DEFENDER, build_grid, load_theater, record, theater_of
+from sim.theater import ATTACKER, CONTESTED, DEFENDER, build_grid, load_scenario, load_theater, record, theater_of
 from sim.theater.front import contested_band
 
 REPO = Path(__file__).resolve().parents[1]
@@ -198,7 +197,7 @@ def test_a_scenario_starts_from_a_newer_map_named_relative_to_it(tmp_path):
     nov = [[ring.tolist() for ring in poly] for poly in record.occupied_geometry("2025-11-11")]
     (tmp_path / "maps").mkdir()
     write_geojson(tmp_path / "maps" / "dec.geojson", nov + [[north]])
-    doc = load(scenario_with_front(tmp_path, "  geojson: maps/dec.geojson\n  date: 2025-12-01\n", "2025-12-01"))
+    doc = load_scenario(scenario_with_front(tmp_path, "  geojson: maps/dec.geojson\n  date: 2025-12-01\n", "2025-12-01"))
     grid = build_grid(theater_of(doc), 1.0)
     front_date, control = grid.initial_control(doc.scenario.start_date)
     assert front_date == dt.date(2025, 12, 1)
@@ -235,7 +234,7 @@ def test_sim_front_turns_a_map_into_what_a_scenario_names(tmp_path, capsys):
     assert "front of 2025-09-03" in said or "front of 2025-09-0" in said
     assert record.geojson_date(out) == record.occupied_file("2025-09-03")[0]
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    doc = load(scenario_with_front(tmp_path, "  geojson: sep.geojson\n", "2025-09-03"))
+    doc = load_scenario(scenario_with_front(tmp_path, "  geojson: sep.geojson\n", "2025-09-03"))
     grid = build_grid(theater_of(doc), 1.0)
     reference = build_grid(load_theater("pokrovsk"), 1.0).initial_control(dt.date(2025, 9, 3))[1]
     assert (grid.initial_control(dt.date(2025, 9, 3))[1] == reference).all()
@@ -288,7 +287,7 @@ def test_an_edited_map_is_read_again(tmp_path):
     """The app and the sweep workers live long: a map edited in place gives the new front, not a cached one."""
     pok = load_theater("pokrovsk").settlement("Pokrovsk")
     path = write_geojson(tmp_path / "map.geojson", [[square(pok.lon - 0.05, pok.lat - 0.03, pok.lon + 0.05, pok.lat)]])
-    doc = load(scenario_with_front(tmp_path, "  geojson: map.geojson\n  date: 2025-11-11\n"))
+    doc = load_scenario(scenario_with_front(tmp_path, "  geojson: map.geojson\n  date: 2025-11-11\n"))
     grid = build_grid(theater_of(doc), 1.0)
     before = grid.initial_control(dt.date(2025, 11, 11))[1]
     write_geojson(path, [[square(pok.lon - 0.05, pok.lat - 0.03, pok.lon + 0.05, pok.lat + 0.03)]])
@@ -301,7 +300,7 @@ def test_an_edited_map_is_read_again(tmp_path):
 def test_a_sweep_point_can_vary_the_band():
     """A sweep varies scenario values on a theater loaded once: the band a point sets still shapes its start
     (same seed; with the band ignored the two rows would be identical)."""
-    doc = load(MINI)
+    doc = load_scenario(MINI)
     theater = theater_of(doc)
     rows = [run_one(replace_values(doc.scenario, {"front.contested_band_km": band, "days": 3}), theater, 0, 0).row
             for band in (0.0, 0.0, 2.0)]

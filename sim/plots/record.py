@@ -140,7 +140,8 @@ def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs
 def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str,
                     starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
     """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
-    and one figure per start date into ``out``; append the section to ``validation.md`` if there."""
+    and one figure per start date into ``out``; put the section into ``validation.md`` if there
+    (in place of an earlier run's)."""
     folder = Path(out) / "record"
     folder.mkdir(parents=True, exist_ok=True)
     frames, figures = [], []

@@ -22,8 +22,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
 from sim.scenario import validation_error_line
-from sim.schema import Place, Strict
 from sim.theater import record
+from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
