@@ -19,11 +19,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.analysis.compare import option_events, outcome_values, survival_band, survival_curve  # noqa: E402
-from sim.outcomes import AMOUNT, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
+from sim.outcomes import AMOUNT, EVENT_DAY, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-SURVIVAL = ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day")
 
 
 def colour(k: int) -> str:
@@ -74,7 +73,7 @@ def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path) ->
 
 def plot_survival(results: dict[str, pd.DataFrame], horizons, out: Path, start: dt.date, towns=()) -> Path:
     """Share of replications in which each event has not happened yet, with 95% bands, on calendar dates."""
-    panels = [*SURVIVAL, *(fall_day_column(t) for t in towns)]
+    panels = [*(o.name for o in tabled() if o.kind == EVENT_DAY), *(fall_day_column(t) for t in towns)]
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.6 * nrows), squeeze=False)

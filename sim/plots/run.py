@@ -33,6 +33,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
+    from sim.analysis.compare import outcome_values
     from sim.outcomes import EVENT_DAY, axis_unit, outcome
 
     fig, axes = plt.subplots(2, 4, figsize=(16, 7))
@@ -48,7 +49,7 @@ def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
         ax.set_xlabel(axis_unit(o), fontsize=8)
         ax.set_ylabel("runs", fontsize=8)
         ax.tick_params(labelsize=7)
-    held = {d: (pd.to_numeric(runs["pokrovsk_fall_day"], errors="coerce").fillna(10**9) > d).mean() for d in (30, 60, 90)}
+    held = {d: outcome_values(runs, f"pokrovsk_held_day{d}", 0).mean() for d in (30, 60, 90)}
     p_enc = runs["encircled"].mean() if "encircled" in runs else float("nan")
     fig.suptitle(f"{title}: P(Pokrovsk still held) day 30 {held[30]:.2f}, day 60 {held[60]:.2f}, day 90 {held[90]:.2f}; "
                  f"P(encircled) {p_enc:.2f}; dashed: median", fontsize=11)
