@@ -67,7 +67,9 @@ def test_bottom_line_says_better_and_worse_in_words(two_options):
                        best=best, figures=[], manifest={}, baseline="hold", start=dt.date(2025, 11, 11))
     text = markdown(rep)
     assert text.index("## Bottom line") < text.index("## Probabilities") < text.index("## Glossary")
-    line = rep.bottom_line[0]
+    assert rep.bottom_line[0].startswith("- Most likely best for the defender, by outcome (probability): ")
+    assert "days until Pokrovsk falls: **withdraw** (1.00)" in rep.bottom_line[0]
+    line = rep.bottom_line[1]
     assert line.startswith("- **withdraw** against hold")
     better, worse = line.split("**worse**")
     assert "days until Pokrovsk falls +30" in better and "defender casualties" in better
@@ -88,11 +90,14 @@ def test_probability_best_counts_paired_wins(two_options):
     best = probability_best(two_options, {"hold": HORIZON, "withdraw": HORIZON}, headline())
     fall = best[best["outcome"] == "pokrovsk_fall_day"].set_index("option")
     assert fall.loc["withdraw", "p_best"] == 1.0 and fall.loc["hold", "p_best"] == 0.0
+    assert fall.loc["withdraw", "share_best"] == 1.0
     enc = best[best["outcome"] == "encircled"].set_index("option")
-    # hold is encircled in half the runs; in the other half the two tie and share the win
-    assert enc.loc["withdraw", "p_best"] == pytest.approx(0.75)
+    # hold is encircled in half the runs, withdraw never: withdraw's mean is surely the lower ...
+    assert enc.loc["withdraw", "p_best"] == pytest.approx(1.0)
+    # ... but it is strictly best in only half the runs; in the other half the two tie and share the win
+    assert enc.loc["withdraw", "share_best"] == pytest.approx(0.75)
     assert enc.loc["withdraw", "ci_low"] < 0.75 < enc.loc["withdraw", "ci_high"]
-    assert np.allclose(best.groupby("outcome")["p_best"].sum(), 1.0)
+    assert np.allclose(best.groupby("outcome")[["p_best", "share_best"]].sum(), 1.0)
 
 
 def test_glossary_defines_every_tabled_outcome_and_the_terms(two_options):

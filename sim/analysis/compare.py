@@ -140,12 +140,20 @@ def best_share(matrix: np.ndarray, better: str) -> np.ndarray:
     return (wins / np.maximum(wins.sum(axis=1, keepdims=True), 1)).mean(axis=0)
 
 
+def best_mean(matrix: np.ndarray, better: str) -> np.ndarray:
+    """Per option (columns), 1 if its mean over the replications (rows) is the best (ties shared)."""
+    return best_share(np.nanmean(matrix, axis=0, keepdims=True), better)
+
+
 def probability_best(results: dict[str, pd.DataFrame], horizons: dict[str, int], outcomes: list[Outcome],
                      seed: int = 0) -> pd.DataFrame:
-    """How sure: for each headline outcome, the share of paired replications in which each option is best
-    (ties shared), with a bootstrap 95% interval over the replications (a fixed seed: the report is stable)."""
+    """How sure: for each headline outcome and option, ``p_best`` the probability that the option has the best
+    expected value for the defender (the share of bootstrap resamples of the paired replications in which its
+    mean is best, ties shared), and ``share_best`` the share of paired replications in which it is best (ties
+    shared) with a bootstrap 95% interval (``ci_low``, ``ci_high``). The resampling has a fixed seed: the
+    report is stable; it is not a model draw."""
     names = list(results)
-    rng = np.random.default_rng(seed)  # resampling for an interval, not a model draw
+    rng = np.random.default_rng(seed)
     rows = []
     for o in outcomes:
         if o.better is None:
@@ -154,12 +162,12 @@ def probability_best(results: dict[str, pd.DataFrame], horizons: dict[str, int],
         matrix = m.to_numpy(dtype=float)
         if len(matrix) == 0:
             continue
+        draws = [matrix[rng.integers(0, len(matrix), len(matrix))] for _ in range(BOOTSTRAP)]
+        p_best = np.mean([best_mean(d, o.better) for d in draws], axis=0)
+        lo, hi = np.quantile([best_share(d, o.better) for d in draws], [0.025, 0.975], axis=0)
         share = best_share(matrix, o.better)
-        boot = np.array([best_share(matrix[rng.integers(0, len(matrix), len(matrix))], o.better)
-                         for _ in range(BOOTSTRAP)])
-        lo, hi = np.quantile(boot, [0.025, 0.975], axis=0)
-        rows += [{"outcome": o.name, "option": n, "p_best": share[k], "ci_low": lo[k], "ci_high": hi[k],
-                  "n": len(matrix)} for k, n in enumerate(names)]
+        rows += [{"outcome": o.name, "option": n, "p_best": p_best[k], "share_best": share[k], "ci_low": lo[k],
+                  "ci_high": hi[k], "n": len(matrix)} for k, n in enumerate(names)]
     return pd.DataFrame(rows)
 
 

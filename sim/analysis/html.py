@@ -76,12 +76,13 @@ def inline(text: str) -> str:
 
 def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) -> Path:
     """The comparison report (a ``sim.analysis.report.Report``) as one self-contained page."""
+    from sim.analysis.report import SURE_NOTE
+
     names = list(folders)
     bottom = "<ul>" + "".join(f"<li>{inline(s)}</li>" for s in rep.bottom_line) + "</ul>"
     bottom += "".join(f"<p class='warn'><b>Warning.</b> {inline(w)}</p>" for w in rep.warnings)
-    bottom += ("<h3>How sure: probability that each option is best</h3><p class='note'>Share of the paired "
-               "replications in which the option has the best value for the defender (bootstrap 95% interval).</p>"
-               + table(rep.how_sure))
+    bottom += ("<h3>How sure: probability that each option is best</h3>"
+               f"<p class='note'>{inline(SURE_NOTE)}</p>" + table(rep.how_sure))
     scen = "".join(details(f"{n}: scenario as resolved", pre((folders[n] / "scenario.yaml").read_text()))
                    for n in names if (folders[n] / "scenario.yaml").exists())
     sections = [("Bottom line", bottom)]

@@ -18,6 +18,8 @@ from sim.analysis.stats import wilson_interval
 from sim.core.io import write_text_atomic
 from sim.outcomes import EVENT_DAY, HIGHER, LOWER, PROBABILITY, Outcome, headline, outcome
 
+SURE_NOTE = ("Probability that the option has the best expected value for the defender (bootstrap over the "
+             "paired replications); then the share of runs in which it is best, ties shared (bootstrap 95% interval).")
 FEW_REPLICATIONS = 100  # below this, the report warns that small differences cannot be told from noise
 TERMS = (
     ("fall vs encirclement", "Pokrovsk *falls* when the defender holds less than half of its urban cells (it "
@@ -35,8 +37,10 @@ TERMS = (
      "curve). Unlike the mean of the runs in which the event happens, it does not ignore the runs that held."),
     ("paired difference", "replication i of every option runs with the same seed (common random numbers): the "
      "difference is taken replication by replication, its 95% interval from a paired t."),
-    ("probability of being best", "the share of paired replications in which an option has the best value of "
-     "an outcome for the defender (ties shared), with a bootstrap 95% interval over the replications."),
+    ("probability of being best", "the probability that an option has the best expected value of an outcome for "
+     "the defender: the share of bootstrap resamples of the paired replications in which its mean is the best "
+     "(ties shared). Beside it, the share of the paired replications in which the option is best (ties shared: "
+     "for a yes/no outcome most runs tie), with a bootstrap 95% interval."),
     ("Wilson interval", "the 95% interval of a share; it stays inside 0..1 and is sound near 0 and 1."),
 )
 
@@ -97,6 +101,17 @@ def bottom_line(diff: pd.DataFrame) -> list[str]:
     return out
 
 
+def most_likely_best(best: pd.DataFrame) -> list[str]:
+    """One line: per headline outcome, the option most likely to be best, and how likely."""
+    if best.empty:
+        return []
+    parts = []
+    for name, part in best.groupby("outcome", sort=False):
+        top = part.loc[part["p_best"].idxmax()]
+        parts.append(f"{outcome(name).label}: **{top['option']}** ({top['p_best']:.2f})")
+    return ["- Most likely best for the defender, by outcome (probability): " + "; ".join(parts) + "."]
+
+
 def sure_table(best: pd.DataFrame) -> pd.DataFrame:
     """Options in columns, headline outcomes in rows: P(best) and its bootstrap interval."""
     if best.empty:
@@ -107,7 +122,7 @@ def sure_table(best: pd.DataFrame) -> pd.DataFrame:
         o = outcome(name)
         row = {"outcome (best for the defender)": f"{o.label} ({o.better})"}
         for _, r in part.iterrows():
-            row[r["option"]] = f"{r['p_best']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})"
+            row[r["option"]] = f"{r['p_best']:.2f}; best in {r['share_best']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f}) of runs"
         rows.append(row)
     return pd.DataFrame(rows, columns=["outcome (best for the defender)", *names])
 
@@ -203,7 +218,7 @@ def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[s
                   "option's own figures) in the sub-folders named after each option."]
     base_diff = diff[diff["versus"] == baseline] if (diff["versus"] == baseline).any() else diff
     return Report(f"Comparison of options: {', '.join(scenarios)}", _setting(start, horizons, runs, seed, baseline),
-                  bottom_line(base_diff), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
+                  most_likely_best(best) + bottom_line(base_diff), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
                   figures, provenance)
 
 
@@ -220,8 +235,7 @@ def markdown(rep: Report) -> str:
     text = [f"# {rep.title}", "", rep.setting, "", "## Bottom line", "", *rep.bottom_line, ""]
     text += [f"> **Warning.** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
     text += ["### How sure: probability that each option is best", "",
-             "Share of the paired replications in which the option has the best value for the defender "
-             "(bootstrap 95% interval).", "", _md_table(rep.how_sure), ""]
+             SURE_NOTE, "", _md_table(rep.how_sure), ""]
     for heading, note, df in rep.tables:
         text += [f"## {heading}", "", f"_{note}._", "", _md_table(df), ""]
     text += ["## Glossary", "", *[f"- **{term}**: {text_}" for term, text_ in rep.glossary], ""]
