@@ -111,30 +111,40 @@ FAN_SERIES = (("defender_personnel", "defender personnel", "personnel", True),
               ("corridor_km", "supply corridor to Pokrovsk (0: cut)", "km", True))
 
 
-def shared_events(events: dict[str, list[tuple[float, str]]]) -> tuple[list, dict[str, list]]:
-    """The events every option has (drawn once, in black) and each option's own (in its colour)."""
-    sets = [set(v) for v in events.values()]
-    common = set.intersection(*sets) if sets else set()
-    return sorted(common), {n: sorted(set(v) - common) for n, v in events.items()}
+def event_marks(events: dict[str, list[tuple[float, str]]]) -> list[tuple[float, str, str]]:
+    """(day, label, colour) once per event: black when several options share it (named unless all do),
+    the option's colour when it is one option's."""
+    names = list(events)
+    who: dict[tuple[float, str], list[str]] = {}
+    for n, evs in events.items():
+        for ev in evs:
+            who.setdefault(ev, []).append(n)
+    marks = []
+    for (day, label), opts in who.items():
+        if len(opts) == 1:
+            marks.append((day, f"{label} ({opts[0]})", colour(names.index(opts[0]))))
+        else:
+            rest = [n for n in names if n not in opts]
+            which = "" if not rest else (f" (all but {rest[0]})" if len(rest) == 1 else f" ({', '.join(opts)})")
+            marks.append((day, label + which, "black"))
+    return sorted(marks)
 
 
-def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]]) -> None:
-    """Dashed vertical lines at the events' days, each labelled at its own height."""
-    for k, (day, label, col) in enumerate(sorted(marks)):
+def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]], labels: bool) -> None:
+    """Dashed vertical lines at the events' days, each labelled (on one panel) at its own height."""
+    for k, (day, label, col) in enumerate(marks):
         when = start + dt.timedelta(days=float(day))
         ax.axvline(when, color=col, ls="--", lw=1.0, alpha=0.85)
-        ax.annotate(f" {label} ({when:%d %b})", (when, 0.97 - 0.07 * k), xycoords=("data", "axes fraction"),
-                    va="top", ha="left", fontsize=7, color=col)
+        if labels:
+            ax.annotate(f" {label}, {when:%d %b}", (when, 0.97 - 0.07 * k), xycoords=("data", "axes fraction"),
+                        va="top", ha="left", fontsize=7, color=col)
 
 
 def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
               events: dict[str, list[tuple[float, str]]]) -> Path:
-    """Median and 50% band by option, on calendar dates, with the events as dashed lines (black: every
-    option's; coloured: one option's)."""
-    common, own = shared_events(events)
-    names = list(timeseries)
-    marks = [(d, lab, "black") for d, lab in common]
-    marks += [(d, lab, colour(names.index(n))) for n, evs in own.items() if n in names for d, lab in evs]
+    """Median and 50% band by option, on calendar dates, with the events as dashed lines (black: shared by
+    several options; coloured: one option's), labelled on the first panel."""
+    marks = event_marks({n: events.get(n, []) for n in timeseries})
     fig, axes = plt.subplots(2, 2, figsize=(16, 9))
     for ax, (col, title, unit, from_zero) in zip(axes.ravel(), FAN_SERIES):
         for k, (name, ts) in enumerate(timeseries.items()):
@@ -145,14 +155,14 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
             ax.plot(x, q[0.5], color=colour(k), lw=1.6, label=name)
         if from_zero:
             ax.set_ylim(bottom=0)
-        mark_events(ax, start, marks)
+        mark_events(ax, start, marks, labels=col == "defender_personnel")
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         _date_axis(ax, start)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Daily trajectories by option: median and 50% band; dashed: events (black: every option's; "
-                 "coloured: one option's; median day where uncertain)", fontsize=11)
+    fig.suptitle("Daily trajectories by option: median and 50% band; dashed: events (black: shared by "
+                 "options; coloured: one option's; median day where uncertain; labels on the first panel)", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
