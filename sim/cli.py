@@ -50,6 +50,13 @@ def _precision(text: str) -> float:
     return value
 
 
+def _towns(text: str) -> list[str]:
+    towns = [t.strip() for t in text.split(",") if t.strip()]
+    if not towns:
+        raise argparse.ArgumentTypeError(f"expected settlement names separated by commas, found {text!r}")
+    return towns
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sim import __version__
 
@@ -96,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", required=True, help="results folder")
     cp.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every scenario (repeatable)")
+    cp.add_argument("--set-for", dest="sets_for", action="append", default=[], metavar="OPTION:KEY=VALUE",
+                    help="override a value in the option named OPTION only (repeatable)")
+    cp.add_argument("--baseline", metavar="OPTION", default=None,
+                    help="the option every other is compared against (default the first)")
+    cp.add_argument("--all-pairs", action="store_true", help="paired differences of every pair of options")
+    cp.add_argument("--towns", type=_towns, default=[], metavar="TOWN,TOWN",
+                    help="add each named settlement's fall day (tables, survival curves), e.g. Myrnohrad,Rodynske")
     cp.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     cp.add_argument("--force", action="store_true", help="overwrite results already in --out")
     cp.add_argument("--precision", type=_precision, default=None, metavar="P",
@@ -190,10 +204,25 @@ def cmd_validate(args) -> int:
             else:
                 doc = load_scenario(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
+                _print_changes(doc)
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             bad += 1
     return EXIT_BAD_INPUT if bad else 0
+
+
+def _print_changes(doc, most: int = 40) -> None:
+    """What a scenario changes against the file it extends (dotted paths), after its "ok" line."""
+    from sim.scenario import changes, read_scenario
+
+    if len(doc.files) < 2:
+        return
+    lines = changes(read_scenario(doc.files[-2]).raw, doc.raw)
+    print(f"  against {doc.files[-2]}: {len(lines)} change{'s' if len(lines) != 1 else ''}")
+    for line in lines[:most]:
+        print(f"    {line}")
+    if len(lines) > most:
+        print(f"    ... and {len(lines) - most} more")
 
 
 def _head_lines(path: str, limit: int = 200_000) -> list[str]:

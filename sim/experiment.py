@@ -135,9 +135,9 @@ def load_experiment(path: str | Path, sets: list[str] | None = None) -> Experime
 
 
 def _known_outcomes() -> list[str]:
-    from sim.runner import OUTCOME_COLUMNS
+    from sim.outcomes import RECORDED
 
-    return list(OUTCOME_COLUMNS)
+    return list(RECORDED)
 
 
 def _check_knob(doc: ScenarioDoc, path: str, knob: Knob, exp: Experiment, locations, source: str) -> None:

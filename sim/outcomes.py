@@ -46,6 +46,8 @@ cells (a bool grid) on chosen days; only those days are kept (the hindcasts of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
@@ -66,7 +68,172 @@ def fall_day_column(settlement: str) -> str:
     return FALL_DAY_PREFIX + settlement
 
 
-EVENT_DAY_COLUMNS = ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day")
+
+
+# ----------------------------------------------------------------- declarations
+PROBABILITY, EVENT_DAY, AMOUNT, RATIO, LABEL = "probability", "event day", "amount", "ratio", "label"
+HIGHER, LOWER = "higher", "lower"   # which direction is better for the defender
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome, declared once: the Parquet schema, the console summary, compare's tables and bottom
+    line, the report's glossary and the plots' axis labels read it.
+
+    ``name`` is the runs.parquet column (or, for a derived outcome, the name of the value computed from
+    ``source``: ``held_until`` asks whether ``source``'s event had not happened by that day, ``occurs``
+    whether it happened at all). ``better`` is the direction that is better for the defender (None: neither).
+    ``definition`` is the glossary's text: how the value is reduced from the run's daily probes.
+    """
+
+    name: str
+    kind: str
+    unit: str
+    label: str
+    better: str | None
+    definition: str
+    headline: bool = False
+    source: str | None = None
+    held_until: int | None = None
+    occurs: bool = False
+    in_tables: bool = True
+    can_be_negative: bool = False   # an amount or day is otherwise never below 0 (its intervals are clipped)
+
+    @property
+    def column(self) -> str:
+        """The runs.parquet column the value is read from."""
+        return self.source or self.name
+
+    @property
+    def derived(self) -> bool:
+        return self.source is not None
+
+    def axis_label(self) -> str:
+        """The label of a plot's axis: what, in which unit, and which way is better for the defender."""
+        unit = f", {self.unit}" if self.unit and self.kind != PROBABILITY else ""
+        arrow = {HIGHER: " (higher is better for the defender)", LOWER: " (lower is better for the defender)"}
+        return f"{self.label}{unit}{arrow.get(self.better, '')}"
+
+
+def axis_unit(o: Outcome) -> str:
+    """A short axis label: the unit (a share for probabilities) and which way is better for the defender."""
+    unit = "share of runs" if o.kind == PROBABILITY else o.unit
+    return f"{unit}; {o.better} is better" if o.better else unit
+
+
+def _held(day: int) -> Outcome:
+    return Outcome(f"pokrovsk_held_day{day}", PROBABILITY, "", f"P(Pokrovsk still held on day {day})", HIGHER,
+                   f"share of replications in which Pokrovsk has not fallen (see pokrovsk_fall_day) by day {day}",
+                   headline=day == 60, source="pokrovsk_fall_day", held_until=day)
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("pokrovsk_held", PROBABILITY, "", "P(Pokrovsk held on the last day)", HIGHER,
+            "the defender holds at least half of the city's urban cells on the last day (contested cells are "
+            "not held); for long horizons nearly always 0, hence the day-30/60/90 rows", in_tables=False),
+    _held(30), _held(60), _held(90),
+    Outcome("encircled", PROBABILITY, "", "P(encirclement)", LOWER,
+            "a pocket (ground the defender can move through with no friendly path to a supply source) holds "
+            "at least outcomes.pocket_min_town_km2 of a pocket town's urban area and defender units: a town is "
+            "encircled. Distinct from the fall: a city can fall to assault before (or without) being encircled",
+            headline=True),
+    Outcome("next_line_reached", PROBABILITY, "", "P(attacker reaches the next line)", LOWER,
+            "the attacker holds a cell of the next fortification belt (in the active sector) within the horizon",
+            source="next_line_reached_day", occurs=True),
+    Outcome("pokrovsk_fall_day", EVENT_DAY, "days", "days until Pokrovsk falls", HIGHER,
+            "the first day the defender holds less than half of the city's urban cells. Tables give the "
+            "restricted mean (mean of min(day, horizon), a run without the fall counting as the horizon: the "
+            "expected days held within the horizon) and the median", headline=True),
+    Outcome("encirclement_day", EVENT_DAY, "days", "days until encirclement", HIGHER,
+            "the first day a town is encircled (see encircled); restricted mean and median as for the fall day"),
+    Outcome("next_line_reached_day", EVENT_DAY, "days", "days until the attacker reaches the next line", HIGHER,
+            "the first day the attacker holds a cell of the next belt it did not hold at the start"),
+    Outcome("corridor_cut_day", EVENT_DAY, "days", "days until the city's supply corridor is cut", HIGHER,
+            "the first day the city has no friendly path to a supply source (corridor width 0); often before "
+            "the fall, and often without an encirclement (the pocket must also hold enough of a town)"),
+    Outcome("corridor_before_fall_km", AMOUNT, "km", "narrowest corridor before the fall", HIGHER,
+            "the narrowest width of the city's supply corridor on any day before Pokrovsk falls (the whole run "
+            "if it does not); the corridor is 0 once cut, and it is always cut once the city falls, hence not "
+            "the narrowest over the whole run"),
+    Outcome("min_corridor_km", AMOUNT, "km", "narrowest corridor over the whole run", HIGHER,
+            "the narrowest width of the city's supply corridor on any day (0 once cut)", in_tables=False),
+    Outcome("defender_casualties", AMOUNT, "personnel", "defender casualties (killed, wounded)", LOWER,
+            "defender personnel killed or wounded over the run (captured not included)", headline=True),
+    Outcome("defenders_captured", AMOUNT, "personnel", "defenders captured", LOWER,
+            "personnel of defender units that surrendered when cut off (their cohesion fell below "
+            "logistics.surrender_cohesion), minus those who slipped out, over the whole run, in any pocket: "
+            "the town pockets of an encirclement or any smaller cut-off or overrun position. Hence a run "
+            "can have captured defenders and no encirclement. Never more than defenders cut off"),
+    Outcome("defenders_cut_off", AMOUNT, "personnel", "defenders cut off (ever)", LOWER,
+            "personnel of every defender unit that was cut off (in a pocket or on attacker-held ground) on "
+            "any day, each unit counted once at its strongest while cut off: what could be captured"),
+    Outcome("defenders_trapped", AMOUNT, "personnel", "defenders trapped when a town is encircled", LOWER,
+            "personnel of defender units inside the encircling pockets on the day the encirclement forms "
+            "(0 without one); a snapshot, so less than defenders cut off, and it can be less than captured "
+            "(units cut off later or elsewhere)"),
+    Outcome("defenders_withdrawn", AMOUNT, "personnel", "defenders withdrawn to the next line", HIGHER,
+            "personnel of the units that reached the rear belt (the withdraw option; 0 otherwise)"),
+    Outcome("attacker_casualties", AMOUNT, "personnel", "attacker casualties (killed, wounded)", HIGHER,
+            "attacker personnel killed or wounded over the run"),
+    Outcome("exchange_ratio", RATIO, "attacker per defender", "exchange ratio (attacker / defender casualties)",
+            HIGHER, "attacker casualties over defender casualties"),
+    Outcome("territory_lost_km2", AMOUNT, "km²", "ground lost", LOWER,
+            "net growth since the start of the ground the defender does not hold (attacker-held or contested)",
+            headline=True, can_be_negative=True),
+    Outcome("attacker_max_advance_km", AMOUNT, "km", "attacker's deepest advance", LOWER,
+            "the greatest distance from the starting attacker-held area of any cell the attacker held on any day"),
+    Outcome("drone_grounded_days", AMOUNT, "days", "days defender drones grounded", LOWER,
+            "days the defender's common drones could fly less than half their sorties (rain, snow or fog)"),
+    Outcome("defender_personnel_end", AMOUNT, "personnel", "defender personnel at the end", HIGHER,
+            "present defender personnel on the last day"),
+    Outcome("attacker_personnel_end", AMOUNT, "personnel", "attacker personnel at the end", LOWER,
+            "present attacker personnel on the last day"),
+    Outcome("defender_personnel_preserved", RATIO, "share", "share of defender personnel preserved", HIGHER,
+            "present defender personnel at the end over start personnel plus every arrival"),
+    Outcome("defender_arrivals", AMOUNT, "personnel", "defender arrivals", None,
+            "personnel of defender units that arrived during the run", in_tables=False),
+    Outcome("attacker_arrivals", AMOUNT, "personnel", "attacker arrivals", None,
+            "personnel of attacker units that arrived during the run", in_tables=False),
+    Outcome("surrendered_units", AMOUNT, "units", "defender units surrendered", LOWER,
+            "defender units that surrendered (see defenders captured)", in_tables=False),
+    Outcome("attacker_drone_casualties", AMOUNT, "personnel", "attacker casualties to drones", HIGHER,
+            "attacker casualties caused by the defender's drones", in_tables=False),
+    Outcome("defender_drone_casualties", AMOUNT, "personnel", "defender casualties to drones", LOWER,
+            "defender casualties caused by the attacker's drones", in_tables=False),
+    Outcome("encircled_towns", LABEL, "", "encircled towns", None,
+            "the pocket towns encircled on any day, joined with '+'", in_tables=False),
+)
+BY_NAME = {o.name: o for o in OUTCOMES}
+FALL_DAY_DEFINITION = ("the first day the cell holding the settlement's centre is attacker-held (the record's rule; "
+                       "0 if held at the start, empty if never); tables give the restricted mean to the horizon")
+# runs.parquet's outcome columns, in the brief's order (SOURCES.md s.11 "Outcomes") and then the later ones
+RECORDED = ("pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns",
+            "defenders_trapped", "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
+            "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
+            "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved", "defenders_captured",
+            "defender_arrivals", "attacker_arrivals", "surrendered_units", "attacker_drone_casualties",
+            "defender_drone_casualties", "defenders_withdrawn", "defenders_cut_off", "corridor_before_fall_km", "corridor_cut_day")
+EVENT_DAY_COLUMNS = tuple(o.name for o in OUTCOMES if o.kind == EVENT_DAY)
+
+
+def outcome(name: str) -> Outcome:
+    """The declaration of ``name``; a settlement's ``fall_day.<Town>`` is declared on demand."""
+    if name in BY_NAME:
+        return BY_NAME[name]
+    if name.startswith(FALL_DAY_PREFIX):
+        town = name[len(FALL_DAY_PREFIX):]
+        return Outcome(name, EVENT_DAY, "days", f"days until {town} falls", HIGHER, FALL_DAY_DEFINITION)
+    raise KeyError(name)
+
+
+def headline() -> list[Outcome]:
+    """The outcomes of the bottom line."""
+    return [o for o in OUTCOMES if o.headline]
+
+
+def tabled() -> list[Outcome]:
+    """The outcomes of compare's tables and the console summary, in order."""
+    return [o for o in OUTCOMES if o.in_tables]
 
 
 def day_columns(columns) -> list[str]:
@@ -98,6 +265,7 @@ class Recorder:
         self.settlement_rows = np.array([cells[n][0] for n in self.settlements], dtype=np.intp)
         self.settlement_cols = np.array([cells[n][1] for n in self.settlements], dtype=np.intp)
         self.settlement_fall = np.full(len(self.settlements), -1, dtype=np.int32)
+        self.cut_off_peak = np.zeros(len(model.forces.personnel))  # per unit: its strength at its strongest while cut off
         self.snapshot_days: frozenset[int] = frozenset()
         self.snapshots: dict[int, np.ndarray] = {}
         self.record(model)
@@ -144,7 +312,9 @@ class Recorder:
         data["supply_index"][d] = float((f.supply[dmask] * men).sum() / men.sum()) if men.sum() > 0 else 0.0
         share = model.city_held_share()
         data["city_held_share"][d] = share
-        trapped = f.personnel[dmask & f.in_pocket].sum()
+        cut = dmask & f.in_pocket
+        np.maximum(self.cut_off_peak, np.where(cut, f.personnel, 0.0), out=self.cut_off_peak)
+        trapped = f.personnel[cut].sum()
         data["pocket_personnel"][d] = trapped
         self.weather[d] = model.weather_state
         self.grounded[d] = model.grounded_today if d > 0 else False
@@ -226,11 +396,32 @@ class Recorder:
             "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
             "surrendered_units": int(model.surrendered_units),
             "defenders_withdrawn": float(model.withdrawn_personnel),
+            "defenders_cut_off": self.defenders_cut_off(model),
+            "corridor_before_fall_km": self.corridor_before_fall(d),
+            "corridor_cut_day": self.corridor_cut_day(d),
             "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
             "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }
         row.update(self.fall_days())
         return row
+
+    def defenders_cut_off(self, model) -> float:
+        """Every defender unit ever cut off, at its strongest while cut off; a unit that surrendered counts
+        at least what it lost to capture and exfiltration (it surrendered on a day between two probes)."""
+        f = model.forces
+        gone = f.captured + f.exfiltrated
+        return float(np.maximum(self.cut_off_peak, gone)[f.side == DEFENDER_SIDE].sum())
+
+    def corridor_before_fall(self, d: int) -> float:
+        """The narrowest corridor on the days before Pokrovsk fell (every day if it held)."""
+        last = (self.fall_day - 1) if self.fall_day is not None else d
+        corridor = self.data["corridor_km"][1:last + 1]
+        return float(np.nanmin(corridor)) if corridor.size and np.isfinite(corridor).any() else np.nan
+
+    def corridor_cut_day(self, d: int) -> int | None:
+        """The first day the city's corridor was cut (width 0), None if never."""
+        cut = np.flatnonzero(self.data["corridor_km"][1:d + 1] <= 0)
+        return int(cut[0]) + 1 if cut.size else None
 
     def fall_days(self) -> dict[str, int | None]:
         """``fall_day.<Settlement>`` for every settlement: its fall day, None if it never fell."""

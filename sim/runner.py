@@ -43,7 +43,7 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic
-from sim.outcomes import day_columns
+from sim.outcomes import RECORDED, day_columns
 from sim.scenario import Scenario, ScenarioDoc
 from sim.theater import load_scenario
 from sim.core.seeding import replication_seed, seed_int
@@ -51,15 +51,6 @@ from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
 from sim.theater.spec import Theater
 
-# The brief's outcome columns (SOURCES.md s.11 "Outcomes"), in its order, then the comparison outcomes of the options issue
-OUTCOME_COLUMNS = (
-    "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns", "defenders_trapped",
-    "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
-    "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
-    "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved",
-    "defenders_captured", "defender_arrivals", "attacker_arrivals", "surrendered_units",
-    "attacker_drone_casualties", "defender_drone_casualties", "defenders_withdrawn",
-)
 RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", "manifest.json", "scenario.yaml")
 
 
@@ -354,7 +345,7 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
 def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     reps = sorted(reps, key=lambda r: r.index)
     runs = pd.DataFrame([r.row for r in reps])
-    lead = ["scenario", "replication", "seed", *OUTCOME_COLUMNS]
+    lead = ["scenario", "replication", "seed", *RECORDED]
     rest = [c for c in runs.columns if c not in lead]
     runs = runs[[c for c in lead if c in runs.columns] + sorted(rest)]
     for col in day_columns(runs.columns):
@@ -579,7 +570,7 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
     write_results(out, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=status,
                   workers=args.workers, lost=lost)
     runs = pd.read_parquet(out / "runs.parquet")
-    print_summary(runs, title=f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}")
+    print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}", int(doc.scenario.days))
     if lost:
         print(failed_line(lost))
     if not getattr(args, "no_plots", False):
@@ -599,11 +590,9 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
 # ------------------------------------------------------------------ compare
 def compare_command(args) -> int:
     """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
-    docs = [load_scenario(s, args.sets) for s in args.scenarios]
+    docs = option_docs(args.scenarios, args.sets, getattr(args, "sets_for", []))
     names = [d.scenario.name for d in docs]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise InputError(f"two scenarios share the name {dup[0]!r}; each option needs its own name", source="sim compare")
+    check_compare_names(docs, getattr(args, "baseline", None), getattr(args, "towns", None))
     out = Path(args.out)
     with out_lock(out):
         existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
@@ -614,6 +603,39 @@ def compare_command(args) -> int:
         for name in names:
             clear_results(out / name)
         return _compare_into(out, docs, args)
+
+
+def option_docs(files: list[str], sets: list[str], sets_for: list[str]) -> list[ScenarioDoc]:
+    """Load each option; ``--set-for OPTION:KEY=VALUE`` overrides a value in the option named OPTION only."""
+    docs = [load_scenario(s, sets) for s in files]
+    names = [d.scenario.name for d in docs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"two scenarios share the name {dup[0]!r}; each option needs its own name", source="sim compare")
+    own: dict[str, list[str]] = {}
+    for item in sets_for:
+        name, sep, assignment = item.partition(":")
+        if not sep or "=" not in assignment:
+            raise InputError(f"--set-for {item!r}: expected OPTION:KEY=VALUE (e.g. withdraw:option.withdraw.trigger_day=10)",
+                             source="sim compare")
+        if name not in names:
+            raise InputError(f"--set-for {item!r}: no option named {name!r} (options: {', '.join(names)})",
+                             source="sim compare")
+        own.setdefault(name, []).append(assignment)
+    return [load_scenario(f, sets + own[d.scenario.name]) if d.scenario.name in own else d for f, d in zip(files, docs)]
+
+
+def check_compare_names(docs: list[ScenarioDoc], baseline: str | None, towns: list[str] | None) -> None:
+    """--baseline names an option; --towns name settlements of every option's theater (one line otherwise)."""
+    names = [d.scenario.name for d in docs]
+    if baseline is not None and baseline not in names:
+        raise InputError(f"--baseline {baseline!r} is not an option (options: {', '.join(names)})", source="sim compare")
+    for doc in docs:
+        known = theater_of(doc).settlement_names
+        for town in towns or []:
+            if town not in known:
+                raise InputError(f"--towns: no settlement {town!r} in {doc.scenario.name}'s theater "
+                                 f"(e.g. {', '.join(known[:6])})", source="sim compare")
 
 
 @dataclass
@@ -659,10 +681,6 @@ def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> Op
 
 
 def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
-    from sim.analysis.compare import difference_table, option_table
-    from sim.analysis.report import write_report
-    from sim.plots import compare as cplots
-
     started = time.time()
     res = _run_options(out, docs, args, started)
     for name, lost in res.lost.items():
@@ -677,66 +695,54 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
     # compare only the replications every option finished
     common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
-    horizons, status = res.horizons, res.status
-    table = option_table(results, horizons)
-    diff = difference_table(results, horizons)
-    write_atomic(out / "options.csv", lambda p: table.to_csv(p, index=False))
-    write_atomic(out / "differences.csv", lambda p: diff.to_csv(p, index=False))
-    allruns = pd.concat(results.values(), ignore_index=True)
-    write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
-    figures = [cplots.plot_distributions(results, horizons, out / "distributions.png").name,
-               cplots.plot_survival(results, horizons, out / "survival.png").name,
-               cplots.plot_fans(res.series, out / "fans.png").name]
-    maps = cplots.plot_control_maps(res.folders, out / "control_maps.png")
-    if maps is not None:
-        figures.append(maps.name)
     manifest = {
         "scenarios": [d.scenario.name for d in docs], "root_seed": args.seed, "replications": len(common),
-        "replications_requested": args.runs,
+        "replications_requested": args.runs, "baseline": getattr(args, "baseline", None) or docs[0].scenario.name,
+        "start_date": docs[0].scenario.start_date.isoformat(),
         "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
-        "status": status, "package_version": __version__,
+        "status": res.status, "package_version": __version__,
         "scenario_sha256": {d.scenario.name: d.digest for d in docs},
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    write_atomic(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
-                                                            horizons=horizons, table=table, diff=diff,
-                                                            figures=figures, manifest=manifest))
-    from sim.analysis.html import compare_html
-    from sim.analysis.report import findings
-
-    compare_html(out, table_df=table, diff=diff, findings=findings(diff, table), figures=figures, manifest=manifest,
-                 folders=res.folders)
+    write_comparison(out, results, res, manifest, args)
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
-    print_comparison(table, diff)
-    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({status})")
-    return 130 if status == "interrupted" else 0
+    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({res.status})")
+    return 130 if res.status == "interrupted" else 0
 
 
-def print_comparison(table: pd.DataFrame, diff: pd.DataFrame) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionResults, manifest: dict, args) -> None:
+    """The comparison's tables, figures and reports, and each option's own figures."""
+    from sim.analysis import compare as cmp
+    from sim.analysis.html import compare_html
+    from sim.analysis.report import build_report, write_report
+    from sim.analysis.summary import print_frame
+    from sim.outcomes import headline
+    from sim.plots.compare import plot_comparison
+    from sim.plots.run import plot_results
 
-    from sim.analysis.compare import LABELS
-    from sim.analysis.report import _num
-
-    names = list(dict.fromkeys(table["option"]))
-    t = Table(title="Outcomes by option: estimate (95% CI); * paired difference from the first option excludes 0",
-              title_justify="left")
-    t.add_column("outcome")
-    for n in names:
-        t.add_column(n, justify="right")
-    for outcome, part in table.groupby("outcome", sort=False):
-        cells = []
-        for n in names:
-            r = part[part["option"] == n].iloc[0]
-            star = ""
-            d = diff[(diff["outcome"] == outcome) & (diff["option"] == n)]
-            if len(d) and bool(d["clear"].iloc[0]):
-                star = " *"
-            cells.append(f"{_num(r['estimate'], r['kind'])} ({_num(r['ci_low'], r['kind'])}-{_num(r['ci_high'], r['kind'])}){star}")
-        t.add_row(LABELS.get(outcome, outcome), *cells)
-    Console(width=160).print(t)
+    horizons, baseline, towns = res.horizons, manifest["baseline"], list(getattr(args, "towns", None) or [])
+    table = cmp.option_table(results, horizons, towns)
+    diff = cmp.difference_table(results, horizons, baseline, getattr(args, "all_pairs", False), towns)
+    best = cmp.probability_best(results, horizons, headline())
+    for name, frame in (("options.csv", table), ("differences.csv", diff), ("best.csv", best)):
+        write_atomic(out / name, lambda p, f=frame: f.to_csv(p, index=False))
+    allruns = pd.concat(results.values(), ignore_index=True)
+    write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
+    start = dt.date.fromisoformat(manifest["start_date"])
+    figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
+                              towns=towns)
+    for folder in res.folders.values():
+        plot_results(folder)
+    rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=args.seed, horizons=horizons,
+                       table=table, diff=diff, best=best, figures=figures, manifest=manifest, baseline=baseline,
+                       start=start, towns=towns)
+    write_report(out / "report.md", rep)
+    compare_html(out, rep, manifest=manifest, folders=res.folders)
+    print("\n".join(["Bottom line: " + rep.setting.replace("*", ""), *[b.replace("*", "") for b in rep.bottom_line],
+                     *[f"Warning: {w}" for w in rep.warnings]]))
+    for heading, _note, frame in rep.tables:
+        print_frame(frame, heading)
 
 
 # ------------------------------------------------------------------ validate-model

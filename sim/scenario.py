@@ -768,3 +768,28 @@ def get_value(scenario: Scenario, path: str) -> Any:
 def expected_value(value: Any) -> Any:
     """A number for display: a distribution's mean, or the value itself."""
     return value.mean if isinstance(value, Distribution) else value
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A scenario's values by dotted path (list items by index; a distribution is one value)."""
+    if isinstance(value, dict) and not _is_distribution(value):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(flatten(v, f"{prefix}.{i}"))
+        return out
+    return {prefix: _plain(value)}
+
+
+def changes(base: dict, over: dict) -> list[str]:
+    """What ``over`` changes against ``base``, one line per dotted path: ``~ path: old -> new``,
+    ``+ path: new`` (a value ``base`` has not) and ``- path: old`` (one ``over`` drops)."""
+    a, b = flatten(base), flatten(over)
+    lines = [f"~ {p}: {a[p]!r} -> {b[p]!r}" for p in b if p in a and a[p] != b[p]]
+    lines += [f"+ {p}: {b[p]!r}" for p in b if p not in a]
+    lines += [f"- {p}: {a[p]!r}" for p in a if p not in b]
+    return lines

@@ -167,7 +167,7 @@ def test_compare_finishes_without_the_replication_that_kills_its_worker(tmp_path
     assert manifest["replications"] == 9
     assert {k: [x["replication"] for x in v] for k, v in manifest["replications_failed"].items()} == \
         {"mini": [KILLER], "mini_w": [KILLER]}
-    assert "Outcomes by option" in stdout
+    assert "Bottom line" in stdout
 
 
 def test_a_sweep_records_the_run_that_keeps_killing_its_worker_and_finishes_the_rest(tmp_path):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.runner import OUTCOME_COLUMNS
+from sim.outcomes import RECORDED as OUTCOME_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = str(ROOT / "tests" / "data" / "mini_scenario.yaml")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,8 @@ td.clear { font-weight: bold; background: #fff4d6; }
 img { max-width: 100%; border: 1px solid #ddd; margin: .6em 0; }
 pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .8em; }
 .note { color: #555; font-size: .92em; }
+.warn { background: #fff4d6; border-left: 4px solid #e0a800; padding: .4em .8em; }
+dt { font-weight: bold; margin-top: .4em; }
 """
 
 
@@ -63,63 +66,62 @@ def write(path: Path, text: str) -> Path:
 
 
 # ------------------------------------------------------------------ compare
-def compare_html(out: Path, *, table_df: pd.DataFrame, diff: pd.DataFrame, findings: list[str], figures: list[str],
-                 manifest: dict, folders: dict[str, Path]) -> Path:
-    from sim.analysis.compare import LABELS
-    from sim.analysis.report import _num
+def inline(text: str) -> str:
+    """Markdown's **bold** and *italic* of the report's sentences, as HTML."""
+    out = html.escape(text.lstrip("- "))
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"\*(.+?)\*", r"<i>\1</i>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
-    names = list(dict.fromkeys(table_df["option"]))
-    rows = []
-    for outcome, part in table_df.groupby("outcome", sort=False):
-        row = {"outcome": LABELS.get(outcome, outcome)}
-        for n in names:
-            r = part[part["option"] == n].iloc[0]
-            row[n] = f"{_num(r['estimate'], r['kind'])} ({_num(r['ci_low'], r['kind'])}–{_num(r['ci_high'], r['kind'])})"
-        rows.append(row)
-    options = table(pd.DataFrame(rows))
-    drows = []
-    for outcome, part in diff.groupby("outcome", sort=False):
-        kind = "probability" if outcome in ("pokrovsk_held", "encircled", "next_line_reached") else "mean"
-        row = {"outcome": LABELS.get(outcome, outcome)}
-        for _, r in part.iterrows():
-            mark = " ✱" if r["clear"] else ""
-            row[f"{r['option']} − {r['versus']}"] = (f"{_num(r['diff'], kind)} ({_num(r['ci_low'], kind)}–"
-                                                     f"{_num(r['ci_high'], kind)}){mark}")
-        drows.append(row)
-    sure = "<ul>" + "".join(f"<li>{html.escape(f.lstrip('- ').replace('**', ''))}</li>" for f in findings) + "</ul>" \
-        if findings else "<p>No difference from the first option is distinguishable from noise at this number of " \
-                         "replications.</p>"
+
+def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) -> Path:
+    """The comparison report (a ``sim.analysis.report.Report``) as one self-contained page."""
+    from sim.analysis.report import SURE_NOTE
+
+    names = list(folders)
+    bottom = "<ul>" + "".join(f"<li>{inline(s)}</li>" for s in rep.bottom_line) + "</ul>"
+    bottom += "".join(f"<p class='warn'><b>Warning.</b> {inline(w)}</p>" for w in rep.warnings)
+    bottom += ("<h3>How sure: probability that each option is best</h3>"
+               f"<p class='note'>{inline(SURE_NOTE)}</p>" + table(rep.how_sure))
     scen = "".join(details(f"{n}: scenario as resolved", pre((folders[n] / "scenario.yaml").read_text()))
                    for n in names if (folders[n] / "scenario.yaml").exists())
-    sections = [
-        ("How sure: differences whose 95% interval excludes zero", sure),
-        ("Outcomes by option", "<p class='note'>Estimate and 95% interval (probabilities: Wilson; means: t). "
-                               "Days until an event are restricted means over the horizon.</p>" + options),
-        ("Paired differences against the first option",
-         "<p class='note'>Mean of per-replication differences (common random numbers) and its paired 95% interval; "
-         "✱ where the interval excludes zero.</p>" + (table(pd.DataFrame(drows)) if drows else "")),
-        ("Figures", "".join(image(out / f) for f in figures if (out / f).exists())),
+    sections = [("Bottom line", bottom)]
+    sections += [(h, f"<p class='note'>{inline(note)}.</p>" + table(df)) for h, note, df in rep.tables]
+    sections += [
+        ("Glossary", "<dl>" + "".join(f"<dt>{inline(t)}</dt><dd>{inline(d)}</dd>" for t, d in rep.glossary) + "</dl>"),
+        ("Figures", "".join(image(out / f) for f in rep.figures if (out / f).exists())),
         ("Scenarios", scen),
         ("Manifest", pre(json.dumps(manifest, indent=2))),
     ]
-    intro = (f"{manifest.get('replications')} replications per option, root seed {manifest.get('root_seed')}, "
-             f"package {manifest.get('package_version')}. Replication i of every option has the same seed: the same "
-             "weather and the same draws of every input the options share.")
-    return write(out / "report.html", page(f"Comparison: {', '.join(names)}", sections, intro))
+    return write(out / "report.html", page(rep.title, sections, inline(rep.setting)))
 
 
 # ------------------------------------------------------------------ sweep
+def point_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv with each outcome as "mean (low–high)" in one cell, rounded as the report rounds."""
+    from sim.analysis.report import num
+    from sim.outcomes import BY_NAME
+
+    out = summary[[c for c in summary.columns if not c.endswith(("_low", "_high"))]].head(200).copy()
+    for col in [c for c in out.columns if f"{c}_low" in summary]:
+        kind = BY_NAME[col].kind if col in BY_NAME else "amount"
+        out[col] = [f"{num(m, kind)} ({num(lo, kind)}–{num(hi, kind)})"
+                    for m, lo, hi in zip(summary[col], summary[f"{col}_low"], summary[f"{col}_high"])]
+    return out
+
+
 def sweep_html(out: Path, figures: list[Path]) -> Path:
     manifest = json.loads((out / "manifest.json").read_text())
     sections = []
     if (out / "summary.csv").exists():
-        summary = pd.read_csv(out / "summary.csv")
-        keep = [c for c in summary.columns if not c.endswith(("_low", "_high"))]
-        sections.append(("Mean outcome at each point", table(summary[keep].round(3).head(200))))
+        sections.append(("Mean outcome at each point (95% interval)", table(point_table(pd.read_csv(out / "summary.csv")))))
     if (out / "prim.json").exists():
         prim = json.loads((out / "prim.json").read_text())
         rows = []
         for sc, box in prim.items():
+            if "not drawn" in box:
+                rows.append({"scenario": sc, "input": box["not drawn"]})
+                continue
             for k, (lo, hi) in box["limits"].items():
                 rows.append({"scenario": sc, "input": k, "box low": lo, "box high": hi,
                              "restricted": k in box["restricted"], "coverage": box["coverage"],

@@ -1,117 +1,231 @@
-"""Figures of a comparison: distributions side by side, survival curves, fans, control maps."""
+"""Figures of a comparison: distributions side by side, survival curves with bands and dates, fans with
+the events that shape them, and maps of the difference each option makes against the baseline.
+
+Labels, units and the direction that is better for the defender come from the outcome declarations
+(``sim.outcomes``); the statistics come from ``sim.analysis.compare``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.compare import LABELS, outcome_values, survival_curve  # noqa: E402
+from sim.analysis.compare import option_events, outcome_values, survival_band, survival_curve  # noqa: E402
+from sim.outcomes import AMOUNT, EVENT_DAY, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-SIDE_BY_SIDE = ("defender_casualties", "defenders_captured", "attacker_casualties", "territory_lost_km2",
-                "defenders_trapped", "defender_personnel_preserved", "min_corridor_km", "exchange_ratio")
+
+
+def colour(k: int) -> str:
+    return COLOURS[k % len(COLOURS)]
+
+
+def _dates(start: dt.date, days) -> list[dt.date]:
+    return [start + dt.timedelta(days=int(d)) for d in days]
+
+
+def _date_axis(ax, start: dt.date) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
+    ax.set_xlabel(f"date (day 0 = {start:%d %b %Y})", fontsize=8)
 
 
 def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path) -> Path:
+    """Amounts and ratios side by side; an outcome that is the same in every run is named, not drawn."""
     names = list(results)
-    fig, axes = plt.subplots(2, 4, figsize=(18, 8))
-    for ax, outcome in zip(axes.ravel(), SIDE_BY_SIDE):
-        data = [outcome_values(results[n], outcome, horizons[n]).dropna().to_numpy() for n in names]
+    shown, flat = [], []
+    for o in (o for o in tabled() if o.kind in (AMOUNT, RATIO)):
+        data = [outcome_values(results[n], o, horizons[n]).dropna().to_numpy() for n in names]
+        values = np.concatenate(data) if data else np.array([])
+        (shown if values.size and np.ptp(values) > 0 else flat).append((o, data))
+    ncols = 4
+    nrows = max(1, -(-len(shown) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(18, 4.1 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(shown):]:
+        ax.axis("off")
+    for ax, (o, data) in zip(axes.ravel(), shown):
         parts = ax.boxplot(data, showfliers=False, patch_artist=True, widths=0.6)
-        for patch, colour in zip(parts["boxes"], COLOURS):
-            patch.set_facecolor(colour)
+        for k, patch in enumerate(parts["boxes"]):
+            patch.set_facecolor(colour(k))
             patch.set_alpha(0.45)
         for k, values in enumerate(data):
             jitter = np.random.default_rng(k).uniform(-0.15, 0.15, len(values))  # display only
-            ax.scatter(np.full(len(values), k + 1) + jitter, values, s=4, color=COLOURS[k % len(COLOURS)], alpha=0.5)
+            ax.scatter(np.full(len(values), k + 1) + jitter, values, s=4, color=colour(k), alpha=0.5)
         ax.set_xticks(range(1, len(names) + 1), [n.replace("_", "\n") for n in names], fontsize=7)
-        ax.set_title(LABELS.get(outcome, outcome), fontsize=9)
+        ax.set_title(o.label, fontsize=9)
+        ax.set_ylabel(axis_unit(o), fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle("Outcome distributions by option (boxes: quartiles; whiskers: 1.5 IQR; dots: replications)", fontsize=11)
-    fig.tight_layout()
+    note = ("; the same in every run (not drawn): " + ", ".join(o.label for o, _ in flat)) if flat else ""
+    fig.suptitle("Outcome distributions by option (boxes: quartiles; whiskers: 1.5 IQR; dots: replications)" + note,
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, out)
 
 
-def plot_survival(results: dict[str, pd.DataFrame], horizons, out: Path) -> Path:
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
-    for ax, (col, title) in zip(axes, (("pokrovsk_fall_day", "Pokrovsk still held (≥ half its urban cells)"),
-                                       ("encirclement_day", "no encirclement yet"),
-                                       ("next_line_reached_day", "next line not yet reached"))):
+def plot_survival(results: dict[str, pd.DataFrame], horizons, out: Path, start: dt.date, towns=()) -> Path:
+    """Share of replications in which each event has not happened yet, with 95% bands, on calendar dates."""
+    panels = [*(o.name for o in tabled() if o.kind == EVENT_DAY), *(fall_day_column(t) for t in towns)]
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.6 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, col in zip(axes.ravel(), panels):
+        o = outcome(col)
+        happened = False
         for k, (name, runs) in enumerate(results.items()):
-            t, s = survival_curve(runs[col], horizons[name])
-            ax.step(t, s, where="post", color=COLOURS[k % len(COLOURS)], lw=1.8, label=name)
+            days = runs[col] if col in runs else pd.Series([None] * len(runs))
+            t, s = survival_curve(days, horizons[name])
+            lo, hi = survival_band(days, horizons[name])
+            x = _dates(start, t)
+            ax.fill_between(x, lo, hi, step="post", color=colour(k), alpha=0.15, lw=0)
+            ax.step(x, s, where="post", color=colour(k), lw=1.8, label=name)
+            happened |= bool((s < 1).any())
+        if not happened:
+            ax.text(0.5, 0.5, "no run reached this event\nwithin the horizon", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=9, color="#555")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel("share of replications", fontsize=8)
-        ax.set_title(title, fontsize=10)
+        _date_axis(ax, start)
+        ax.set_ylabel("share of runs in which it has not happened", fontsize=8)
+        ax.set_title(f"{o.label.replace('days until ', 'not yet: ')}", fontsize=10)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Survival curves: share of replications in which the event has not happened by each day", fontsize=11)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Survival curves with 95% bands: share of replications in which the event has not happened "
+                 "by each date (higher is better for the defender)", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
 
-def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path) -> Path:
-    cols = (("defender_personnel", "defender personnel"), ("attacker_personnel", "attacker personnel"),
-            ("defender_area_km2", "defender-held area, km²"), ("corridor_km", "corridor to Pokrovsk, km"))
-    fig, axes = plt.subplots(1, len(cols), figsize=(20, 4.6))
-    for ax, (col, title) in zip(axes, cols):
+FAN_SERIES = (("defender_personnel", "defender personnel", "personnel", True),
+              ("attacker_personnel", "attacker personnel", "personnel", True),
+              ("defender_area_km2", "defender-held area (whole theater)", "km²", False),
+              ("corridor_km", "supply corridor to Pokrovsk (0: cut)", "km", True))
+
+
+def event_marks(events: dict[str, list[tuple[float, str]]]) -> list[tuple[float, str, str]]:
+    """(day, label, colour) once per event: black when several options share it (named unless all do),
+    the option's colour when it is one option's."""
+    names = list(events)
+    who: dict[tuple[float, str], list[str]] = {}
+    for n, evs in events.items():
+        for ev in evs:
+            who.setdefault(ev, []).append(n)
+    marks = []
+    for (day, label), opts in who.items():
+        if len(opts) == 1:
+            marks.append((day, f"{label} ({opts[0]})", colour(names.index(opts[0]))))
+        else:
+            rest = [n for n in names if n not in opts]
+            which = "" if not rest else (f" (all but {rest[0]})" if len(rest) == 1 else f" ({', '.join(opts)})")
+            marks.append((day, label + which, "black"))
+    return sorted(marks)
+
+
+def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]], labels: bool) -> None:
+    """Dashed vertical lines at the events' days, each labelled (on one panel) at its own height."""
+    for k, (day, label, col) in enumerate(marks):
+        when = start + dt.timedelta(days=float(day))
+        ax.axvline(when, color=col, ls="--", lw=1.0, alpha=0.85)
+        if labels:
+            ax.annotate(f" {label}, {when:%d %b}", (when, 0.97 - 0.07 * k), xycoords=("data", "axes fraction"),
+                        va="top", ha="left", fontsize=7, color=col)
+
+
+def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
+              events: dict[str, list[tuple[float, str]]]) -> Path:
+    """Median and 50% band by option, on calendar dates, with the events as dashed lines (black: shared by
+    several options; coloured: one option's), labelled on the first panel."""
+    marks = event_marks({n: events.get(n, []) for n in timeseries})
+    fig, axes = plt.subplots(2, 2, figsize=(16, 9))
+    for ax, (col, title, unit, from_zero) in zip(axes.ravel(), FAN_SERIES):
         for k, (name, ts) in enumerate(timeseries.items()):
             wide = ts.pivot(index="day", columns="replication", values=col)
             q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
-            colour = COLOURS[k % len(COLOURS)]
-            ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.2, lw=0)
-            ax.plot(q.index, q[0.5], color=colour, lw=1.6, label=name)
+            x = _dates(start, q.index)
+            ax.fill_between(x, q[0.25].clip(lower=0), q[0.75], color=colour(k), alpha=0.2, lw=0)
+            ax.plot(x, q[0.5], color=colour(k), lw=1.6, label=name)
+        if from_zero:
+            ax.set_ylim(bottom=0)
+        mark_events(ax, start, marks, labels=col == "defender_personnel")
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("day", fontsize=8)
+        ax.set_ylabel(unit, fontsize=8)
+        _date_axis(ax, start)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Daily trajectories by option: median and 50% band", fontsize=11)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Daily trajectories by option: median and 50% band; dashed: events (black: shared by "
+                 "options; coloured: one option's; median day where uncertain; labels on the first panel)", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
 
-def plot_control_maps(folders: dict[str, Path], out: Path, zoom_km: float = 35.0) -> Path | None:
+def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_km: float = 35.0) -> Path | None:
+    """The baseline's P(attacker-held on the last day), then each option's difference from it
+    (a diverging map centred on 0: blue where the option leaves the attacker less)."""
     from matplotlib.colors import LinearSegmentedColormap
 
     from sim.plots.map import draw_base, draw_latlon_ticks
-    from sim.theater import load_scenario
-    from sim.theater import build_grid, theater_of
+    from sim.theater import build_grid, load_scenario, theater_of
     from sim.theater.grid import ATTACKER
 
-    names = list(folders)
+    names = [baseline, *(n for n in folders if n != baseline)]
+    doc = load_scenario(folders[baseline] / "scenario.yaml")
+    grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
+    prob = {}
+    for n in names:
+        data = np.load(folders[n] / "control.npz")
+        prob[n] = data["attacker_held_count"] / max(int(data["replications"]), 1)
+        initial = data["initial_control"]
     ncols = min(2, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2 * ncols, 6.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.4 * ncols, 6.6 * nrows), squeeze=False)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
-    cmap = LinearSegmentedColormap.from_list("p", ["#ffffff00", "#fdae61", "#d7191c", "#67000d"])
-    im = None
-    for ax, name in zip(axes.ravel(), names):
-        folder = folders[name]
-        doc = load_scenario(folder / "scenario.yaml")
-        grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
-        data = np.load(folder / "control.npz")
-        prob = data["attacker_held_count"] / max(int(data["replications"]), 1)
+    ext = [0, grid.cols * grid.cell_km, 0, grid.rows * grid.cell_km]
+    cx, cy = grid.to_km(*grid.theater.place_latlon(doc.scenario.outcomes.city))
+    X, Y = grid.centres_km()
+    spread = max((float(np.abs(prob[n] - prob[baseline]).max()) for n in names[1:]), default=0.0)
+    top = max(0.2, float(np.ceil(spread * 10) / 10))  # one scale for every difference panel
+    seq = LinearSegmentedColormap.from_list("p", ["#ffffff00", "#fdae61", "#d7191c", "#67000d"])
+    for k, (ax, n) in enumerate(zip(axes.ravel(), names)):
         draw_base(ax, grid, labels=True)
-        im = ax.imshow(np.ma.masked_where(prob <= 0, prob), origin="lower", cmap=cmap, vmin=0, vmax=1, alpha=0.75,
-                       extent=[0, grid.cols * grid.cell_km, 0, grid.rows * grid.cell_km], interpolation="nearest")
-        X, Y = grid.centres_km()
-        ax.contour(X, Y, (data["initial_control"] == ATTACKER).astype(float), levels=[0.5], colors=["black"],
-                   linewidths=1.0, linestyles="dashed")
-        cx, cy = grid.to_km(*grid.theater.place_latlon(doc.scenario.outcomes.city))
+        if k == 0:
+            im = ax.imshow(np.ma.masked_where(prob[n] <= 0, prob[n]), origin="lower", cmap=seq, vmin=0, vmax=1,
+                           alpha=0.75, extent=ext, interpolation="nearest")
+            fig.colorbar(im, ax=ax, shrink=0.75, label=f"P(attacker-held on the last day), {n}")
+            ax.set_title(f"baseline: {n}", fontsize=10)
+        else:
+            d = prob[n] - prob[baseline]
+            im = ax.imshow(np.ma.masked_where(np.abs(d) < 0.02, d), origin="lower", cmap="RdBu_r", vmin=-top, vmax=top,
+                           alpha=0.85, extent=ext, interpolation="nearest")
+            fig.colorbar(im, ax=ax, shrink=0.75, label=f"difference in P(attacker-held)\nblue: attacker holds less than under {baseline}")
+            ax.set_title(f"{n} − {baseline}", fontsize=10)
+        ax.contour(X, Y, (initial == ATTACKER).astype(float), levels=[0.5], colors=["black"], linewidths=1.0,
+                   linestyles="dashed")
         draw_latlon_ticks(ax, grid)
         ax.set_xlim(float(cx) - zoom_km, float(cx) + zoom_km)
         ax.set_ylim(float(cy) - zoom_km, float(cy) + zoom_km)
-        ax.set_title(name, fontsize=10)
-    if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="P(attacker-held on the last day)")
-    fig.suptitle("Where the attacker ends, by option (dashed: front at the start)", fontsize=11)
+    fig.suptitle("Where the attacker ends: the baseline, and each option's difference from it "
+                 "(dashed: front at the start)", fontsize=11)
     return _save(fig, out)
+
+
+def plot_comparison(out: Path, results, series, folders, horizons, *, baseline: str, start: dt.date,
+                    towns=()) -> list[str]:
+    """Every figure of a comparison; returns the file names written."""
+    from sim.theater import load_scenario
+
+    events = {n: option_events(load_scenario(folders[n] / "scenario.yaml").scenario, results[n]) for n in folders}
+    figures = [plot_distributions(results, horizons, out / "distributions.png"),
+               plot_survival(results, horizons, out / "survival.png", start, towns),
+               plot_fans(series, out / "fans.png", start, events),
+               plot_control_maps(folders, out / "control_maps.png", baseline)]
+    return [f.name for f in figures if f is not None]

@@ -15,16 +15,8 @@ import pandas as pd  # noqa: E402
 from sim.core.errors import InputError  # noqa: E402
 from sim.core.io import write_atomic  # noqa: E402
 
-DISTRIBUTIONS = (
-    ("pokrovsk_fall_day", "day Pokrovsk falls", "day"),
-    ("encirclement_day", "day of encirclement", "day"),
-    ("defenders_trapped", "defenders trapped", "personnel"),
-    ("defender_casualties", "defender casualties", "personnel"),
-    ("attacker_casualties", "attacker casualties", "personnel"),
-    ("exchange_ratio", "exchange ratio (att/def)", "ratio"),
-    ("territory_lost_km2", "ground lost", "km²"),
-    ("defenders_captured", "defenders captured", "personnel"),
-)
+DISTRIBUTIONS = ("pokrovsk_fall_day", "encirclement_day", "corridor_cut_day", "defender_casualties",
+                 "attacker_casualties", "defenders_cut_off", "defenders_captured", "territory_lost_km2")
 FANS = (
     (("defender_personnel", "attacker_personnel"), "personnel", ("#1f77b4", "#d62728")),
     (("defender_area_km2",), "defender-held area, km²", ("#1f77b4",)),
@@ -41,21 +33,26 @@ def _save(fig, path: Path) -> Path:
 
 
 def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
+    from sim.analysis.compare import outcome_values
+    from sim.outcomes import EVENT_DAY, axis_unit, outcome
+
     fig, axes = plt.subplots(2, 4, figsize=(16, 7))
     n = len(runs)
-    for ax, (col, label, unit) in zip(axes.ravel(), DISTRIBUTIONS):
+    for ax, col in zip(axes.ravel(), DISTRIBUTIONS):
+        o = outcome(col)
         values = pd.to_numeric(runs[col], errors="coerce").astype(float).dropna() if col in runs else pd.Series(dtype=float)
         if len(values):
             ax.hist(values, bins=min(30, max(5, len(values) // 4)), color="#4c72b0", alpha=0.85)
             ax.axvline(values.median(), color="black", lw=1, ls="--")
-        share = f"{len(values)}/{n} runs" if col.endswith("_day") else f"n={len(values)}"
-        ax.set_title(f"{label} ({share})", fontsize=9)
-        ax.set_xlabel(unit, fontsize=8)
+        share = f"in {len(values)} of {n} runs" if o.kind == EVENT_DAY else f"n={len(values)}"
+        ax.set_title(f"{o.label} ({share})", fontsize=9)
+        ax.set_xlabel(axis_unit(o), fontsize=8)
+        ax.set_ylabel("runs", fontsize=8)
         ax.tick_params(labelsize=7)
-    p_held = runs["pokrovsk_held"].mean() if "pokrovsk_held" in runs else float("nan")
+    held = {d: outcome_values(runs, f"pokrovsk_held_day{d}", 0).mean() for d in (30, 60, 90)}
     p_enc = runs["encircled"].mean() if "encircled" in runs else float("nan")
-    fig.suptitle(f"{title}: P(Pokrovsk held at end) = {p_held:.2f}, P(encircled) = {p_enc:.2f}; dashed: median",
-                 fontsize=11)
+    fig.suptitle(f"{title}: P(Pokrovsk still held) day 30 {held[30]:.2f}, day 60 {held[60]:.2f}, day 90 {held[90]:.2f}; "
+                 f"P(encircled) {p_enc:.2f}; dashed: median", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
@@ -73,6 +70,8 @@ def plot_fans(ts: pd.DataFrame, out: Path, title: str, start_date: str | None = 
             ax.plot(q.index, q[0.5], color=colour, lw=1.8, label=col.replace("_", " "))
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("day" + (f" (0 = {start_date})" if start_date else ""), fontsize=8)
+        if "personnel" in cols[0] or cols[0] == "corridor_km":  # counts and widths from 0; areas zoomed in
+            ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=7)
         if len(cols) > 1:
             ax.legend(fontsize=7)

@@ -12,92 +12,136 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.compare import LABELS  # noqa: E402
 from sim.analysis.stats import mean_interval, wilson_interval  # noqa: E402
 from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
+from sim.outcomes import PROBABILITY, axis_unit, outcome  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
-BOOLEAN = ("encircled", "pokrovsk_held")
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+FEW = 30  # replications per point below which a probability's interval is wider than about +/-0.15
 
 
-def _label(outcome: str) -> str:
-    return {"encircled": "P(encirclement)", "pokrovsk_held": "P(Pokrovsk held)"}.get(outcome, LABELS.get(outcome, outcome))
+def _declared(o: str):
+    try:
+        return outcome(o)
+    except KeyError:
+        return None
+
+
+def _is_probability(o: str) -> bool:
+    d = _declared(o)
+    return d is not None and d.kind == PROBABILITY
+
+
+def _label(o: str) -> str:
+    d = _declared(o)
+    return d.axis_label() if d is not None else o
 
 
 def point_summary(runs: pd.DataFrame, knobs: list[str], outcomes: list[str]) -> pd.DataFrame:
-    """Per scenario and point: each knob's value, and each outcome's mean with its 95% interval."""
+    """Per scenario and point: each knob's value, and each outcome's mean (or share) with its 95% interval,
+    clipped to what the outcome can be (no negative counts)."""
     ok = runs[runs["status"] == "ok"]
     rows = []
     for (scenario, point), g in ok.groupby(["scenario", "point"], sort=True):
         row = {"scenario": scenario, "point": point, "n": len(g), **{k: g[k].iloc[0] for k in knobs}}
-        for o in outcomes:
-            if o not in g:
-                continue
-            if o in BOOLEAN:
+        for o in (o for o in outcomes if o in g):
+            if _is_probability(o):
                 x = g[o].astype(bool)
                 lo, hi = wilson_interval(int(x.sum()), len(x))
                 row.update({o: x.mean(), f"{o}_low": lo, f"{o}_high": hi})
             else:
                 m, lo, hi = mean_interval(pd.to_numeric(g[o], errors="coerce"))
-                row.update({o: m, f"{o}_low": lo, f"{o}_high": hi})
+                d = _declared(o)
+                floor = lo if d is not None and d.can_be_negative else max(lo, 0.0)
+                row.update({o: m, f"{o}_low": floor, f"{o}_high": hi})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def few_note(summary: pd.DataFrame) -> str:
+    """A warning for the figure's title when the replications per point are too few."""
+    n = int(summary["n"].min()) if len(summary) else 0
+    if n >= FEW:
+        return ""
+    lo, hi = wilson_interval(n // 2, max(n, 1))
+    return (f"\nWARNING: {n} replications per point: a probability is known to about ±{(hi - lo) / 2:.2f}; "
+            "differences between points smaller than that are noise")
+
+
+def _heatmap(fig, ax, part: pd.DataFrame, knobs: list[str], o: str, scale: tuple) -> None:
+    grid = part.pivot_table(index=knobs[1], columns=knobs[0], values=o)
+    im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis", vmin=scale[0], vmax=scale[1])
+    ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns], fontsize=7, rotation=45)
+    ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index], fontsize=7)
+    for (r, c), v in np.ndenumerate(grid.to_numpy()):
+        ax.text(c, r, f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}", ha="center", va="center", fontsize=6, color="white")
+    fig.colorbar(im, ax=ax, shrink=0.8, label=_label(o))
+    ax.set_xlabel(knobs[0], fontsize=8)
+    ax.set_ylabel(knobs[1], fontsize=8)
+
+
 def plot_surfaces(summary: pd.DataFrame, knobs: list[str], outcomes: list[str], out: Path, title: str) -> Path:
+    """Each outcome against the knobs, every option on one shared axis (a line per option over the first
+    knob's real values); a full two-knob grid is a heat map per option on one shared colour scale."""
     scenarios = list(dict.fromkeys(summary["scenario"]))
     outs = [o for o in outcomes if o in summary][:4]
-    fig, axes = plt.subplots(len(scenarios), len(outs), figsize=(4.8 * len(outs), 4.2 * len(scenarios)), squeeze=False)
-    for i, sc in enumerate(scenarios):
-        part = summary[summary["scenario"] == sc]
-        for j, o in enumerate(outs):
-            ax = axes[i, j]
-            if len(knobs) >= 2 and part[knobs[0]].nunique() * part[knobs[1]].nunique() == len(part):
-                grid = part.pivot_table(index=knobs[1], columns=knobs[0], values=o)
-                im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", cmap="viridis",
-                               vmin=0 if o in BOOLEAN else None, vmax=1 if o in BOOLEAN else None)
-                ax.set_xticks(range(grid.shape[1]), [f"{v:g}" for v in grid.columns], fontsize=7, rotation=45)
-                ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index], fontsize=7)
-                for (r, c), v in np.ndenumerate(grid.to_numpy()):
-                    ax.text(c, r, f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}", ha="center", va="center", fontsize=6,
-                            color="white")
-                fig.colorbar(im, ax=ax, shrink=0.8)
-                ax.set_xlabel(knobs[0], fontsize=8)
-                ax.set_ylabel(knobs[1], fontsize=8)
-            elif len(knobs) == 1 or part[knobs[0]].nunique() == len(part):
-                k = knobs[0]
-                p = part.sort_values(k)
-                ax.plot(p[k], p[o], "o-", color="#1f77b4")
-                ax.fill_between(p[k], p[f"{o}_low"], p[f"{o}_high"], alpha=0.25, color="#1f77b4")
-                ax.set_xlabel(k, fontsize=8)
-            else:  # a scattered design: the outcome against the first knob, coloured by the second
-                sc_ = ax.scatter(part[knobs[0]], part[o], c=part[knobs[1]] if len(knobs) > 1 else None, s=14,
-                                 cmap="viridis")
-                ax.set_xlabel(knobs[0], fontsize=8)
-                if len(knobs) > 1:
-                    fig.colorbar(sc_, ax=ax, shrink=0.8, label=knobs[1])
-            ax.set_title(f"{sc}: {_label(o)}", fontsize=9)
+    grid2 = len(knobs) >= 2 and all(
+        p[knobs[0]].nunique() * p[knobs[1]].nunique() == len(p) for _, p in summary.groupby("scenario"))
+    rows = len(scenarios) if grid2 else 1
+    fig, axes = plt.subplots(rows, len(outs), figsize=(5.2 * len(outs), 4.4 * rows), squeeze=False)
+    for j, o in enumerate(outs):
+        scale = (0.0, 1.0) if _is_probability(o) else (float(summary[o].min()), float(summary[o].max()))
+        for i, sc in enumerate(scenarios):
+            part = summary[summary["scenario"] == sc].sort_values(knobs[0])
+            if grid2:
+                _heatmap(fig, axes[i, j], part, knobs, o, scale)
+                axes[i, j].set_title(f"{sc}: {_declared(o).label if _declared(o) else o}", fontsize=9)
+                continue
+            ax = axes[0, j]
+            x = pd.to_numeric(part[knobs[0]], errors="coerce")
+            ax.plot(x, part[o], "o-", color=COLOURS[i % len(COLOURS)], label=sc, ms=4)
+            ax.fill_between(x, part[f"{o}_low"], part[f"{o}_high"], alpha=0.18, color=COLOURS[i % len(COLOURS)])
+            ax.set_xlabel(f"{knobs[0]} (swept value)", fontsize=8)
+            ax.set_ylabel(axis_unit(_declared(o)) if _declared(o) else o, fontsize=8)
+            ax.set_title(_declared(o).label if _declared(o) else o, fontsize=9)
+        if not grid2:
+            axes[0, j].legend(fontsize=7)
+        for ax in axes[:, j]:
             ax.tick_params(labelsize=7)
-    fig.suptitle(f"{title}: mean outcome at each point (lines: 95% interval)", fontsize=11)
+    fig.suptitle(f"{title}: mean outcome (share for probabilities) at each point, 95% band" + few_note(summary),
+                 fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
 
-def plot_point_distributions(runs: pd.DataFrame, outcome: str, out: Path, title: str, max_points: int = 40) -> Path | None:
+def point_labels(ok: pd.DataFrame, points: list, knobs: list[str]) -> list[str]:
+    """Each design point named by its knobs' values (the first two)."""
+    first = ok.drop_duplicates("point").set_index("point")
+    return ["\n".join(f"{k.rsplit('.', 1)[-1]}={first.loc[p, k]:.3g}" if isinstance(first.loc[p, k], float | int)
+                      else f"{k.rsplit('.', 1)[-1]}={first.loc[p, k]}" for k in knobs[:2]) for p in points]
+
+
+def plot_point_distributions(runs: pd.DataFrame, outcome_name: str, out: Path, title: str, knobs: list[str],
+                             max_points: int = 40) -> Path | None:
     ok = runs[runs["status"] == "ok"]
-    if outcome not in ok or outcome in BOOLEAN:
+    if outcome_name not in ok or _is_probability(outcome_name):
         return None
-    points = sorted(ok["point"].unique())[:max_points]
+    first = ok.drop_duplicates("point").sort_values(knobs[0]) if knobs else ok.drop_duplicates("point")
+    points = list(first["point"])[:max_points]
     scenarios = list(dict.fromkeys(ok["scenario"]))
-    fig, axes = plt.subplots(len(scenarios), 1, figsize=(max(8, 0.35 * len(points) + 3), 3.6 * len(scenarios)),
+    fig, axes = plt.subplots(len(scenarios), 1, figsize=(max(8, 0.5 * len(points) + 3), 3.8 * len(scenarios)),
                              squeeze=False)
     for ax, sc in zip(axes[:, 0], scenarios):
         part = ok[ok["scenario"] == sc]
-        data = [pd.to_numeric(part[part["point"] == p][outcome], errors="coerce").dropna().to_numpy() for p in points]
+        data = [pd.to_numeric(part[part["point"] == p][outcome_name], errors="coerce").dropna().to_numpy()
+                for p in points]
         ax.boxplot(data, showfliers=False)
-        ax.set_xticks(range(1, len(points) + 1), [str(p) for p in points], fontsize=6)
-        ax.set_xlabel("design point (see design.parquet)", fontsize=8)
-        ax.set_title(f"{sc}: {_label(outcome)} per point", fontsize=9)
+        ax.set_xticks(range(1, len(points) + 1), point_labels(ok, points, knobs), fontsize=6)
+        ax.set_xlabel("design point, by its swept values (sorted by " + (knobs[0] if knobs else "point") + ")",
+                      fontsize=8)
+        ax.set_ylabel(axis_unit(_declared(outcome_name)) if _declared(outcome_name) else outcome_name, fontsize=8)
+        ax.set_title(f"{sc}: {_declared(outcome_name).label if _declared(outcome_name) else outcome_name}", fontsize=9)
     fig.suptitle(f"{title}: distribution over replications at each point", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
@@ -162,9 +206,9 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
     summary = point_summary(runs, knobs, outcomes)
     write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
-    numeric = [o for o in outcomes if o not in BOOLEAN]
+    numeric = [o for o in outcomes if not _is_probability(o)]
     if numeric:
-        p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name)
+        p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
         if p is not None:
             written.append(p)
     scenarios = list(dict.fromkeys(runs["scenario"]))
@@ -184,6 +228,12 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
             part = ok[ok["scenario"] == sc]
             box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
             if box is None:
+                continue
+            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
+                why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
+                       f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
+                print(why)
+                prims[sc] = {"not drawn": why}
                 continue
             bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
             written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
