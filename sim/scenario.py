@@ -31,6 +31,7 @@ from sim.distributions import FORMS, Distribution
 from sim.core.errors import InputError, found
 from sim.schema import Day, Factor, Fraction, NonNegative, Place, Positive, Probability, Strict, num
 from sim.core.seeding import substream
+from sim.posterior import ROW_COLUMN, draw_from
 from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar, path_exists, printable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -309,6 +310,8 @@ class Scenario(Strict):
     defender: DefenderDoctrine
     option: Option
     outcomes: OutcomeSettings
+    posterior: str | None = Field(default=None, description="a posterior file (sim calibrate): each replication "
+                                  "draws one kept parameter set from it (sim/posterior.py)")
 
     @field_validator("kinds")
     @classmethod
@@ -588,6 +591,9 @@ def load(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
     from sim.theater import check_places  # the theater knows the place names
 
     check_places(doc)
+    from sim.posterior import resolve_in
+
+    resolve_in(doc)
     return doc
 
 
@@ -623,12 +629,17 @@ def sample(scenario: Scenario, seq: np.random.SeedSequence) -> tuple[Scenario, d
 
     Each input is drawn from the stream named by its dotted path, so the same
     replication of two option files gets the same value of every input they
-    share. Returns the concrete scenario and the drawn values by path.
+    share. A scenario with a ``posterior`` first takes one kept parameter set
+    from the stream ``posterior`` (sim/posterior.py). Returns the concrete
+    scenario and the drawn values by path.
     """
+    chosen = draw_from(scenario.posterior, seq) if scenario.posterior else {}
+    if chosen:  # a posterior set replaces those parameters (checked against the scenario when it was loaded)
+        scenario = _rebuild(scenario, {k: v for k, v in chosen.items() if k != ROW_COLUMN})
     draws = {path: dist.sample(substream(seq, "input:" + path)) for path, dist in uncertain_inputs(scenario).items()}
     if not draws:
-        return scenario, {}
-    return _rebuild(scenario, draws), draws  # draws lie inside validated supports: no second validation
+        return scenario, chosen
+    return _rebuild(scenario, draws), {**chosen, **draws}  # draws lie inside validated supports: no second validation
 
 
 def replace_values(scenario: Scenario, values: dict[str, Any], source: str = "override") -> Scenario:

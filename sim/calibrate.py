@@ -1,0 +1,335 @@
+"""Calibration as a method: history matching in waves, on the sweep machinery, to a posterior.
+
+A campaign file (``experiments/calibration_*.yaml``) is an experiment (sim/experiment.py:
+scenarios, ``sampler: lhs``, the parameters' prior ranges, ``samples`` points a wave,
+``replications`` a point, ``seed``, ``fixed``, ``chunk_runs``) with a ``calibration``
+block: the targets, the number of waves, the cut-off and where the posterior goes.
+
+Each wave is a sweep (sim/sweep.py: resumable Parquet parts, progress, ``kill -9``
+safe) of a Latin hypercube over a box of the parameters: wave 1 over the prior
+ranges, wave k over the box spanned by the sets wave k-1 kept, widened by a tenth of
+its width a side and clipped to the prior. Every point is judged against every
+target by its implausibility (Vernon, Goldstein and Bower 2010; Andrianakis et al.
+2015 for stochastic models)::
+
+    I = |E[model] - observed| / sqrt(Var_obs + Var_model + Var_discrepancy)
+
+``E[model]`` is the mean of the statistic over the point's replications and
+``Var_model = s^2 (1 + 1/R)``: the model's run-to-run variance (the record is one
+realisation of a stochastic history, so a point is not ruled out because its runs
+scatter around it) plus the Monte Carlo variance of the estimated mean. A point is
+kept (not implausible) when the largest I over the targets is below the cut-off (3,
+Pukelsheim's three-sigma rule). The kept sets of every wave form the posterior (a
+set, each kept point weighted alike), written by :func:`sim.posterior.write_posterior`.
+
+A day column (``pokrovsk_fall_day``...) that is empty because the event did not
+happen within the run is counted as the day after the run's last (censored): the
+point's mean is then a lower bound, which errs towards keeping it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from sim import __version__
+from sim.core.errors import InputError
+from sim.core.io import write_atomic, write_text_atomic
+from sim.experiment import Experiment, ExperimentDoc, Knob, design, experiment_doc
+from sim.posterior import write_posterior
+from sim.scenario import validation_error_line
+from sim.schema import Strict
+from sim.yamlio import load_yaml_file
+
+WIDEN = 0.10         # a wave's box is widened by this share of its width on each side
+CUTOFF_DEFAULT = 3.0  # Pukelsheim's 3-sigma rule, the usual history-matching cut-off
+
+
+class Target(Strict):
+    """One observed quantity of the record and the statistic of the model that answers it."""
+
+    name: str = Field(min_length=1)
+    scenario: str = Field(description="the name of one of the campaign's scenarios (its start date is the hindcast's)")
+    statistic: str = Field(description="an outcome column of runs.parquet, averaged over a point's replications")
+    observed: float
+    observed_sd: float = Field(ge=0, description="standard deviation of the observation's error")
+    discrepancy_sd: float = Field(ge=0, description="standard deviation of the model's structural discrepancy")
+    reason: str = Field(min_length=20, description="the source of the observation and why these two spreads")
+
+
+class Calibration(Strict):
+    waves: int = Field(default=2, ge=1, le=20)
+    cutoff: float = Field(default=CUTOFF_DEFAULT, gt=0)
+    posterior: str | None = Field(default=None, description="where the posterior is also written, relative to this file")
+    targets: list[Target] = Field(min_length=1)
+
+
+class Campaign:
+    """A campaign as read: the experiment (wave 1 over the prior), its calibration block, its file."""
+
+    def __init__(self, doc: ExperimentDoc, calibration: Calibration) -> None:
+        self.doc = doc
+        self.calibration = calibration
+
+    @property
+    def name(self) -> str:
+        return self.doc.experiment.name
+
+    @property
+    def prior(self) -> dict[str, tuple[float, float]]:
+        return {p: (k.range[0], k.range[1]) for p, k in self.doc.experiment.parameters.items()}
+
+    def censor_day(self, scenario: str) -> int:
+        """The day a censored day column counts as: one after the scenario's last day."""
+        from sim.scenario import replace_values
+
+        doc = next(d for d in self.doc.scenarios if d.scenario.name == scenario)
+        spec = replace_values(doc.scenario, dict(self.doc.experiment.fixed), source="fixed")
+        return int(spec.days) + 1
+
+
+# ------------------------------------------------------------------ reading
+def load_campaign(path: str | Path, sets: list[str] | None = None) -> Campaign:
+    """Read and validate a campaign file; every problem is one InputError line."""
+    path = Path(path)
+    data, locations = load_yaml_file(path)
+    if not isinstance(data, dict) or "calibration" not in data:
+        raise InputError("expected a campaign: an experiment (name, scenarios, sampler: lhs, parameters, ...) "
+                         "with a calibration block", source=str(path), line=1)
+    block = data.pop("calibration")
+    try:
+        calibration = Calibration.model_validate(block)
+    except ValidationError as exc:
+        raise _nested(validation_error_line(exc, Calibration, _under(locations, "calibration"), str(path))) from None
+    data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets}))
+    doc = experiment_doc(path, data, locations, sets)
+    if doc.experiment.sampler != "lhs":
+        src, line = locations.get(("sampler",), (str(path), None))
+        raise InputError(f"a campaign samples a Latin hypercube: expected lhs, found {doc.experiment.sampler!r}",
+                         source=src, line=line, path="sampler")
+    _check_targets(calibration, doc, locations, str(path))
+    return Campaign(doc, calibration)
+
+
+def _under(locations: dict, key: str) -> dict:
+    """The locations of a block, keyed as if it were the top level."""
+    return {p[1:]: v for p, v in locations.items() if p[:1] == (key,) and len(p) > 1}
+
+
+def _nested(error: InputError) -> InputError:
+    path = "calibration" if error.path in (None, "(top level)") else f"calibration.{error.path}"
+    return InputError(error.message, source=error.source, line=error.line, path=path)
+
+
+def _check_targets(calibration: Calibration, doc: ExperimentDoc, locations: dict, source: str) -> None:
+    from sim.runner import OUTCOME_COLUMNS
+
+    names = [d.scenario.name for d in doc.scenarios]
+    seen = set()
+    for i, t in enumerate(calibration.targets):
+        src, line = locations.get(("calibration", "targets", str(i)), (source, None))
+        where = {"source": src, "line": line, "path": f"calibration.targets.{i}"}
+        if t.name in seen:
+            raise InputError(f"two targets are named {t.name!r}", **where)
+        seen.add(t.name)
+        if t.scenario not in names:
+            raise InputError(f"scenario {t.scenario!r} is not one of the campaign's ({', '.join(names)})", **where)
+        if t.statistic not in OUTCOME_COLUMNS:
+            raise InputError(f"statistic {t.statistic!r} is not an outcome column of runs.parquet", **where)
+        if t.observed_sd == 0 and t.discrepancy_sd == 0:
+            raise InputError("observed_sd and discrepancy_sd are both 0: no record is known exactly", **where)
+
+
+# ------------------------------------------------------------------ the arithmetic
+def implausibility(expected: float, observed: float, var_obs: float, var_model: float, var_disc: float) -> float:
+    """``|E[model] - observed| / sqrt(Var_obs + Var_model + Var_discrepancy)`` (inf when it cannot be judged)."""
+    total = var_obs + var_model + var_disc
+    if not math.isfinite(expected) or total <= 0:
+        return math.inf
+    return abs(expected - observed) / math.sqrt(total)
+
+
+def model_moments(values: np.ndarray) -> tuple[float, float]:
+    """The mean of a point's replications and ``Var_model = s^2 (1 + 1/R)`` (run-to-run plus the mean's error)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return math.nan, math.nan
+    s2 = float(values.var(ddof=1))
+    return float(values.mean()), s2 * (1 + 1 / len(values))
+
+
+def judge(runs: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """One row per point: the knobs, each target's E, Var_model and I, the largest I and ``kept``."""
+    knobs = list(campaign.prior)
+    ok = runs[runs["status"] == "ok"]
+    points = runs.groupby("point", sort=True)[knobs].first()
+    cutoff = campaign.calibration.cutoff
+    largest = pd.Series(0.0, index=points.index)
+    for t in campaign.calibration.targets:
+        part = ok[ok["scenario"] == t.scenario]
+        censor = campaign.censor_day(t.scenario) if t.statistic.endswith("_day") else None
+        e_col, v_col, i_col = f"{t.name}:E", f"{t.name}:var_model", f"{t.name}:I"
+        for point in points.index:
+            values = pd.to_numeric(part.loc[part["point"] == point, t.statistic], errors="coerce").to_numpy(float)
+            if censor is not None:
+                values = np.where(np.isnan(values), censor, values)
+            e, v = model_moments(values)
+            points.loc[point, [e_col, v_col]] = e, v
+            points.loc[point, i_col] = implausibility(e, t.observed, t.observed_sd ** 2, v, t.discrepancy_sd ** 2)
+        largest = np.maximum(largest, points[i_col])
+    points["I_max"] = largest
+    points["kept"] = points["I_max"] < cutoff
+    return points.reset_index()
+
+
+# ------------------------------------------------------------------ the waves
+def wave_box(kept: pd.DataFrame, prior: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """The box of the next wave: the kept sets' span, widened by WIDEN a side, inside the prior."""
+    box = {}
+    for p, (lo, hi) in prior.items():
+        a, b = float(kept[p].min()), float(kept[p].max())
+        pad = WIDEN * max(b - a, 1e-3 * (hi - lo))
+        box[p] = (max(lo, a - pad), min(hi, b + pad))
+    return box
+
+
+def wave_experiment(campaign: Campaign, wave: int, box: dict[str, tuple[float, float]]) -> Experiment:
+    """The sweep of one wave: a Latin hypercube over ``box``; its own design seed, the campaign's replications."""
+    exp = campaign.doc.experiment
+    knobs = {p: Knob(range=list(box[p]), integer=exp.parameters[p].integer) for p in exp.parameters}
+    return exp.model_copy(update={"name": f"{exp.name}_wave{wave}", "parameters": knobs, "seed": exp.seed + wave - 1})
+
+
+def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, executor, resume: bool, force: bool,
+             progress: bool) -> tuple[pd.DataFrame, str]:
+    """Run (or finish, or reuse) one wave's sweep in ``out``."""
+    from sim.sweep import sweep
+
+    if resume and (out / "design.parquet").exists():
+        if not pd.read_parquet(out / "design.parquet").equals(design(exp)):
+            raise InputError("the campaign changed since this wave was run; use --force to start again", source=str(out))
+        manifest = out / "manifest.json"
+        if manifest.exists() and json.loads(manifest.read_text())["status"] == "complete":
+            return pd.read_parquet(out / "runs.parquet"), "complete"
+    doc = ExperimentDoc(campaign.doc.path, exp, campaign.doc.scenarios, campaign.doc.locations)
+    return sweep(doc, out, executor=executor, resume=resume, force=force, progress=progress)
+
+
+def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, force: bool = False,
+              progress: bool = True) -> dict:
+    """Run the campaign's waves into ``out/wave-K``; write points.csv, report.md and the posterior."""
+    out.mkdir(parents=True, exist_ok=True)
+    box = {p: r for p, r in campaign.prior.items()}
+    judged, waves, status = [], [], "complete"
+    for wave in range(1, campaign.calibration.waves + 1):
+        exp = wave_experiment(campaign, wave, box)
+        runs, status = run_wave(campaign, exp, out / f"wave-{wave}", executor=executor, resume=resume, force=force,
+                                progress=progress)
+        if status != "complete":
+            break
+        points = judge(runs, campaign).assign(wave=wave)
+        judged.append(points)
+        waves.append({"wave": wave, "box": box, "points": len(points), "runs": len(runs),
+                      "failed": int((runs["status"] == "failed").sum()), "kept": int(points["kept"].sum())})
+        if not points["kept"].any():
+            status = "no set kept"
+            break
+        box = wave_box(points[points["kept"]], campaign.prior)
+    if not judged:
+        return {"status": status, "waves": waves}
+    points = pd.concat(judged, ignore_index=True)
+    write_atomic(out / "points.csv", lambda tmp: points.to_csv(tmp, index=False))
+    result = {"status": status, "waves": waves, "points": points, "runs": sum(w["runs"] for w in waves)}
+    if status == "complete":
+        result["posterior"] = _write_posteriors(campaign, out, points, result)
+    write_text_atomic(out / "report.md", report_text(campaign, result))
+    return result
+
+
+def _write_posteriors(campaign: Campaign, out: Path, points: pd.DataFrame, result: dict) -> list[Path]:
+    kept = points[points["kept"]]
+    knobs = list(campaign.prior)
+    sets = kept[knobs].to_numpy().tolist()
+    header = posterior_header(campaign, result)
+    paths = [write_posterior(out / "posterior.yaml", header, knobs, sets)]
+    if campaign.calibration.posterior:
+        paths.append(write_posterior(campaign.doc.path.parent / campaign.calibration.posterior, header, knobs, sets))
+    return paths
+
+
+def posterior_header(campaign: Campaign, result: dict) -> dict:
+    c = campaign.calibration
+    return {
+        "campaign": campaign.name,
+        "file": campaign.doc.path.name,
+        "created": dt.datetime.now(dt.UTC).date().isoformat(),
+        "package_version": __version__,
+        "method": f"history matching by direct simulation, {len(result['waves'])} waves, "
+                  f"implausibility cut-off {c.cutoff:g} on the largest over the targets",
+        "runs": int(result["runs"]),
+        "replications_per_point": campaign.doc.experiment.replications,
+        "kept_per_wave": [w["kept"] for w in result["waves"]],
+        "targets": [f"{t.name}: {t.statistic} of {t.scenario} = {t.observed:g} "
+                    f"(sd obs {t.observed_sd:g}, discrepancy {t.discrepancy_sd:g})" for t in c.targets],
+    }
+
+
+# ------------------------------------------------------------------ the report
+def report_text(campaign: Campaign, result: dict) -> str:
+    """The campaign's report: runs, points kept per wave, each parameter's spread, the fit to each target."""
+    lines = [f"# Calibration campaign {campaign.name}", "", f"File: `{campaign.doc.path}`; status: **{result['status']}**; "
+             f"{result.get('runs', 0)} runs ({campaign.doc.experiment.replications} replications a point).", "",
+             "## Waves", "", "| wave | points | runs | failed | kept (I_max < "
+             f"{campaign.calibration.cutoff:g}) |", "|---|---|---|---|---|"]
+    lines += [f"| {w['wave']} | {w['points']} | {w['runs']} | {w['failed']} | {w['kept']} |" for w in result["waves"]]
+    points = result.get("points")
+    if points is None:
+        return "\n".join(lines) + "\n"
+    kept = points[points["kept"]]
+    lines += ["", "## Parameters: prior and posterior", "",
+              "| parameter | prior range | prior sd | posterior range | posterior mean | posterior sd |",
+              "|---|---|---|---|---|---|"]
+    for p, (lo, hi) in campaign.prior.items():
+        post = (f"{kept[p].min():.4g}-{kept[p].max():.4g} | {kept[p].mean():.4g} | {kept[p].std(ddof=1):.3g}"
+                if len(kept) > 1 else "- | - | -")
+        lines.append(f"| `{p}` | {lo:g}-{hi:g} | {(hi - lo) / math.sqrt(12):.3g} | {post} |")
+    lines += ["", "## Fit to each target", "", "E is the mean over a point's replications; I its implausibility.", "",
+              "| target | observed | sd obs | sd discrepancy | E, all points (range) | E, kept (range) | "
+              "I, best point | share of points with I < cut-off |", "|---|---|---|---|---|---|---|---|"]
+    for t in campaign.calibration.targets:
+        e, i = points[f"{t.name}:E"], points[f"{t.name}:I"]
+        ek = kept[f"{t.name}:E"]
+        kept_text = f"{ek.mean():.4g} ({ek.min():.4g}-{ek.max():.4g})" if len(kept) else "-"
+        lines.append(f"| {t.name} | {t.observed:g} | {t.observed_sd:g} | {t.discrepancy_sd:g} | {e.mean():.4g} "
+                     f"({e.min():.4g}-{e.max():.4g}) | {kept_text} | {i.min():.2f} | "
+                     f"{(i < campaign.calibration.cutoff).mean():.2f} |")
+    lines += ["", "Targets and the reasoning behind their spreads:", ""]
+    lines += [f"- **{t.name}** ({t.statistic}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ the command
+def calibrate_command(args) -> int:
+    from sim.sweep import DaskExecutor, LocalExecutor
+
+    campaign = load_campaign(args.campaign, args.sets)
+    out = Path(args.out)
+    executor = DaskExecutor(args.scheduler, args.workers) if args.scheduler else LocalExecutor(args.workers)
+    result = calibrate(campaign, out, executor=executor, resume=args.resume, force=args.force)
+    for w in result["waves"]:
+        print(f"wave {w['wave']}: {w['points']} points, {w['runs']} runs, {w['kept']} kept")
+    if result["status"] == "complete":
+        print(f"posterior: {', '.join(str(p) for p in result['posterior'])}; report: {out / 'report.md'}")
+        return 0
+    if result["status"] == "no set kept":
+        print(f"no parameter set is consistent with the targets; see {out / 'report.md'}")
+        return 1
+    print(f"interrupted; `sim calibrate {args.campaign} --out {out} --resume` finishes it")
+    return 130
