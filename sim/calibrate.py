@@ -107,12 +107,13 @@ def load_campaign(path: str | Path, sets: list[str] | None = None) -> Campaign:
         calibration = Calibration.model_validate(block)
     except ValidationError as exc:
         raise _nested(validation_error_line(exc, Calibration, _under(locations, "calibration"), str(path))) from None
+    _check_statistics(calibration, locations, str(path))
     data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets}))
-    doc = experiment_doc(path, data, locations, sets)
-    if doc.experiment.sampler != "lhs":
+    if data.get("sampler") != "lhs":
         src, line = locations.get(("sampler",), (str(path), None))
-        raise InputError(f"a campaign samples a Latin hypercube: expected lhs, found {doc.experiment.sampler!r}",
+        raise InputError(f"a campaign samples a Latin hypercube: expected lhs, found {data.get('sampler')!r}",
                          source=src, line=line, path="sampler")
+    doc = experiment_doc(path, data, locations, sets)
     _check_targets(calibration, doc, locations, str(path))
     return Campaign(doc, calibration)
 
@@ -127,23 +128,33 @@ def _nested(error: InputError) -> InputError:
     return InputError(error.message, source=error.source, line=error.line, path=path)
 
 
-def _check_targets(calibration: Calibration, doc: ExperimentDoc, locations: dict, source: str) -> None:
+def _target_at(locations: dict, source: str, i: int) -> dict:
+    src, line = locations.get(("calibration", "targets", str(i)), (source, None))
+    return {"source": src, "line": line, "path": f"calibration.targets.{i}"}
+
+
+def _check_statistics(calibration: Calibration, locations: dict, source: str) -> None:
     from sim.runner import OUTCOME_COLUMNS
 
-    names = [d.scenario.name for d in doc.scenarios]
     seen = set()
     for i, t in enumerate(calibration.targets):
-        src, line = locations.get(("calibration", "targets", str(i)), (source, None))
-        where = {"source": src, "line": line, "path": f"calibration.targets.{i}"}
         if t.name in seen:
-            raise InputError(f"two targets are named {t.name!r}", **where)
+            raise InputError(f"two targets are named {t.name!r}", **_target_at(locations, source, i))
         seen.add(t.name)
-        if t.scenario not in names:
-            raise InputError(f"scenario {t.scenario!r} is not one of the campaign's ({', '.join(names)})", **where)
         if t.statistic not in OUTCOME_COLUMNS:
-            raise InputError(f"statistic {t.statistic!r} is not an outcome column of runs.parquet", **where)
+            raise InputError(f"statistic {t.statistic!r} is not an outcome column of runs.parquet",
+                             **_target_at(locations, source, i))
         if t.observed_sd == 0 and t.discrepancy_sd == 0:
-            raise InputError("observed_sd and discrepancy_sd are both 0: no record is known exactly", **where)
+            raise InputError("observed_sd and discrepancy_sd are both 0: no record is known exactly",
+                             **_target_at(locations, source, i))
+
+
+def _check_targets(calibration: Calibration, doc: ExperimentDoc, locations: dict, source: str) -> None:
+    names = [d.scenario.name for d in doc.scenarios]
+    for i, t in enumerate(calibration.targets):
+        if t.scenario not in names:
+            raise InputError(f"scenario {t.scenario!r} is not one of the campaign's ({', '.join(names)})",
+                             **_target_at(locations, source, i))
 
 
 # ------------------------------------------------------------------ the arithmetic
