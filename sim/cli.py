@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--workers", type=_positive_int, default=1)
     vm.add_argument("--engagement-days", type=_positive_int, default=10,
                     help="length of the standard engagement set beside the Dupuy Institute table (default 10)")
+    vm.add_argument("--record-runs", type=_non_negative_int, default=30,
+                    help="replications per start date of the record test bench (hindcasts from 14 Jan, 1 Apr, "
+                         "1 Jul, 1 Sep 2025 scored against DeepState; default 30, 0 skips it)")
+    vm.add_argument("--record-only", action="store_true", help="run only the record test bench")
 
     bn = sub.add_parser("bench", help="measure the model's speed and write docs/PERFORMANCE.md")
     bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
@@ -288,9 +292,14 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_validate_model(args) -> int:
+    from sim.hindcast import validate_record
     from sim.runner import validate_model_command
 
-    return validate_model_command(args)
+    status = 0 if args.record_only else validate_model_command(args)
+    if status == 0 and args.record_runs > 0:
+        validate_record(Path(args.out), runs=args.record_runs, seed=args.seed, workers=args.workers,
+                        command=f"sim validate-model --out {args.out} --record-runs {args.record_runs} --seed {args.seed}")
+    return status
 
 
 def cmd_bench(args) -> int:
