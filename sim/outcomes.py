@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.weather import STATES
+from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
 TIMESERIES_FLOAT = (
@@ -180,7 +180,7 @@ class Recorder:
     def timeseries(self, model) -> dict[str, np.ndarray]:
         last = model.day + 1
         out = {"day": np.arange(last, dtype=np.int32),
-               "weather": np.array([STATES[w] for w in self.weather[:last]], dtype=object)}
+               "weather": np.array([Weather(w).label for w in self.weather[:last]], dtype=object)}
         for name, values in self.data.items():
             out[name] = values[:last]
         return out

@@ -32,21 +32,21 @@ from sim.core.errors import InputError, found
 from sim.schema import Day, Factor, Fraction, NonNegative, Place, Positive, Probability, Strict, num
 from sim.core.seeding import substream
 from sim.posterior import ROW_COLUMN, draw_from
+from sim import vocab
+from sim.vocab import literal
 from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar, path_exists, printable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_SCENARIO = REPO_ROOT / "scenarios" / "base.yaml"
 
-WEATHER_STATES = ("clear", "overcast", "precip", "fog")
-KINDS = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
-ECHELONS = ("battalion", "brigade")
-OPTION_KINDS = ("hold", "withdraw", "reinforce", "kursk_pressure")
-TERRAINS = ("open", "urban", "forest", "water")
-ARMS = ("ne", "sw", "centre")
-
-WeatherState = Literal["clear", "overcast", "precip", "fog"]
-Kind = Literal["mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone"]
-Echelon = Literal["battalion", "brigade"]
+WeatherState = literal(vocab.Weather)
+Kind = literal(vocab.UnitKind)
+Echelon = literal(vocab.Echelon)
+TerrainName = literal(vocab.Terrain)
+OptionKindName = literal(vocab.OptionKind)
+ArmName = Literal[tuple(a.label for a in (vocab.Arm.NE, vocab.Arm.SW, vocab.Arm.CENTRE))]
+# the defender's postures as the combat table names them (hasty defence, prepared, ...)
+DefencePosture = Literal["hasty", "prepared", "fortified", "delay", "withdrawal"]
 
 
 # --------------------------------------------------------------------------- weather
@@ -84,15 +84,15 @@ class Weather(Strict):
                 raise ValueError(f"month {month}: expected a 4x4 table (clear, overcast, precip, fog)")
             for i, r in enumerate(rows):
                 if any(p < 0 or p > 1 for p in r):
-                    raise ValueError(f"month {month}, row {WEATHER_STATES[i]}: probabilities must lie in [0, 1], found {r}")
+                    raise ValueError(f"month {month}, row {vocab.Weather(i).label}: probabilities must lie in [0, 1], found {r}")
                 if abs(sum(r) - 1.0) > 1e-6:
-                    raise ValueError(f"month {month}, row {WEATHER_STATES[i]}: probabilities must add up to 1, found {sum(r):g}")
+                    raise ValueError(f"month {month}, row {vocab.Weather(i).label}: probabilities must add up to 1, found {sum(r):g}")
         return tables
 
     @field_validator("effects")
     @classmethod
     def _all_states(cls, effects: dict) -> dict:
-        missing = [s for s in WEATHER_STATES if s not in effects]
+        missing = [s for s in vocab.Weather.labels() if s not in effects]
         if missing:
             raise ValueError(f"expected effects for every state; missing {', '.join(missing)}")
         return effects
@@ -187,10 +187,10 @@ class Combat(Strict):
     min_attack_party: Positive = Field(description="attacker personnel engaged at a cell for a full-strength assault")
     fortification_step: Factor = Field(description="defence multiplier added per fortification level")
     supply_floor: Fraction = Field(description="share of combat power left at zero supply")
-    posture_defence: dict[Literal["hasty", "prepared", "fortified", "delay", "withdrawal"], Factor]
-    terrain_defence: dict[Literal["open", "urban", "forest", "water"], Factor]
-    terrain_mobility: dict[Literal["open", "urban", "forest", "water"], Factor]
-    terrain_casualties: dict[Literal["open", "urban", "forest", "water"], Factor]
+    posture_defence: dict[DefencePosture, Factor]
+    terrain_defence: dict[TerrainName, Factor]
+    terrain_mobility: dict[TerrainName, Factor]
+    terrain_casualties: dict[TerrainName, Factor]
     river_mobility: Factor = Field(description="multiplier on the advance hazard into a cell with a river")
     frontage_km: dict[Echelon, Positive] = Field(description="front a unit of each echelon can hold")
     min_density_per_km: Positive = Field(description="defender personnel per km of front below which gaps open")
@@ -219,7 +219,7 @@ class Arm(Strict):
 
 class AttackerDoctrine(Strict):
     pincer_arms: int = Field(ge=0, le=2, description="2 both arms, 1 north-east only, 0 frontal only")
-    arms: dict[Literal["ne", "sw", "centre"], Arm]
+    arms: dict[ArmName, Arm]
     concentration_km: Positive = Field(description="how tightly a unit focuses its power on its objective along the front")
     move_km_per_day: Positive = Field(description="how far a unit can shift along its own side's ground per day")
     reserve_commit_every_days: int = Field(ge=1, description="days between commitments of a reserve unit")
@@ -271,7 +271,7 @@ class KurskPressureOption(Strict):
 
 
 class Option(Strict):
-    kind: Literal["hold", "withdraw", "reinforce", "kursk_pressure"]
+    kind: OptionKindName
     hold: HoldOption
     withdraw: WithdrawOption
     reinforce: ReinforceOption
@@ -316,7 +316,7 @@ class Scenario(Strict):
     @field_validator("kinds")
     @classmethod
     def _every_kind(cls, kinds: dict) -> dict:
-        missing = [k for k in KINDS if k not in kinds]
+        missing = [k for k in vocab.UnitKind.labels() if k not in kinds]
         if missing:
             raise ValueError(f"expected factors for every kind; missing {', '.join(missing)}")
         return kinds
@@ -326,10 +326,10 @@ class Scenario(Strict):
         c = self.combat
         for name, table, keys in (
             ("combat.posture_defence", c.posture_defence, ("hasty", "prepared", "fortified", "delay", "withdrawal")),
-            ("combat.terrain_defence", c.terrain_defence, TERRAINS),
-            ("combat.terrain_mobility", c.terrain_mobility, TERRAINS),
-            ("combat.terrain_casualties", c.terrain_casualties, TERRAINS),
-            ("combat.frontage_km", c.frontage_km, ECHELONS),
+            ("combat.terrain_defence", c.terrain_defence, vocab.Terrain.labels()),
+            ("combat.terrain_mobility", c.terrain_mobility, vocab.Terrain.labels()),
+            ("combat.terrain_casualties", c.terrain_casualties, vocab.Terrain.labels()),
+            ("combat.frontage_km", c.frontage_km, vocab.Echelon.labels()),
         ):
             missing = [k for k in keys if k not in table]
             if missing:

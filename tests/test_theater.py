@@ -19,8 +19,9 @@ from scipy import ndimage
 from sim import cli
 from sim.core.errors import InputError
 from sim.scenario import load
+from sim.vocab import Control
 from sim.theater import (
-    ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,
+    ATTACKER, CONTESTED, DEFENDER, URBAN, build_grid, great_circle_km, load_theater, theater_of,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +167,7 @@ def test_control_at_the_start_dates_matches_the_facts(theater, date, side, town)
     front_date, control = grid.initial_control(date)
     assert front_date == date
     got = control[grid.settlement_cell[town]]
-    assert got == side, f"{town} on {date}: {CONTROL_NAMES[got]}, expected {CONTROL_NAMES[side]}"
+    assert got == side, f"{town} on {date}: {Control(got).label}, expected {Control(side).label}"
 
 
 def test_kostiantynivka_centre_is_not_attacker_held_in_november(theater):

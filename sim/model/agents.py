@@ -13,24 +13,14 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-DEFENDER_SIDE, ATTACKER_SIDE = 0, 1
-SIDE_NAMES = ("defender", "attacker")
+from sim.vocab import Arm, Echelon, Posture, Side, UnitKind, UnitSource
 
-# postures (MODEL.md "Entities")
-# a unit on its way (Kursk brigades, arrivals) is simply not present until its arrival day
-ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = range(6)
-POSTURE_NAMES = ("attack", "defend", "delay", "withdraw", "reserve", "gone")
-
-KIND_NAMES = ("mechanised", "infantry", "assault", "marines", "territorial", "artillery", "drone")
-ECHELON_NAMES = ("battalion", "brigade")
-
-# where a unit comes from (UnitRecord.source), as codes for array work
-SOURCES = ("start", "arrival", "reinforce", "response")
-SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = range(4)
-
-# attacker arms; FRONT units press where they stand (no manoeuvre); -1 for defenders
-NE, SW, CENTRE, FRONT, NO_ARM = 0, 1, 2, 3, -1
-ARM_NAMES = ("ne", "sw", "centre")
+# The codes are the members of sim/vocab.py's enums, bound to short names for the array code.
+DEFENDER_SIDE, ATTACKER_SIDE = Side
+ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = Posture
+SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = UnitSource
+NE, SW, CENTRE, FRONT, NO_ARM = Arm
+ARMS = (NE, SW, CENTRE)     # the arms that manoeuvre (FRONT units press where they stand)
 
 
 @dataclass
@@ -47,7 +37,7 @@ class UnitRecord:
     at: tuple[float, float]        # x, y km
     arm: int = NO_ARM
     posture: int = DEFEND
-    source: str = "start"          # one of SOURCES
+    source: str = "start"          # a UnitSource label
 
 
 @dataclass
@@ -76,7 +66,7 @@ class Forces:
     exfiltrated: np.ndarray    # personnel that slipped out of a pocket to friendly lines
     target_x: np.ndarray       # where a moving unit is heading (nan if none)
     target_y: np.ndarray
-    source_code: np.ndarray    # index into SOURCES
+    source_code: np.ndarray    # UnitSource codes
 
     @classmethod
     def from_records(cls, records: list[UnitRecord]) -> Forces:
@@ -108,7 +98,7 @@ class Forces:
             exfiltrated=np.zeros(n),
             target_x=np.full(n, np.nan),
             target_y=np.full(n, np.nan),
-            source_code=arr([SOURCES.index(r.source) for r in records], np.int8),
+            source_code=arr([UnitSource.of(r.source) for r in records], np.int8),
         )
 
     def __len__(self) -> int:
@@ -139,19 +129,19 @@ class Unit(mesa.Agent):
 
     @property
     def side(self) -> str:
-        return SIDE_NAMES[self._f.side[self.index]]
+        return Side(self._f.side[self.index]).label
 
     @property
     def kind(self) -> str:
-        return KIND_NAMES[self._f.kind[self.index]]
+        return UnitKind(self._f.kind[self.index]).label
 
     @property
     def echelon(self) -> str:
-        return ECHELON_NAMES[self._f.echelon[self.index]]
+        return Echelon(self._f.echelon[self.index]).label
 
     @property
     def posture(self) -> str:
-        return POSTURE_NAMES[self._f.posture[self.index]]
+        return Posture(self._f.posture[self.index]).label
 
     @property
     def personnel(self) -> float:

@@ -45,6 +45,7 @@ from sim.model.agents import (
 )
 from sim.model import kernels, options
 from sim.theater.grid import ATTACKER
+from sim.vocab import OptionKind
 
 
 # ----------------------------------------------------------------- attacker
@@ -129,7 +130,7 @@ def defender_orders(model) -> None:
             f.target_x[i], f.target_y[i] = cxy[j]
     if model.day > 0 and model.day % int(sc.defender.shift_every_days) == 0:
         _shift_quiet_unit(model)
-    if sc.option.kind == "hold":
+    if sc.option.kind == OptionKind.HOLD:
         hold = sc.option.hold
         state = model.supply_state
         narrow = state is not None and 0 < state.corridor_km < float(hold.counterattack_corridor_km)
@@ -145,7 +146,7 @@ def defender_orders(model) -> None:
             model.counterattack_objective = min((model.arm_objective(a) for a in model.active_arms if a != CENTRE),
                                                 key=lambda p: np.hypot(p[0] - cx, p[1] - cy),
                                                 default=model.arm_objective(CENTRE))
-    elif sc.option.kind == "withdraw":
+    elif sc.option.kind == OptionKind.WITHDRAW:
         options.withdraw_orders(model)
     options.counterattack_orders(model)
 

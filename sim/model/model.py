@@ -23,16 +23,17 @@ from scipy.spatial import cKDTree
 from sim.model import combat, doctrine, fires, logistics, movement, options
 from sim.model.kernels import touches
 from sim.model.agents import (
-    ARM_NAMES, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, ECHELON_NAMES, FRONT, GONE, KIND_NAMES, NE,
+    ARMS, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
-from sim.model.weather import STATES, draw_sequence
+from sim.model.weather import draw_sequence
 from sim.outcomes import Recorder
 from sim.scenario import Scenario, load_default, sample, uncertain_inputs
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
 from sim.theater.spec import Theater
+from sim.vocab import Arm, Echelon, OptionKind, Posture, Terrain, UnitKind, Weather, by_code
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -79,7 +80,7 @@ class PokrovskModel(mesa.Model):
         self.initial_control = self.control.copy()
         self.weather_seq = draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather"))
         self.weather_state = int(self.weather_seq[0])
-        self.effect = sc.weather.effects[STATES[self.weather_state]]
+        self.effect = sc.weather.effects[Weather(self.weather_state).label]
         self.sorties_today = np.zeros(2)
         self.fire_intensity = np.ones(2)
         self.fire_power_per_km = np.zeros(2)
@@ -102,20 +103,19 @@ class PokrovskModel(mesa.Model):
 
         # --------------------------------------------------------- cell factors (numpy layers)
         cb = sc.combat
-        terr = np.array(["open", "urban", "forest", "water"])
-        lut = lambda table: np.array([float(table[t]) for t in terr])  # noqa: E731
         self.active = g.sectors[sc.active_sector] if sc.active_sector else np.ones(g.shape, bool)
-        self.defence_cell = lut(cb.terrain_defence)[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
-        self.mobility_cell = lut(cb.terrain_mobility)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
-        self.casualty_cell = lut(cb.terrain_casualties)[g.terrain]
+        self.defence_cell = by_code(cb.terrain_defence, Terrain)[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
+        self.mobility_cell = by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
+        self.casualty_cell = by_code(cb.terrain_casualties, Terrain)[g.terrain]
         self.infiltration_gap_floor = float(cb.infiltration_gap_floor)
         self.min_attack_party = float(cb.min_attack_party)
-        self.kind_attack = np.array([float(sc.kinds[k].attack) for k in KIND_NAMES])
-        self.kind_defence = np.array([float(sc.kinds[k].defence) for k in KIND_NAMES])
-        self.kind_infiltration = np.array([float(sc.kinds[k].infiltration) for k in KIND_NAMES])
+        self.kind_attack = by_code({k: v.attack for k, v in sc.kinds.items()}, UnitKind)
+        self.kind_defence = by_code({k: v.defence for k, v in sc.kinds.items()}, UnitKind)
+        self.kind_infiltration = by_code({k: v.infiltration for k, v in sc.kinds.items()}, UnitKind)
         pdef = cb.posture_defence
-        self.posture_defence = np.array([float(pdef["hasty"]), float(pdef["prepared"]), float(pdef["delay"]),
-                                         float(pdef["withdrawal"]), float(pdef["hasty"]), 0.0])
+        # each posture's defence factor, by name (a unit gone defends nothing)
+        table = {"attack": "hasty", "defend": "prepared", "delay": "delay", "withdraw": "withdrawal", "reserve": "hasty"}
+        self.posture_defence = by_code({p: pdef[table[p]] if p in table else 0.0 for p in Posture.labels()}, Posture)
         self.bottleneck_window = max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1)
         self.fortified_posture = float(pdef["fortified"])
 
@@ -139,8 +139,8 @@ class PokrovskModel(mesa.Model):
 
         # --------------------------------------------------------- attacker arms
         arms = sc.attacker.arms
-        self.arm_waypoints = {a: [self.xy_of_place(p) for p in arms[ARM_NAMES[a]].waypoints] for a in (NE, SW, CENTRE)}
-        self.arm_waypoint_cells = {a: [g.cell_of_place(p) for p in arms[ARM_NAMES[a]].waypoints] for a in (NE, SW, CENTRE)}
+        self.arm_waypoints = {a: [self.xy_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
+        self.arm_waypoint_cells = {a: [g.cell_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
         self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
         self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
 
@@ -149,14 +149,14 @@ class PokrovskModel(mesa.Model):
         self.withdraw_destination_cells, self.near_destination = options.destination_cells(self, opt.withdraw.destination)
         self.pocket_town_xy = np.array([self.xy_of_place(t) for t in out.pocket_towns])
         self.counterattack_objective = (self.xy_of_place(opt.reinforce.counterattack_toward)
-                                        if opt.kind == "reinforce" else self.arm_objective(NE))
-        if opt.kind == "kursk_pressure":
+                                        if opt.kind == OptionKind.REINFORCE else self.arm_objective(NE))
+        if opt.kind == OptionKind.KURSK_PRESSURE:
             self.replacement_factor[ATTACKER_SIDE] = float(opt.kursk_pressure.attacker_arrival_factor)
 
         # --------------------------------------------------------- units
         self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
         self.forces = Forces.from_records(self._unit_records())
-        self.def_sigma = np.array([float(sc.combat.frontage_km[ECHELON_NAMES[e]]) / 2 for e in self.forces.echelon])
+        self.def_sigma = np.array([float(sc.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
         self.agent_of: dict[int, Unit] = {}
         self.initial_personnel = np.zeros(2)
         for i in np.flatnonzero(self.forces.arrival_day == 0):
@@ -173,7 +173,7 @@ class PokrovskModel(mesa.Model):
         self.losses_today[:] = 0.0
         # 1. weather
         self.weather_state = int(self.weather_seq[self.day])
-        self.effect = sc.weather.effects[STATES[self.weather_state]]
+        self.effect = sc.weather.effects[Weather(self.weather_state).label]
         # 2. observation and drone availability
         fires.availability(self)
         # 3. logistics: supply, fire control over roads, encirclement check
@@ -278,7 +278,7 @@ class PokrovskModel(mesa.Model):
         f = self.forces
         own = self.control == (DEFENDER if f.side[i] == DEFENDER_SIDE else ATTACKER)
         placed = [j for j in np.flatnonzero(f.present) if f.side[j] == f.side[i]]
-        sep = 0.5 * float(self.spec.combat.frontage_km[ECHELON_NAMES[f.echelon[i]]]) if f.side[i] == DEFENDER_SIDE else 1.0
+        sep = 0.5 * float(self.spec.combat.frontage_km[Echelon(f.echelon[i]).label]) if f.side[i] == DEFENDER_SIDE else 1.0
         x, y = self.nearest_cell_xy(f.x[i], f.y[i], own, avoid=[(f.x[j], f.y[j]) for j in placed], min_sep=sep)
         if x is None:
             f.posture[i] = GONE
@@ -304,14 +304,14 @@ class PokrovskModel(mesa.Model):
                     records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
                     k += 1
             delay, factor = 0, 1.0
-            if side == ATTACKER_SIDE and sc.option.kind == "kursk_pressure":
+            if side == ATTACKER_SIDE and sc.option.kind == OptionKind.KURSK_PRESSURE:
                 kp = sc.option.kursk_pressure
                 delay, factor = int(kp.attacker_arrival_delay_days), float(kp.attacker_arrival_factor)
             for a in spec.arrivals:
                 for n in range(a.count):
                     records.append(self._record(side, a, float(a.personnel) * factor, int(a.day) + delay, a.count, n,
                                                 source="arrival"))
-        if sc.option.kind == "reinforce":
+        if sc.option.kind == OptionKind.REINFORCE:
             records.extend(self._reinforcement_records())
         return records
 
@@ -323,14 +323,14 @@ class PokrovskModel(mesa.Model):
         out = []
         for k in range(n):
             at = opt.railheads[k % len(opt.railheads)]
-            out.append(UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=KIND_NAMES.index(opt.kind),
-                                  echelon=ECHELON_NAMES.index("brigade"), sector="reinforce",
+            out.append(UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=UnitKind.of(opt.kind),
+                                  echelon=Echelon.BRIGADE, sector="reinforce",
                                   personnel=float(opt.personnel_per_brigade), arrival_day=arrive,
                                   at=self.xy_of_place(at), posture=ATTACK, source="reinforce"))
         answer = float(opt.attacker_response_share) * n * float(opt.personnel_per_brigade)
         if answer > 0:
             out.append(UnitRecord(name="attacker answer from Kursk", side=ATTACKER_SIDE,
-                                  kind=KIND_NAMES.index("mechanised"), echelon=ECHELON_NAMES.index("brigade"),
+                                  kind=UnitKind.MECHANISED, echelon=Echelon.BRIGADE,
                                   sector="reserve", personnel=answer,
                                   arrival_day=int(opt.depart_day) + int(opt.attacker_response_delay_days),
                                   at=self.xy_of_place(opt.attacker_response_at), posture=RESERVE, source="response"))
@@ -343,12 +343,12 @@ class PokrovskModel(mesa.Model):
         if sector == "reserve":
             posture = RESERVE
         elif side == ATTACKER_SIDE:
-            arm = {"ne": NE, "sw": SW}.get(sector, CENTRE)
+            arm = {Arm.NE.label: NE, Arm.SW.label: SW}.get(sector, CENTRE)
             arms = int(self.spec.attacker.pincer_arms)
             if (arm == SW and arms < 2) or (arm == NE and arms < 1):
                 arm = FRONT  # an arm not used presses frontally in its own sector
         name = spec.name if count == 1 else f"{spec.name} {n + 1}"
-        return UnitRecord(name=name, side=side, kind=KIND_NAMES.index(spec.kind), echelon=ECHELON_NAMES.index(spec.echelon),
+        return UnitRecord(name=name, side=side, kind=UnitKind.of(spec.kind), echelon=Echelon.of(spec.echelon),
                           sector=sector, personnel=personnel, arrival_day=day, at=self.xy_of_place(spec.at),
                           arm=arm, posture=posture, source=source)
 
@@ -408,7 +408,7 @@ class PokrovskModel(mesa.Model):
 
     @property
     def weather_name(self) -> str:
-        return STATES[self.weather_state]
+        return Weather(self.weather_state).label
 
     def city_held_share(self) -> float:
         """Share of the city's urban cells held by the defender."""

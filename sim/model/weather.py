@@ -19,8 +19,9 @@ import datetime as dt
 
 import numpy as np
 
-STATES = ("clear", "overcast", "precip", "fog")
-CLEAR, OVERCAST, PRECIP, FOG = range(4)
+from sim.vocab import Weather
+
+CLEAR, OVERCAST, PRECIP, FOG = Weather
 
 
 def stationary(P: np.ndarray) -> np.ndarray:
@@ -82,13 +83,13 @@ def long_run_shares(tables: dict[int, np.ndarray], months: np.ndarray) -> np.nda
 
 
 def draw_sequence(weather, start: dt.date, days: int, rng: np.random.Generator) -> np.ndarray:
-    """The daily weather states (int8 codes into STATES) for one replication."""
+    """The daily weather states (int8 codes of sim.vocab.Weather) for one replication."""
     tables = {int(m): np.asarray(t, dtype=float) for m, t in weather.transitions.items()}
     months = month_of_days(start, days)
     scaled = rescale(tables, months, float(weather.fog_frequency), float(weather.precipitation_frequency))
     u = rng.random(days)
     seq = np.empty(days, dtype=np.int8)
-    state = STATES.index(weather.initial)
+    state = Weather.of(weather.initial)
     cum = {m: np.cumsum(P, axis=1) for m, P in scaled.items()}
     for d in range(days):
         if d > 0:

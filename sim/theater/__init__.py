@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from sim.core.errors import InputError
 from sim.theater.grid import (
-    ATTACKER, CONTESTED, CONTROL_NAMES, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, TERRAIN_NAMES, URBAN, WATER,
+    ATTACKER, CONTESTED, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, URBAN, WATER,
     Grid, build_grid,
 )
 from sim.theater.spec import Theater, great_circle_km, load_theater
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from sim.scenario import ScenarioDoc
 
 __all__ = [
-    "ATTACKER", "CONTESTED", "CONTROL_NAMES", "DEFENDER", "FOREST", "OPEN", "PRIMARY", "SECONDARY",
-    "TERRAIN_NAMES", "URBAN", "WATER", "Grid", "Theater", "build_grid", "check_places", "great_circle_km",
+    "ATTACKER", "CONTESTED", "DEFENDER", "FOREST", "OPEN", "PRIMARY", "SECONDARY",
+    "URBAN", "WATER", "Grid", "Theater", "build_grid", "check_places", "great_circle_km",
     "load_theater", "theater_of",
 ]
 

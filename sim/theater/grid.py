@@ -23,15 +23,14 @@ import numpy as np
 
 from sim.theater.cache import remember
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
+from sim.vocab import Control, RoadClass, Terrain
 
 # terrain classes
-OPEN, URBAN, FOREST, WATER = 0, 1, 2, 3
-TERRAIN_NAMES = ("open", "urban", "forest", "water")
+OPEN, URBAN, FOREST, WATER = Terrain
 # road classes
-NO_ROAD, SECONDARY, PRIMARY = 0, 1, 2
+NO_ROAD, SECONDARY, PRIMARY = RoadClass
 # control
-DEFENDER, ATTACKER, CONTESTED = 0, 1, 2
-CONTROL_NAMES = ("defender", "attacker", "contested")
+DEFENDER, ATTACKER, CONTESTED = Control
 
 KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
 
