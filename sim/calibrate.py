@@ -32,7 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,14 +43,21 @@ from pydantic import Field, ValidationError
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
+from sim.analysis import skill
 from sim.experiment import Experiment, ExperimentDoc, Knob, design, experiment_doc
+from sim.outcomes import FALL_DAY_PREFIX
 from sim.posterior import write_posterior
+from sim.runner import OUTCOME_COLUMNS
 from sim.scenario import validation_error_line
 from sim.schema import Strict
+from sim.theater import record
 from sim.yamlio import load_yaml_file
 
 WIDEN = 0.10         # a wave's box is widened by this share of its width on each side
 CUTOFF_DEFAULT = 3.0  # Pukelsheim's 3-sigma rule, the usual history-matching cut-off
+
+
+GROUND = "ground_taken_km2"  # the attacker's gain in the agglomeration window by a horizon (sim/analysis/skill.py)
 
 
 class Target(Strict):
@@ -56,11 +65,21 @@ class Target(Strict):
 
     name: str = Field(min_length=1)
     scenario: str = Field(description="the name of one of the campaign's scenarios (its start date is the hindcast's)")
-    statistic: str = Field(description="an outcome column of runs.parquet, averaged over a point's replications")
-    observed: float
+    statistic: str = Field(description="an outcome column of runs.parquet (pokrovsk_fall_day, fall_day.<Town>, ...) "
+                                       "or ground_taken_km2 (needs horizon), averaged over a point's replications")
+    horizon: int | None = Field(default=None, ge=1, description="days after the start (ground_taken_km2 only)")
+    observed: float | Literal["record"] = Field(description="a number, or record: read from DeepState's files")
     observed_sd: float = Field(ge=0, description="standard deviation of the observation's error")
     discrepancy_sd: float = Field(ge=0, description="standard deviation of the model's structural discrepancy")
     reason: str = Field(min_length=20, description="the source of the observation and why these two spreads")
+
+    @property
+    def column(self) -> str:
+        return f"{self.statistic}@{self.horizon}" if self.horizon else self.statistic
+
+    @property
+    def is_day(self) -> bool:
+        return self.statistic.endswith("_day") or self.statistic.startswith(FALL_DAY_PREFIX)
 
 
 class Calibration(Strict):
@@ -73,9 +92,10 @@ class Calibration(Strict):
 class Campaign:
     """A campaign as read: the experiment (wave 1 over the prior), its calibration block, its file."""
 
-    def __init__(self, doc: ExperimentDoc, calibration: Calibration) -> None:
+    def __init__(self, doc: ExperimentDoc, calibration: Calibration, observed: dict[str, float]) -> None:
         self.doc = doc
         self.calibration = calibration
+        self.observed = observed  # target name -> the observed value (``record`` read from DeepState)
 
     @property
     def name(self) -> str:
@@ -87,11 +107,14 @@ class Campaign:
 
     def censor_day(self, scenario: str) -> int:
         """The day a censored day column counts as: one after the scenario's last day."""
-        from sim.scenario import replace_values
+        return run_days(self.doc, next(d for d in self.doc.scenarios if d.scenario.name == scenario)) + 1
 
-        doc = next(d for d in self.doc.scenarios if d.scenario.name == scenario)
-        spec = replace_values(doc.scenario, dict(self.doc.experiment.fixed), source="fixed")
-        return int(spec.days) + 1
+
+def run_days(doc: ExperimentDoc, scenario) -> int:
+    """How many days a scenario of the campaign runs (its ``days``, or the campaign's ``fixed`` one)."""
+    from sim.scenario import replace_values
+
+    return int(replace_values(scenario.scenario, dict(doc.experiment.fixed), source="fixed").days)
 
 
 # ------------------------------------------------------------------ reading
@@ -108,14 +131,16 @@ def load_campaign(path: str | Path, sets: list[str] | None = None) -> Campaign:
     except ValidationError as exc:
         raise _nested(validation_error_line(exc, Calibration, _under(locations, "calibration"), str(path))) from None
     _check_statistics(calibration, locations, str(path))
-    data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets}))
     if data.get("sampler") != "lhs":
         src, line = locations.get(("sampler",), (str(path), None))
         raise InputError(f"a campaign samples a Latin hypercube: expected lhs, found {data.get('sampler')!r}",
                          source=src, line=line, path="sampler")
+    data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets if t.statistic in OUTCOME_COLUMNS})
+                    or ["pokrovsk_fall_day"])
     doc = experiment_doc(path, data, locations, sets)
-    _check_targets(calibration, doc, locations, str(path))
-    return Campaign(doc, calibration)
+    observed = {t.name: _observed(t, doc, _target_at(locations, str(path), i))
+                for i, t in enumerate(calibration.targets)}
+    return Campaign(doc, calibration, observed)
 
 
 def _under(locations: dict, key: str) -> dict:
@@ -134,27 +159,62 @@ def _target_at(locations: dict, source: str, i: int) -> dict:
 
 
 def _check_statistics(calibration: Calibration, locations: dict, source: str) -> None:
-    from sim.runner import OUTCOME_COLUMNS
-
     seen = set()
     for i, t in enumerate(calibration.targets):
+        where = _target_at(locations, source, i)
         if t.name in seen:
-            raise InputError(f"two targets are named {t.name!r}", **_target_at(locations, source, i))
+            raise InputError(f"two targets are named {t.name!r}", **where)
         seen.add(t.name)
-        if t.statistic not in OUTCOME_COLUMNS:
-            raise InputError(f"statistic {t.statistic!r} is not an outcome column of runs.parquet",
-                             **_target_at(locations, source, i))
+        known = t.statistic in OUTCOME_COLUMNS or t.statistic.startswith(FALL_DAY_PREFIX) or t.statistic == GROUND
+        if not known:
+            raise InputError(f"statistic {t.statistic!r} is not an outcome column of runs.parquet, "
+                             f"{FALL_DAY_PREFIX}<Town> or {GROUND}", **where)
+        if (t.horizon is None) == (t.statistic == GROUND):
+            raise InputError(f"horizon: {GROUND} needs one, the other statistics take none", **where)
+        if t.observed == "record" and not (t.statistic == GROUND or t.statistic.startswith(FALL_DAY_PREFIX)):
+            raise InputError(f"observed: the record gives {GROUND} and {FALL_DAY_PREFIX}<Town>; give a number", **where)
         if t.observed_sd == 0 and t.discrepancy_sd == 0:
-            raise InputError("observed_sd and discrepancy_sd are both 0: no record is known exactly",
-                             **_target_at(locations, source, i))
+            raise InputError("observed_sd and discrepancy_sd are both 0: no record is known exactly", **where)
 
 
-def _check_targets(calibration: Calibration, doc: ExperimentDoc, locations: dict, source: str) -> None:
-    names = [d.scenario.name for d in doc.scenarios]
-    for i, t in enumerate(calibration.targets):
-        if t.scenario not in names:
-            raise InputError(f"scenario {t.scenario!r} is not one of the campaign's ({', '.join(names)})",
-                             **_target_at(locations, source, i))
+def _observed(t: Target, doc: ExperimentDoc, where: dict) -> float:
+    """A target's observed value, checked against its scenario (``record``: from DeepState's files)."""
+    from sim.theater import build_grid, theater_of
+
+    scen = next((d for d in doc.scenarios if d.scenario.name == t.scenario), None)
+    if scen is None:
+        names = ", ".join(d.scenario.name for d in doc.scenarios)
+        raise InputError(f"scenario {t.scenario!r} is not one of the campaign's ({names})", **where)
+    theater, start = theater_of(scen), scen.scenario.start_date
+    if t.statistic.startswith(FALL_DAY_PREFIX) and t.statistic[len(FALL_DAY_PREFIX):] not in theater.settlement_names:
+        raise InputError(f"{t.statistic!r}: no such settlement in the theater", **where)
+    days = run_days(doc, scen)
+    if t.horizon is not None and t.horizon > days:
+        raise InputError(f"horizon {t.horizon} is beyond the scenario's {days} days", **where)
+    if t.observed != "record":
+        return float(t.observed)
+    from sim import hindcast
+
+    if t.statistic.startswith(FALL_DAY_PREFIX):
+        town = t.statistic[len(FALL_DAY_PREFIX):]
+        day = hindcast.real_capture_days(theater, [town], start)[town]
+        if not math.isfinite(day):
+            raise InputError(f"the record shows no fall of {town} after {start}; give a number", **where)
+        return day
+    end = start + dt.timedelta(days=t.horizon)
+    if end > hindcast.record_end():
+        raise InputError(f"{end} is beyond the record shipped (to {hindcast.record_end()})", **where)
+    grid = build_grid(theater, scen.scenario.grid.cell_km)
+    return window_gain(grid, record.occupied_mask(grid, start), record.occupied_mask(grid, end))
+
+
+def window_gain(grid, held_start: np.ndarray, held_end: np.ndarray) -> float:
+    """Ground the attacker gained in the agglomeration window between two attacker-held grids, km²."""
+    from sim.hindcast import window_mask
+
+    window = window_mask(grid)
+    area = grid.cell_area_km2
+    return float(skill.area_in_window_km2(held_end, window, area) - skill.area_in_window_km2(held_start, window, area))
 
 
 # ------------------------------------------------------------------ the arithmetic
@@ -185,15 +245,16 @@ def judge(runs: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
     largest = pd.Series(0.0, index=points.index)
     for t in campaign.calibration.targets:
         part = ok[ok["scenario"] == t.scenario]
-        censor = campaign.censor_day(t.scenario) if t.statistic.endswith("_day") else None
+        censor = campaign.censor_day(t.scenario) if t.is_day else None
         e_col, v_col, i_col = f"{t.name}:E", f"{t.name}:var_model", f"{t.name}:I"
         for point in points.index:
-            values = pd.to_numeric(part.loc[part["point"] == point, t.statistic], errors="coerce").to_numpy(float)
+            values = pd.to_numeric(part.loc[part["point"] == point, t.column], errors="coerce").to_numpy(float)
             if censor is not None:
                 values = np.where(np.isnan(values), censor, values)
             e, v = model_moments(values)
             points.loc[point, [e_col, v_col]] = e, v
-            points.loc[point, i_col] = implausibility(e, t.observed, t.observed_sd ** 2, v, t.discrepancy_sd ** 2)
+            observed = campaign.observed[t.name]
+            points.loc[point, i_col] = implausibility(e, observed, t.observed_sd ** 2, v, t.discrepancy_sd ** 2)
         largest = np.maximum(largest, points[i_col])
     points["I_max"] = largest
     points["kept"] = points["I_max"] < cutoff
@@ -215,7 +276,37 @@ def wave_experiment(campaign: Campaign, wave: int, box: dict[str, tuple[float, f
     """The sweep of one wave: a Latin hypercube over ``box``; its own design seed, the campaign's replications."""
     exp = campaign.doc.experiment
     knobs = {p: Knob(range=list(box[p]), integer=exp.parameters[p].integer) for p in exp.parameters}
-    return exp.model_copy(update={"name": f"{exp.name}_wave{wave}", "parameters": knobs, "seed": exp.seed + wave - 1})
+    outcomes = list(dict.fromkeys([*exp.outcomes, *(t.column for t in campaign.calibration.targets)]))
+    return exp.model_copy(update={"name": f"{exp.name}_wave{wave}", "parameters": knobs, "seed": exp.seed + wave - 1,
+                                  "outcomes": outcomes})
+
+
+@dataclass(frozen=True)
+class WindowReplication:
+    """A replication that also reports the ground gained in the agglomeration window by each horizon
+    its scenario's targets ask for (``ground_taken_km2@H``), from the Recorder's snapshots."""
+
+    horizons: dict[str, tuple[int, ...]]  # scenario name -> horizons
+
+    def __call__(self, spec, theater, root_seed: int, index: int):
+        from sim.hindcast import run_one_hindcast
+        from sim.theater import build_grid
+
+        days = self.horizons.get(spec.name, ())
+        run = run_one_hindcast(spec, theater, root_seed, index, (0, *days))
+        grid = build_grid(theater, spec.grid.cell_km)
+        for h in days:
+            run.row[f"{GROUND}@{h}"] = window_gain(grid, run.snapshots[0], run.snapshots[h])
+        return run
+
+
+def replication_of(campaign: Campaign) -> WindowReplication | None:
+    """The sweep's replication for this campaign: the runner's own unless a target needs the window."""
+    horizons: dict[str, set[int]] = {}
+    for t in campaign.calibration.targets:
+        if t.statistic == GROUND:
+            horizons.setdefault(t.scenario, set()).add(int(t.horizon))
+    return WindowReplication({k: tuple(sorted(v)) for k, v in horizons.items()}) if horizons else None
 
 
 def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, executor, resume: bool, force: bool,
@@ -230,7 +321,8 @@ def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, executor, resume
         if manifest.exists() and json.loads(manifest.read_text())["status"] == "complete":
             return pd.read_parquet(out / "runs.parquet"), "complete"
     doc = ExperimentDoc(campaign.doc.path, exp, campaign.doc.scenarios, campaign.doc.locations)
-    return sweep(doc, out, executor=executor, resume=resume, force=force, progress=progress)
+    return sweep(doc, out, executor=executor, resume=resume, force=force, progress=progress,
+                 replicate=replication_of(campaign))
 
 
 def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, force: bool = False,
@@ -287,7 +379,7 @@ def posterior_header(campaign: Campaign, result: dict) -> dict:
         "runs": int(result["runs"]),
         "replications_per_point": campaign.doc.experiment.replications,
         "kept_per_wave": [w["kept"] for w in result["waves"]],
-        "targets": [f"{t.name}: {t.statistic} of {t.scenario} = {t.observed:g} "
+        "targets": [f"{t.name}: {t.column} of {t.scenario} = {campaign.observed[t.name]:.6g} "
                     f"(sd obs {t.observed_sd:g}, discrepancy {t.discrepancy_sd:g})" for t in c.targets],
     }
 
@@ -318,11 +410,11 @@ def report_text(campaign: Campaign, result: dict) -> str:
         e, i = points[f"{t.name}:E"], points[f"{t.name}:I"]
         ek = kept[f"{t.name}:E"]
         kept_text = f"{ek.mean():.4g} ({ek.min():.4g}-{ek.max():.4g})" if len(kept) else "-"
-        lines.append(f"| {t.name} | {t.observed:g} | {t.observed_sd:g} | {t.discrepancy_sd:g} | {e.mean():.4g} "
+        lines.append(f"| {t.name} | {campaign.observed[t.name]:.4g} | {t.observed_sd:g} | {t.discrepancy_sd:g} | {e.mean():.4g} "
                      f"({e.min():.4g}-{e.max():.4g}) | {kept_text} | {i.min():.2f} | "
                      f"{(i < campaign.calibration.cutoff).mean():.2f} |")
     lines += ["", "Targets and the reasoning behind their spreads:", ""]
-    lines += [f"- **{t.name}** ({t.statistic}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]
+    lines += [f"- **{t.name}** ({t.column}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]
     return "\n".join(lines) + "\n"
 
 
