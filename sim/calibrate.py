@@ -83,6 +83,8 @@ class Target(Strict):
 
 
 class Calibration(Strict):
+    """A campaign's ``calibration`` block: the waves, the cut-off, the targets, where the posterior goes."""
+
     waves: int = Field(default=2, ge=1, le=20)
     cutoff: float = Field(default=CUTOFF_DEFAULT, gt=0)
     posterior: str | None = Field(default=None, description="where the posterior is also written, relative to this file")
@@ -245,6 +247,8 @@ def judge(runs: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
     largest = pd.Series(0.0, index=points.index)
     for t in campaign.calibration.targets:
         part = ok[ok["scenario"] == t.scenario]
+        if t.column not in part:  # every run of the wave failed: nothing to judge, nothing kept
+            part = part.assign(**{t.column: np.nan})
         censor = campaign.censor_day(t.scenario) if t.is_day else None
         e_col, v_col, i_col = f"{t.name}:E", f"{t.name}:var_model", f"{t.name}:I"
         for point in points.index:

@@ -142,6 +142,14 @@ def test_a_campaign_killed_and_resumed_equals_an_uninterrupted_one(reference, tm
     assert load_posterior(out / "posterior.yaml").sets == load_posterior(reference / "posterior.yaml").sets
 
 
+def test_a_campaign_that_keeps_nothing_says_so_and_writes_no_posterior(tmp_path, capsys):
+    path = _write(tmp_path / "far.yaml", TINY.replace("observed: 12", "observed: 5000"))
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 1
+    assert "no parameter set is consistent with the targets" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "posterior.yaml").exists() and not (tmp_path / "out" / "wave-2").exists()
+    assert "| 1 | 4 | 8 | 0 | 0 |" in (tmp_path / "out" / "report.md").read_text()
+
+
 @pytest.mark.parametrize("old, new, says", [
     ("scenario: hold_pokrovsk", "scenario: hold", "scenario 'hold' is not one of the campaign's"),
     ("statistic: territory_lost_km2", "statistic: ground_lost", "statistic 'ground_lost' is not an outcome"),
