@@ -140,6 +140,12 @@ def load_campaign(path: str | Path, sets: list[str] | None = None) -> Campaign:
     data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets if t.statistic in OUTCOME_COLUMNS})
                     or ["pokrovsk_fall_day"])
     doc = experiment_doc(path, data, locations, sets)
+    for i, d in enumerate(doc.scenarios):
+        if d.scenario.posterior:
+            src, line = locations.get(("scenarios", str(i)), (str(path), None))
+            raise InputError(f"scenario {d.scenario.name!r} draws from a posterior, which would override the "
+                             "parameters being calibrated; calibrate without it", source=src, line=line,
+                             path=f"scenarios.{i}")
     observed = {t.name: _observed(t, doc, _target_at(locations, str(path), i))
                 for i, t in enumerate(calibration.targets)}
     return Campaign(doc, calibration, observed)

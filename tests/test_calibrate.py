@@ -175,6 +175,14 @@ def test_observed_record_reads_the_ground_taken_in_the_window_from_deepstate(tmp
     assert campaign.observed["window"] == pytest.approx(108, abs=1)  # issue 15: real 108 km² by day 120
 
 
+def test_a_campaign_refuses_scenarios_that_draw_from_a_posterior(tmp_path, capsys):
+    _write(tmp_path / "post.yaml", POSTERIOR)
+    path = _write(tmp_path / "c.yaml", TINY)
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out"), "--set", f"posterior={tmp_path / 'post.yaml'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "would override the parameters being calibrated" in err
+
+
 def test_the_shipped_campaign_validates(capsys):
     # calibration_tempo.yaml joins this list when the mechanisms it varies (branch mech) are merged
     assert main(["validate", str(ROOT / "experiments" / "calibration_machinery.yaml")]) == 0
