@@ -19,7 +19,8 @@ import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
 from sim.model.model import PokrovskModel  # noqa: E402
-from sim.scenario import BASE_SCENARIO, load  # noqa: E402
+from sim.scenario import BASE_SCENARIO  # noqa: E402
+from sim.theater import load_scenario  # noqa: E402
 from sim.core.seeding import replication_seed  # noqa: E402
 from sim.theater import theater_of  # noqa: E402
 
@@ -36,7 +37,7 @@ class AppModel(PokrovskModel):
                 f"forces.attacker.personnel={int(attacker_personnel)}",
                 f"forces.defender.personnel={int(defender_personnel)}",
                 f"drones.defender.sorties_per_day={int(defender_sorties)}", f"attacker.pincer_arms={int(pincer_arms)}"]
-        doc = load(SCENARIO_FILE, sets)
+        doc = load_scenario(SCENARIO_FILE, sets)
         super().__init__(doc.scenario, replication_seed(int(seed), 0), theater_of(doc))
 
 

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _default():
     """The default scenario (scenarios/base.yaml) and its theater, as every measurement uses them."""
 
-    from sim.scenario import load_default
+    from sim.theater import load_default
     from sim.theater import theater_of
 
     doc = load_default()

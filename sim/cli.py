@@ -6,6 +6,7 @@ Bad input of any kind ends with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -79,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("scenario", metavar="SCENARIO")
     m.add_argument("--out", default="map.png", help="PNG file to write (default map.png)")
     m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+
+    f = sub.add_parser("front", help="turn an occupied-area map (GeoJSON) into a theater's front, with a PNG preview")
+    f.add_argument("geojson", metavar="GEOJSON", help="a GeoJSON file of the occupied area, or a folder of "
+                   "occupied_YYYY-MM-DD.geojson files")
+    f.add_argument("--date", type=_date, help="the map's date (a folder: the latest map at or before it); "
+                   "default: the file's 'date' property")
+    f.add_argument("--out", required=True, help="GeoJSON file to write; a scenario names it as front: {geojson: FILE}")
+    f.add_argument("--scenario", default=None, help="whose theater and settings to use (default: the base scenario)")
 
     r = sub.add_parser("run", help="run replications of a scenario and write runs/timeseries/manifest")
     r.add_argument("scenario", metavar="SCENARIO")
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args) -> int:
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater.spec import load_theater
 
     bad = 0
@@ -212,7 +221,7 @@ def cmd_validate(args) -> int:
                 print(f"ok: {f} (experiment {doc.experiment.name}, {doc.experiment.sampler}, {n} points x "
                       f"{doc.experiment.replications} replications x {len(doc.scenarios)} scenarios)")
             else:
-                doc = load(f, args.sets)
+                doc = load_scenario(f, args.sets)
                 print(f"ok: {f} ({doc.scenario.name}, option {doc.scenario.option.kind}, {doc.scenario.days} days)")
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -230,9 +239,9 @@ def _head_lines(path: str, limit: int = 200_000) -> list[str]:
 
 
 def _looks_like_theater(path: str) -> bool:
-    """A theater file has top-level ``bbox`` and ``fronts`` keys (cheap sniff, no parse)."""
+    """A theater file has top-level ``bbox`` and ``front`` keys (cheap sniff, no parse)."""
     lines = _head_lines(path)
-    return any(line.startswith("bbox:") for line in lines) and any(line.startswith("fronts:") for line in lines)
+    return any(line.startswith("bbox:") for line in lines) and any(line.startswith("front:") for line in lines)
 
 
 def _looks_like_campaign(path: str) -> bool:
@@ -246,12 +255,43 @@ def _looks_like_experiment(path: str) -> bool:
     return any(line.startswith("sampler:") for line in lines) and any(line.startswith("parameters:") for line in lines)
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+
+
+def cmd_front(args) -> int:
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario, theater_of
+    from sim.theater.front import write_front_file
+
+    scenario = args.scenario or str(BASE_SCENARIO)
+    theater = theater_of(load_scenario(scenario))
+    out = Path(args.out).resolve()
+    map_date, _ = write_front_file(args.geojson, args.date, out, theater)
+    preview = out.with_suffix(".png")
+    doc = load_scenario(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
+    _draw_map(doc, preview)
+    print(f"front of {map_date} written to {out} (preview {preview}); "
+          f"start a scenario from it with front: {{geojson: {out.name}}} and start_date: {map_date}")
+    return 0
+
+
 def cmd_map(args) -> int:
+    from sim.theater import load_scenario
+
+    out = _draw_map(load_scenario(args.scenario, args.sets), args.out)
+    print(f"map written to {out}")
+    return 0
+
+
+def _draw_map(doc, out) -> Path:
+    """The theater and the scenario's front at its start date as a PNG."""
     from sim.plots.map import map_title, save_map
-    from sim.scenario import load
     from sim.theater import build_grid, theater_of
 
-    doc = load(args.scenario, args.sets)
     sc = doc.scenario
     theater = theater_of(doc)
     grid = build_grid(theater, sc.grid.cell_km)
@@ -259,10 +299,8 @@ def cmd_map(args) -> int:
     sources = [grid.cell_of_place(p) for p in sc.logistics.sources]
     sector = grid.sectors.get(sc.active_sector) if sc.active_sector else None
     focus = grid.to_km(*theater.place_latlon(sc.outcomes.city))
-    out = save_map(grid, control, args.out, title=map_title(theater.name, sc.start_date, front_date, sc.grid.cell_km),
-                   sources=sources, sector=sector, focus=(float(focus[0]), float(focus[1])))
-    print(f"map written to {out}")
-    return 0
+    return save_map(grid, control, out, title=map_title(theater.name, sc.start_date, front_date, sc.grid.cell_km),
+                    sources=sources, sector=sector, focus=(float(focus[0]), float(focus[1])))
 
 
 def cmd_run(args) -> int:
@@ -292,7 +330,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_validate_model(args) -> int:
-    from sim.hindcast import validate_record
+    from sim.plots.record import validate_record
     from sim.runner import validate_model_command
 
     status = 0 if args.record_only else validate_model_command(args)
@@ -322,10 +360,11 @@ def cmd_app(args) -> int:
     import os
     import subprocess
 
-    from sim.scenario import BASE_SCENARIO, load
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario
 
     scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
-    load(scenario)  # a bad file fails here, in one line, not inside the server
+    load_scenario(scenario)  # a bad file fails here, in one line, not inside the server
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
     print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
@@ -345,7 +384,8 @@ def cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep, "calibrate": cmd_calibrate,
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "front": cmd_front, "run": cmd_run, "compare": cmd_compare,
+            "sweep": cmd_sweep, "calibrate": cmd_calibrate,
             "validate-model": cmd_validate_model, "bench": cmd_bench, "app": cmd_app, "plot": cmd_plot}
 
 

@@ -25,7 +25,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from sim.core.errors import InputError
-from sim.scenario import ScenarioDoc, get_value, load, replace_values, validation_error_line
+from sim.scenario import ScenarioDoc, get_value, replace_values, validation_error_line
+from sim.theater import load_scenario
 from sim.schema import Strict
 from sim.yamlio import load_yaml_file
 
@@ -118,7 +119,7 @@ def experiment_doc(path: Path, data: dict, locations, sets: list[str] | None = N
         src, line = locations.get(("scenarios", str(i)), (str(path), None))
         target = path.parent / rel
         try:
-            doc = load(target, sets)
+            doc = load_scenario(target, sets)
         except InputError as exc:
             if exc.source == str(target) and exc.message.startswith("file not found"):
                 raise InputError(f"scenario file {rel!r} not found (looked in {path.parent}/)", source=src, line=line,

@@ -32,7 +32,8 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic
-from sim.scenario import Scenario, ScenarioDoc, load
+from sim.scenario import Scenario, ScenarioDoc
+from sim.theater import load_scenario
 from sim.core.seeding import replication_seed, seed_int
 from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
@@ -318,7 +319,7 @@ def run_command(args) -> int:
 
     out = Path(args.out)
     check_out_dir(out, args.force)
-    doc = load(args.scenario, args.sets)
+    doc = load_scenario(args.scenario, args.sets)
     started = time.time()
     if getattr(args, "precision", None):
         by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs, seed=args.seed,
@@ -357,7 +358,7 @@ def compare_command(args) -> int:
     from sim.plots import compare as cplots
 
     out = Path(args.out)
-    docs = [load(s, args.sets) for s in args.scenarios]
+    docs = [load_scenario(s, args.sets) for s in args.scenarios]
     names = [d.scenario.name for d in docs]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -465,7 +466,7 @@ def validate_model_command(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    base = load(BASE_SCENARIO)
+    base = load_scenario(BASE_SCENARIO)
     engel = v.engel_check()
     engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
     success = v.engagement_success(base.scenario, days=args.engagement_days)
@@ -484,7 +485,7 @@ def validate_model_command(args) -> int:
                                     (v.RECORD_NORTH_HELD_DAY, "Ukraine holds 45%, 9 Dec 2025")], "hindcast"),
             ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
                                     (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
-        doc = load(BASE_SCENARIO.parent / scenario)
+        doc = load_scenario(BASE_SCENARIO.parent / scenario)
         reps, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
         if status != "complete":
             print("interrupted; the validation is incomplete", file=sys.stderr)

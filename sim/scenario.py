@@ -289,6 +289,17 @@ class Grid(Strict):
     cell_km: float = Field(ge=0.25, le=10.0, description="cell size in km")
 
 
+class ScenarioFront(Strict):
+    """``front:``: start from another occupied-area map (and/or band) than the theater's (docs/ODD.md 6.2)."""
+
+    geojson: str | None = Field(default=None, min_length=1, description=(
+        "a GeoJSON file of the occupied area (as DeepState's, or `sim front`'s output), or a folder of "
+        "occupied_YYYY-MM-DD.geojson files, relative to the scenario file; 'deepstate' is the packaged record"))
+    date: dt.date | None = Field(default=None, description="the map's date, when its file carries none")
+    contested_band_km: float | None = Field(default=None, ge=0, le=20, description="the contested band's depth")
+    contested_sector: str | None = Field(default=None, description="the theater sector the band is drawn in")
+
+
 class Scenario(Strict):
     """A whole, validated scenario (possibly still holding distributions)."""
 
@@ -299,6 +310,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
+    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]
@@ -577,8 +589,12 @@ def _locate(locations: Locations, loc: tuple, default_source: str) -> tuple[str,
     return default_source, None
 
 
-def load(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
-    """Read, merge, override and validate a scenario file (the one loader)."""
+def read_scenario(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
+    """Read, merge, override and validate a scenario file against the schema.
+
+    The places it names are checked against its theater one floor up, by
+    :func:`sim.theater.load_scenario` (the loader every command uses).
+    """
     raw, locations, files = read_scenario_tree(path)
     raw = apply_sets(raw, locations, sets or [])
     try:
@@ -588,18 +604,10 @@ def load(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
     except RecursionError:
         raise InputError("nested too deeply", source=str(path)) from None
     doc = ScenarioDoc(raw, locations, files, scenario)
-    from sim.theater import check_places  # the theater knows the place names
-
-    check_places(doc)
     from sim.posterior import resolve_in
 
     resolve_in(doc)
     return doc
-
-
-def load_default() -> ScenarioDoc:
-    """The base scenario shipped with the project (what the model runs with no arguments)."""
-    return load(BASE_SCENARIO)
 
 
 # =========================================================================== sampling

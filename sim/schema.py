@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
+from pydantic.fields import FieldInfo
 
 from sim.distributions import Distribution, parse_distribution
 from sim.core.errors import found
@@ -83,6 +84,21 @@ def _place(value: Any) -> Any:
 
 
 Place = Annotated[Any, PlainValidator(_place), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array"}]})]
+
+
+def _is_place_validator(item: Any) -> bool:
+    return isinstance(item, PlainValidator) and item.func is _place
+
+
+def names_a_place(field: FieldInfo) -> bool:
+    """Whether a schema field holds a place or a list of places, read from its type (``Place``)."""
+
+    def holds(tp: Any) -> bool:
+        if get_origin(tp) is Annotated:
+            return any(_is_place_validator(m) for m in get_args(tp)[1:])
+        return any(holds(a) for a in get_args(tp))
+
+    return any(_is_place_validator(m) for m in field.metadata) or holds(field.annotation)
 
 Probability = num(ge=0, le=1)
 Fraction = Probability

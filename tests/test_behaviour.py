@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from sim.runner import iterate
-from sim.scenario import load, replace_values
+from sim.scenario import replace_values
+from sim.theater import load_scenario
 from sim.theater import theater_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ SEED = 20251111
 
 @pytest.fixture(scope="module")
 def doc():
-    return load(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+    return load_scenario(ROOT / "scenarios" / "hold_pokrovsk.yaml")
 
 
 def outcomes(doc, runs=RUNS, **over) -> pd.DataFrame:

@@ -11,14 +11,14 @@ import numpy as np
 
 from sim.bench import _tree_pss_mb, write_performance
 from sim.runner import iterate, local_pool
-from sim.scenario import load
+from sim.theater import load_scenario
 from sim.theater import theater_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_reused_pool_gives_the_replications_a_fresh_run_gives():
-    doc = load(ROOT / "tests" / "data" / "mini_scenario.yaml")
+    doc = load_scenario(ROOT / "tests" / "data" / "mini_scenario.yaml")
     theater = theater_of(doc)
     serial = {r.index: r.row for r in iterate(doc.scenario, theater, 3, [0, 1, 2, 3])}
     with local_pool(doc.scenario, theater, 3, 2) as pool:

@@ -214,7 +214,7 @@ def test_posterior_sets_the_drawn_parameters_deterministically_per_seed(tmp_path
 def test_the_model_runs_with_the_drawn_set(tmp_path):
     from sim.core.seeding import replication_seed
     from sim.model.model import PokrovskModel
-    from sim.scenario import load
+    from sim.theater import load_scenario as load
     from sim.theater import theater_of
 
     post = _write(tmp_path / "post.yaml", POSTERIOR)

@@ -105,9 +105,9 @@ def test_force_ratio_success_of_the_standard_engagement():
     from pathlib import Path
 
     from sim.analysis.validation import dupuy_table, engagement_success
-    from sim.scenario import load
+    from sim.theater import load_scenario
 
-    spec = load(Path(__file__).resolve().parents[1] / "scenarios" / "base.yaml").scenario
+    spec = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "base.yaml").scenario
     s = engagement_success(spec, [0.5, 1.0, 2.0, 3.0, 4.0, 6.0], days=10)
     assert np.all(np.diff(s["p_win"]) > 0)
     assert s["p_win"].iloc[0] < 0.05 and s["p_win"].iloc[-1] > 0.8

@@ -11,7 +11,7 @@ from scipy import ndimage
 from sim.model import logistics
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.model import PokrovskModel
-from sim.scenario import load
+from sim.theater import load_scenario
 from tests.conftest import build_model
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
@@ -21,12 +21,12 @@ MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
 
 @pytest.fixture(scope="module")
 def hold_doc():
-    return load(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+    return load_scenario(ROOT / "scenarios" / "hold_pokrovsk.yaml")
 
 
 @pytest.fixture(scope="module")
 def mini_doc():
-    return load(MINI)
+    return load_scenario(MINI)
 
 
 def make(doc, index=0, root=11, **over):

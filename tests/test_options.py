@@ -13,7 +13,8 @@ from sim.cli import main
 from sim.model.agents import DEFEND, DEFENDER_SIDE, WITHDRAW
 from sim.model.model import PokrovskModel
 from sim.model.options import road_distance_field
-from sim.scenario import load, replace_values
+from sim.scenario import replace_values
+from sim.theater import load_scenario
 from sim.core.seeding import replication_seed
 from sim.theater import theater_of
 from tests.conftest import build_model
@@ -25,7 +26,7 @@ OPTION_FILES = ("hold_pokrovsk", "withdraw_kramatorsk_sloviansk", "reinforce_fro
 
 @pytest.fixture(scope="module")
 def mini():
-    return load(MINI)
+    return load_scenario(MINI)
 
 
 def model(doc, index=0, root=3, **over):
@@ -127,7 +128,7 @@ def test_kursk_pressure_delays_and_shrinks_the_attackers_arrivals(mini):
 
 # ------------------------------------------------------------------ common random numbers
 def test_replication_i_sees_the_same_weather_and_draws_in_every_option():
-    docs = [load(ROOT / "scenarios" / f"{name}.yaml") for name in OPTION_FILES]
+    docs = [load_scenario(ROOT / "scenarios" / f"{name}.yaml") for name in OPTION_FILES]
     for index in (0, 7):
         models = [PokrovskModel(d.scenario, replication_seed(42, index), theater_of(d)) for d in docs]
         first = models[0]

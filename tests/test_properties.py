@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from sim import cli
 from sim.core.errors import InputError
-from sim.scenario import load
+from sim.theater import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "scenarios" / "base.yaml"
@@ -56,7 +56,7 @@ def assert_one_line(err: InputError) -> None:
 def load_or_input_error(path, sets=None) -> None:
     """Loading either succeeds or raises InputError (one line); anything else fails the test."""
     try:
-        load(path, sets)
+        load_scenario(path, sets)
     except InputError as err:
         assert_one_line(err)
 
@@ -213,7 +213,7 @@ def test_random_structured_sets_give_input_error_only(sets):
 
 def test_a_real_path_with_a_good_value_really_loads():
     """The property tests above can succeed too; this pins one success so they are not vacuous."""
-    doc = load(BASE, ["weather.fog_frequency=0.25", "option.kind=withdraw"])
+    doc = load_scenario(BASE, ["weather.fog_frequency=0.25", "option.kind=withdraw"])
     assert doc.scenario.weather.fog_frequency == 0.25
 
 
@@ -224,7 +224,7 @@ def test_cli_validate_on_junk_exits_2_with_one_line(folder, capsys, data):
     path = folder / "cli_junk.yaml"
     path.write_bytes(data)
     try:
-        load(path)
+        load_scenario(path)
     except InputError:
         pass
     else:

@@ -15,8 +15,7 @@ from sim.analysis import skill
 from sim.cli import main
 from sim.core.errors import InputError
 from sim.outcomes import fall_day_column
-from sim.scenario import load
-from sim.theater import build_grid, theater_of
+from sim.theater import build_grid, load_scenario, theater_of
 from sim.theater import record
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from tests.conftest import MINI, build_model
@@ -98,6 +97,7 @@ def test_a_towns_capture_day_counts_runs_without_a_fall_as_later():
     assert s["share_fallen_in_run"] == pytest.approx(0.6)
     assert s["share_fallen_by_real"] == pytest.approx(0.4)
     assert math.isnan(skill.score_town([10.0], real_day=np.nan)["share_fallen_by_real"])
+    assert math.isnan(skill.score_town([10.0], real_day=200.0, run_days=120)["share_fallen_by_real"])
 
 
 def test_first_day_inside():
@@ -108,7 +108,7 @@ def test_first_day_inside():
 # ------------------------------------------------------------------ the fall-day rule in the model
 @pytest.fixture(scope="module")
 def mini_doc():
-    return load(MINI)
+    return load_scenario(MINI)
 
 
 def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_doc):
@@ -149,7 +149,7 @@ def test_snapshots_only_on_the_days_asked(mini_doc):
 
 def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", str(MINI), "--runs", "2", "--seed", "1", "--out", str(out), "--set", "days=3"]) == 0
+    assert main(["run", str(MINI), "--runs", "2", "--seed", "1", "--out", str(out), "--no-plots", "--set", "days=3"]) == 0
     runs = pd.read_parquet(out / "runs.parquet")
     names = [s.name for s in theater_of(mini_doc).settlements]
     assert all(fall_day_column(n) in runs for n in names)
@@ -160,7 +160,7 @@ def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
 # ------------------------------------------------------------------ scoring against the record
 @pytest.fixture(scope="module")
 def grid():
-    return build_grid(theater_of(load(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    return build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
 
 
 def test_horizons_stop_at_the_records_last_day():
@@ -194,6 +194,17 @@ def test_persistence_as_the_model_scores_zero_and_horizons_beyond_the_record_are
     scores = hindcast.score_hindcast(start, {0: still, 30: still, 120: still}, pd.DataFrame(), grid, towns=[])
     assert list(scores["horizon_days"].unique()) == [30]      # 1 Sep + 120 days lies after 11 Nov 2025
     assert scores.loc[scores["target"] == "brier_skill", "model"].iloc[0] == pytest.approx(0.0)
+
+
+def test_several_start_dates_score_as_one_table(grid):
+    results = {}
+    for start in (dt.date(2025, 1, 14), dt.date(2025, 7, 1)):
+        still = np.stack([record.occupied_mask(grid, start)] * 2)
+        results[start] = ({0: still, 30: still}, pd.DataFrame())
+    scores = hindcast.score_hindcasts(results, grid)
+    assert list(scores.columns) == list(hindcast.TARGET_COLUMNS)
+    assert sorted(set(scores["start_date"])) == sorted(results)
+    assert (scores.loc[scores["target"] == "ground_taken_km2", "model"] == 0).all()
 
 
 def test_real_capture_days_follow_the_record(grid):

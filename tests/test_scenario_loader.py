@@ -17,7 +17,8 @@ import pytest
 from sim import cli
 from sim.distributions import Distribution
 from sim.core.errors import InputError
-from sim.scenario import get_value, load, sample, uncertain_inputs
+from sim.scenario import get_value, sample, uncertain_inputs
+from sim.theater import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -37,7 +38,7 @@ def child(tmp_path: Path, body: str, name: str = "bad.yaml") -> Path:
 
 def load_error(path, sets=None) -> InputError:
     with pytest.raises(InputError) as info:
-        load(path, sets)
+        load_scenario(path, sets)
     return info.value
 
 
@@ -214,7 +215,7 @@ def test_unknown_fortification_belt_and_sector(tmp_path):
 
 def test_start_date_before_any_front_of_the_theater(tmp_path):
     bad = child(tmp_path, "start_date: 2020-01-01\n")
-    check_line(load_error(bad), file=bad, line=2, path="start_date", says=["2020-01-01", "2025-01-14"])
+    check_line(load_error(bad), file=bad, line=2, path="start_date", says=["2020-01-01", "the first map is of 2024-07-08"])
 
 
 def test_unknown_theater(tmp_path):
@@ -412,13 +413,13 @@ def test_the_five_option_files_exist_and_extend_base():
     for required in ("base.yaml", "hold_pokrovsk.yaml", "withdraw_kramatorsk_sloviansk.yaml",
                      "reinforce_from_kursk.yaml", "kursk_pressure.yaml", "hindcast_2025.yaml"):
         assert required in names
-    kinds = {p.name: load(p).scenario.option.kind for p in SHIPPED}
+    kinds = {p.name: load_scenario(p).scenario.option.kind for p in SHIPPED}
     assert kinds["hold_pokrovsk.yaml"] == "hold"
     assert kinds["withdraw_kramatorsk_sloviansk.yaml"] == "withdraw"
     assert kinds["reinforce_from_kursk.yaml"] == "reinforce"
     assert kinds["kursk_pressure.yaml"] == "kursk_pressure"
-    assert str(load(SCENARIOS / "hindcast_2025.yaml").scenario.start_date) == "2025-01-14"
-    assert str(load(SCENARIOS / "hold_pokrovsk.yaml").scenario.start_date) == "2025-11-11"
+    assert str(load_scenario(SCENARIOS / "hindcast_2025.yaml").scenario.start_date) == "2025-01-14"
+    assert str(load_scenario(SCENARIOS / "hold_pokrovsk.yaml").scenario.start_date) == "2025-11-11"
 
 
 # ----------------------------------------------------------------------------- knobs
@@ -447,7 +448,7 @@ KNOBS = [k for k, _, _ in KNOB_SETTINGS]
 
 @pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.name)
 def test_every_knob_exists_in_every_shipped_scenario(scenario):
-    sc = load(scenario).scenario
+    sc = load_scenario(scenario).scenario
     for knob in KNOBS:
         value = get_value(sc, knob)
         if knob == "option.kind":
@@ -458,53 +459,53 @@ def test_every_knob_exists_in_every_shipped_scenario(scenario):
 
 @pytest.mark.parametrize("knob, text, expected", KNOB_SETTINGS, ids=[k for k, _, _ in KNOB_SETTINGS])
 def test_every_knob_can_be_set(knob, text, expected):
-    sc = load(BASE, [f"{knob}={text}"]).scenario
+    sc = load_scenario(BASE, [f"{knob}={text}"]).scenario
     assert get_value(sc, knob) == expected
 
 
 # ----------------------------------------------------------------------------- --set
 def test_set_changes_a_number():
-    assert load(BASE, ["weather.fog_frequency=0.3"]).scenario.weather.fog_frequency == 0.3
+    assert load_scenario(BASE, ["weather.fog_frequency=0.3"]).scenario.weather.fog_frequency == 0.3
 
 
 def test_set_option_kind():
-    assert load(BASE, ["option.kind=withdraw"]).scenario.option.kind == "withdraw"
+    assert load_scenario(BASE, ["option.kind=withdraw"]).scenario.option.kind == "withdraw"
 
 
 def test_set_distribution():
-    value = load(BASE, ["weather.fog_frequency={uniform: [0.1, 0.2]}"]).scenario.weather.fog_frequency
+    value = load_scenario(BASE, ["weather.fog_frequency={uniform: [0.1, 0.2]}"]).scenario.weather.fog_frequency
     assert isinstance(value, Distribution)
     assert value.kind == "uniform" and value.params == (0.1, 0.2)
 
 
 def test_set_replaces_a_distribution_by_one_of_another_kind():
-    value = load(BASE, ["forces.attacker.personnel={uniform: [100000, 120000]}"]).scenario.forces.attacker.personnel
+    value = load_scenario(BASE, ["forces.attacker.personnel={uniform: [100000, 120000]}"]).scenario.forces.attacker.personnel
     assert value == Distribution("uniform", (100000.0, 120000.0))
 
 
 def test_set_repeated_last_wins_and_others_stay():
-    sc = load(BASE, ["days=10", "weather.fog_frequency=0.4", "days=20"]).scenario
+    sc = load_scenario(BASE, ["days=10", "weather.fog_frequency=0.4", "days=20"]).scenario
     assert sc.days == 20 and sc.weather.fog_frequency == 0.4
     assert isinstance(sc.weather.precipitation_frequency, Distribution)  # untouched
 
 
 def test_set_inside_a_list_and_a_month_table():
-    sc = load(BASE, ["logistics.sources.2=Druzhkivka",
+    sc = load_scenario(BASE, ["logistics.sources.2=Druzhkivka",
                      "weather.transitions.11.0=[0.7, 0.1, 0.1, 0.1]"]).scenario
     assert sc.logistics.sources[2] == "Druzhkivka"
     assert sc.weather.transitions[11][0] == [0.7, 0.1, 0.1, 0.1]
 
 
 def test_set_applies_on_top_of_an_option_file():
-    sc = load(SCENARIOS / "withdraw_kramatorsk_sloviansk.yaml", ["option.withdraw.trigger_day=3"]).scenario
+    sc = load_scenario(SCENARIOS / "withdraw_kramatorsk_sloviansk.yaml", ["option.withdraw.trigger_day=3"]).scenario
     assert sc.option.kind == "withdraw" and sc.option.withdraw.trigger_day == 3
 
 
 def test_set_does_not_touch_the_file(tmp_path):
     before = BASE.read_bytes()
-    load(BASE, ["days=5"])
+    load_scenario(BASE, ["days=5"])
     assert BASE.read_bytes() == before
-    assert load(BASE).scenario.days != 5
+    assert load_scenario(BASE).scenario.days != 5
 
 
 @pytest.mark.parametrize(
@@ -551,8 +552,8 @@ def test_bad_set_after_good_ones_names_the_bad_one():
 
 # ----------------------------------------------------------------------------- extends
 def test_extends_overrides_a_nested_key_and_keeps_its_siblings(tmp_path):
-    sc = load(child(tmp_path, "weather:\n  fog_frequency: 0.33\n", name="c.yaml")).scenario
-    base = load(BASE).scenario
+    sc = load_scenario(child(tmp_path, "weather:\n  fog_frequency: 0.33\n", name="c.yaml")).scenario
+    base = load_scenario(BASE).scenario
     assert sc.weather.fog_frequency == 0.33
     assert sc.weather.precipitation_frequency == base.weather.precipitation_frequency
     assert sc.weather.initial == base.weather.initial
@@ -562,20 +563,20 @@ def test_extends_overrides_a_nested_key_and_keeps_its_siblings(tmp_path):
 
 
 def test_extends_replaces_lists(tmp_path):
-    sc = load(child(tmp_path, "logistics:\n  sources: [Kramatorsk]\n", name="c.yaml")).scenario
+    sc = load_scenario(child(tmp_path, "logistics:\n  sources: [Kramatorsk]\n", name="c.yaml")).scenario
     assert sc.logistics.sources == ["Kramatorsk"]
     units = ("forces:\n  defender:\n    units:\n"
              "      - {name: only unit, kind: infantry, echelon: brigade, sector: city, at: Pokrovsk}\n")
-    sc2 = load(child(tmp_path, units, name="c2.yaml")).scenario
+    sc2 = load_scenario(child(tmp_path, units, name="c2.yaml")).scenario
     assert [u.name for u in sc2.forces.defender.units] == ["only unit"]
     assert sc2.forces.defender.units[0].weight == 1.0  # defaults, not the parent's first unit
 
 
 def test_extends_replaces_a_distribution_by_another_kind(tmp_path):
     """A child writing {uniform: ...} over the parent's {triangular: ...} gets the uniform."""
-    sc = load(child(tmp_path, "forces:\n  attacker:\n    personnel: {uniform: [100000, 120000]}\n", name="c.yaml")).scenario
+    sc = load_scenario(child(tmp_path, "forces:\n  attacker:\n    personnel: {uniform: [100000, 120000]}\n", name="c.yaml")).scenario
     assert sc.forces.attacker.personnel == Distribution("uniform", (100000.0, 120000.0))
-    sc2 = load(child(tmp_path, "forces:\n  attacker:\n    personnel: 125000\n", name="c2.yaml")).scenario
+    sc2 = load_scenario(child(tmp_path, "forces:\n  attacker:\n    personnel: 125000\n", name="c2.yaml")).scenario
     assert sc2.forces.attacker.personnel == 125000
 
 
@@ -586,7 +587,7 @@ def test_extends_chain_and_relative_paths(tmp_path):
     mid.write_text(f"extends: {BASE}\nname: mid\ndays: 50\nweather:\n  initial: clear\n")
     leaf = sub / "leaf.yaml"
     leaf.write_text("extends: ../mid.yaml\nname: leaf\nweather:\n  fog_frequency: 0.05\n")
-    doc = load(leaf)
+    doc = load_scenario(leaf)
     sc = doc.scenario
     assert sc.name == "leaf" and sc.days == 50
     assert sc.weather.initial == "clear" and sc.weather.fog_frequency == 0.05
@@ -612,11 +613,11 @@ SEED = np.random.SeedSequence(1, spawn_key=(0,))
 
 
 def draws_of(path, seq=SEED, sets=None):
-    return sample(load(path, sets).scenario, seq)
+    return sample(load_scenario(path, sets).scenario, seq)
 
 
 def test_sample_stays_in_every_support_and_replaces_every_distribution():
-    sc = load(SCENARIOS / "reinforce_from_kursk.yaml").scenario
+    sc = load_scenario(SCENARIOS / "reinforce_from_kursk.yaml").scenario
     dists = uncertain_inputs(sc)
     assert "forces.attacker.personnel" in dists and "option.reinforce.transit_days" in dists
     for i in range(20):
@@ -630,7 +631,7 @@ def test_sample_stays_in_every_support_and_replaces_every_distribution():
 
 
 def test_integer_inputs_are_drawn_as_integers():
-    sc = load(SCENARIOS / "reinforce_from_kursk.yaml").scenario
+    sc = load_scenario(SCENARIOS / "reinforce_from_kursk.yaml").scenario
     seen = set()
     for i in range(30):
         concrete, draws = sample(sc, np.random.SeedSequence(1, spawn_key=(i,)))
@@ -642,7 +643,7 @@ def test_integer_inputs_are_drawn_as_integers():
 
 
 def test_choice_distribution_of_an_integer_input():
-    sc = load(BASE, ["option.reinforce.brigades={choice: [1, 2, 3]}"]).scenario
+    sc = load_scenario(BASE, ["option.reinforce.brigades={choice: [1, 2, 3]}"]).scenario
     values = {sample(sc, np.random.SeedSequence(5, spawn_key=(i,)))[0].option.reinforce.brigades for i in range(40)}
     assert values == {1, 2, 3}
     assert all(type(v) is int for v in values)

@@ -102,16 +102,18 @@ def first_day_inside(inside_by_day) -> float:
     return float(hits[0]) if hits.size else float("nan")
 
 
-def score_town(model_days, real_day: float) -> dict:
+def score_town(model_days, real_day: float, run_days: float = np.inf) -> dict:
     """A town's capture day: the model's runs (NaN: not fallen in the run) against the record's.
 
     ``share_fallen_by_real``: the share of runs in which the town fell on or before
-    the real day (NaN when the record has no fall).
+    the real day; NaN when the record has no fall or it lies after the runs' last day
+    (``run_days``), where a run that did not fall cannot say.
     """
     days = np.asarray(model_days, float)
     days = np.where(np.isnan(days), NOT_FALLEN, days)
     p05, median, p95 = quantiles(days)
-    fell_by_real = float(np.mean(days <= real_day)) if np.isfinite(real_day) and days.size else float("nan")
+    known = np.isfinite(real_day) and real_day <= run_days and days.size
+    fell_by_real = float(np.mean(days <= real_day)) if known else float("nan")
     return {"model": float(median), "model_p05": float(p05), "model_p95": float(p95),
             "share_fallen_in_run": float(np.mean(np.isfinite(days))) if days.size else float("nan"),
             "share_fallen_by_real": fell_by_real}

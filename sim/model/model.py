@@ -28,7 +28,8 @@ from sim.model.agents import (
 )
 from sim.model.weather import draw_sequence
 from sim.outcomes import Recorder
-from sim.scenario import Scenario, load_default, sample, uncertain_inputs
+from sim.scenario import Scenario, sample, uncertain_inputs
+from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid

@@ -82,7 +82,7 @@ def plot_control_maps(folders: dict[str, Path], out: Path, zoom_km: float = 35.0
     from matplotlib.colors import LinearSegmentedColormap
 
     from sim.plots.map import draw_base, draw_latlon_ticks
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater import build_grid, theater_of
     from sim.theater.grid import ATTACKER
 
@@ -96,7 +96,7 @@ def plot_control_maps(folders: dict[str, Path], out: Path, zoom_km: float = 35.0
     im = None
     for ax, name in zip(axes.ravel(), names):
         folder = folders[name]
-        doc = load(folder / "scenario.yaml")
+        doc = load_scenario(folder / "scenario.yaml")
         grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
         data = np.load(folder / "control.npz")
         prob = data["attacker_held_count"] / max(int(data["replications"]), 1)

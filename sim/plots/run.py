@@ -85,14 +85,14 @@ def plot_control_probability(out_dir: Path, out: Path, title: str, zoom_km: floa
     from matplotlib.colors import LinearSegmentedColormap
 
     from sim.plots.map import draw_base, draw_latlon_ticks
-    from sim.scenario import load
+    from sim.theater import load_scenario
     from sim.theater import build_grid, theater_of
     from sim.theater.grid import ATTACKER
 
     scenario_file = out_dir / "scenario.yaml"
     if not scenario_file.exists():
         return None
-    doc = load(scenario_file)
+    doc = load_scenario(scenario_file)
     grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
     data = np.load(out_dir / "control.npz")
     n = int(data["replications"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -12,31 +12,49 @@ from sim.theater.grid import (
     ATTACKER, CONTESTED, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, URBAN, WATER,
     Grid, build_grid,
 )
+from sim.theater.front import front_problem
 from sim.theater.spec import Theater, great_circle_km, load_theater
 
-if TYPE_CHECKING:
-    from sim.scenario import ScenarioDoc
+from sim.scenario import BASE_SCENARIO, ScenarioDoc, read_scenario
+from sim.schema import names_a_place
 
 __all__ = [
     "ATTACKER", "CONTESTED", "DEFENDER", "FOREST", "OPEN", "PRIMARY", "SECONDARY",
     "URBAN", "WATER", "Grid", "Theater", "build_grid", "check_places", "great_circle_km",
-    "load_theater", "theater_of",
+    "load_default", "load_scenario", "load_theater", "theater_of",
 ]
 
-PLACE_FIELDS = {"at", "sources", "waypoints", "destination", "railheads", "counterattack_toward", "attacker_response_at"}
+
+
+def load_scenario(path: str | Path, sets: list[str] | None = None) -> ScenarioDoc:
+    """Read, merge, override and validate a scenario file, and check every place it names (the one loader)."""
+    doc = read_scenario(path, sets)
+    check_places(doc)
+    return doc
+
+
+def load_default() -> ScenarioDoc:
+    """The base scenario shipped with the project (what the model runs with no arguments)."""
+    return load_scenario(BASE_SCENARIO)
 
 
 def theater_of(doc: ScenarioDoc) -> Theater:
-    """The theater a scenario names, resolved relative to the scenario file that set it."""
-    src = doc.locations.get(("theater",), (doc.files[-1], None))[0]
-    base = Path(src).parent if not src.startswith("--set") else Path(doc.files[-1]).parent
+    """The theater a scenario names, resolved relative to the scenario file that set it, with the
+    scenario's ``front:`` (a newer map, relative to the file that names it) over its front source."""
     try:
-        return load_theater(doc.scenario.theater, base)
+        theater = load_theater(doc.scenario.theater, _folder_of(doc, ("theater",)))
     except InputError as exc:
         if exc.source:
             raise
         src, line = doc.locations.get(("theater",), (doc.files[-1], None))
         raise InputError(exc.message, source=src, line=line, path="theater") from None
+    return theater.with_front(doc.scenario.front, _folder_of(doc, ("front", "geojson")))
+
+
+def _folder_of(doc: ScenarioDoc, path: tuple) -> Path:
+    """The folder of the file that set ``path`` (the last scenario file for a ``--set``)."""
+    src = doc.locations.get(path, (doc.files[-1], None))[0]
+    return Path(src).parent if not src.startswith("--set") else Path(doc.files[-1]).parent
 
 
 def check_places(doc: ScenarioDoc) -> None:
@@ -51,7 +69,7 @@ def check_places(doc: ScenarioDoc) -> None:
     def walk(value: Any, path: tuple, is_place: bool) -> None:
         if isinstance(value, BaseModel):
             for name in type(value).model_fields:
-                walk(getattr(value, name), path + (name,), name in PLACE_FIELDS)
+                walk(getattr(value, name), path + (name,), names_a_place(type(value).model_fields[name]))
         elif isinstance(value, dict):
             for k, v in value.items():
                 walk(v, path + (str(k),), False)
@@ -71,12 +89,12 @@ def check_places(doc: ScenarioDoc) -> None:
     belts = [b.name for b in theater.fortifications.belts]
     if sc.outcomes.next_line not in belts:
         fail(("outcomes", "next_line"), f"expected one of the theater's fortification belts ({', '.join(belts) or 'none'}), found {sc.outcomes.next_line!r}")
-    if sc.active_sector is not None and sc.active_sector not in theater.sectors:
-        fail(("active_sector",), f"expected one of the theater's sectors ({', '.join(theater.sectors) or 'none'}), found {sc.active_sector!r}")
-    try:
-        theater.front_for(sc.start_date)
-    except KeyError as exc:
-        fail(("start_date",), str(exc.args[0]))
+    for path, sector in ((("active_sector",), sc.active_sector), (("front", "contested_sector"), theater.front.contested_sector)):
+        if theater.sector_problem(sector):
+            fail(path, theater.sector_problem(sector))
+    problem = front_problem(theater.front, sc.start_date)
+    if problem:
+        fail(("front", "geojson") if sc.front and sc.front.geojson else ("start_date",), problem)
 
 
 def _locate(locations, path: tuple, default: str):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.theater.cache import remember
+from sim.theater.front import start_control
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
 from sim.vocab import Control, RoadClass, Terrain
 
@@ -103,7 +104,7 @@ class Grid:
         return np.meshgrid(xs, ys)
 
     def initial_control(self, date: dt.date) -> tuple[dt.date, np.ndarray]:
-        """Control at the theater's latest front at or before ``date`` (a fresh copy)."""
+        """Control at ``date`` from the theater's front source (its latest map at or before ``date``), a fresh copy."""
         front_date, control = _control_at(self, date)
         return front_date, control.copy()
 
@@ -258,12 +259,6 @@ def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
 
 
 def _control_build(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
-    front_date, front = grid.theater.front_for(date)
-    X, Y = grid.centres_km()
-    control = np.full(grid.shape, DEFENDER, np.int8)
-    control[_polygon_mask(X, Y, _points_km(grid, front.attacker_area))] = ATTACKER
-    for disc in front.contested:
-        x, y = _points_km(grid, [disc.at])[0]
-        control[np.hypot(X - x, Y - y) <= disc.radius_km] = CONTESTED
+    front_date, control = start_control(grid, date)
     control.setflags(write=False)
     return front_date, control

@@ -41,10 +41,10 @@ Geometry = list[Polygon]
 
 
 # ------------------------------------------------------------------- the files
-@lru_cache(maxsize=1)
-def _dated_files() -> tuple[tuple[dt.date, Path], ...]:
+@lru_cache(maxsize=8)
+def _dated_files(folder: Path = DEEPSTATE_DIR) -> tuple[tuple[dt.date, Path], ...]:
     out = []
-    for path in DEEPSTATE_DIR.glob(f"{FILE_PREFIX}*.geojson"):
+    for path in Path(folder).glob(f"{FILE_PREFIX}*.geojson"):
         try:
             out.append((dt.date.fromisoformat(path.stem[len(FILE_PREFIX):]), path))
         except ValueError:
@@ -52,20 +52,21 @@ def _dated_files() -> tuple[tuple[dt.date, Path], ...]:
     return tuple(sorted(out))
 
 
-def occupied_dates() -> list[dt.date]:
-    """The dates with a DeepState file, oldest first."""
-    return [d for d, _ in _dated_files()]
+def occupied_dates(folder: Path = DEEPSTATE_DIR) -> list[dt.date]:
+    """The dates with a file (``occupied_YYYY-MM-DD.geojson``), oldest first; DeepState's by default."""
+    return [d for d, _ in _dated_files(Path(folder))]
 
 
-def occupied_file(date: dt.date | str) -> tuple[dt.date, Path]:
+def occupied_file(date: dt.date | str, folder: Path = DEEPSTATE_DIR) -> tuple[dt.date, Path]:
     """The (date, path) of the file of ``date``, or of the latest one before it."""
     date = _as_date(date)
-    files = _dated_files()
+    files = _dated_files(Path(folder))
     if not files:
-        raise InputError(f"no DeepState files in {DEEPSTATE_DIR}")
+        raise InputError(f"no {FILE_PREFIX}YYYY-MM-DD.geojson files in {folder}")
     before = [(d, p) for d, p in files if d <= date]
     if not before:
-        raise InputError(f"no DeepState occupied area at or before {date}; the first file is of {files[0][0]}")
+        where = "DeepState's record" if Path(folder) == DEEPSTATE_DIR else str(folder)
+        raise InputError(f"no occupied area at or before {date} in {where}; the first map is of {files[0][0]}")
     return before[-1]
 
 
@@ -76,22 +77,45 @@ def occupied_geometry(date: dt.date | str) -> Geometry:
 
 def load_geojson_geometry(path: str | Path) -> Geometry:
     """The (multi)polygon of a user's GeoJSON file of the same form as DeepState's."""
+    return _load_cached(*_file_key(path))
+
+
+def geojson_date(path: str | Path) -> dt.date | None:
+    """The map's date: the ``date`` property of its (first) feature, as in DeepState's files; else None."""
+    data = _read_json(*_file_key(path))
+    if isinstance(data, dict) and isinstance(data.get("features"), list) and data["features"]:
+        data = data["features"][0]
+    props = data.get("properties") if isinstance(data, dict) else None
+    if not isinstance(props, dict):
+        return None
+    try:
+        return dt.date.fromisoformat(str(props["date"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _file_key(path: str | Path) -> tuple[str, float]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"GeoJSON file not found: {path}")
-    return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    return str(path.resolve()), path.stat().st_mtime
 
 
 # ----------------------------------------------------------------- the parsing
 @lru_cache(maxsize=64)
 def _load_cached(path: str, mtime: float = 0.0) -> Geometry:
+    return _geometry_of(_read_json(path, mtime), path)
+
+
+@lru_cache(maxsize=8)
+def _read_json(path: str, mtime: float = 0.0):
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read GeoJSON: {exc}", source=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", source=path, line=exc.lineno) from None
-    return _geometry_of(data, path)
+    return data
 
 
 def _geometry_of(data, source: str) -> Geometry:
@@ -166,7 +190,7 @@ def _in_box(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
 def occupied_mask(grid, date: dt.date | str) -> np.ndarray:
     """Cells of ``grid`` whose centre lies in DeepState's occupied area on ``date`` (read-only, cached)."""
     file_date, path = occupied_file(date)
-    return cached_mask(grid, ("deepstate", file_date), lambda: occupied_geometry(file_date))
+    return cached_mask(grid, (str(path),), lambda: _load_cached(str(path)))
 
 
 def cached_mask(grid, geometry_key: tuple, geometry) -> np.ndarray:
@@ -196,6 +220,59 @@ def area_km2(mask: np.ndarray, cell_km: float) -> float:
 
 
 __all__ = [
-    "DEEPSTATE_DIR", "area_km2", "cached_mask", "geometry_mask", "load_geojson_geometry", "occupied_dates",
+    "DEEPSTATE_DIR", "area_km2", "cached_mask", "clip_geometry", "geojson_date", "geometry_geojson", "geometry_mask",
+    "load_geojson_geometry", "occupied_dates",
     "occupied_file", "occupied_geometry", "occupied_mask",
 ]
+
+
+# ------------------------------------------------------------- writing a map
+def clip_geometry(geometry: Geometry, west: float, south: float, east: float, north: float) -> Geometry:
+    """``geometry`` cut to a lon/lat box (Sutherland-Hodgman on each ring; rings left empty are dropped).
+    Cells whose centre lies inside the box are inside the clipped geometry exactly when inside the original."""
+    out = []
+    for polygon in geometry:
+        rings = [_clip_ring(ring, west, south, east, north) for ring in polygon]
+        if rings[0] is None:
+            continue
+        out.append([rings[0]] + [r for r in rings[1:] if r is not None])
+    return out
+
+
+def _clip_ring(ring: np.ndarray, west: float, south: float, east: float, north: float) -> np.ndarray | None:
+    pts = [tuple(p) for p in ring[:-1]] if np.array_equal(ring[0], ring[-1]) else [tuple(p) for p in ring]
+    for axis, bound, keep_below in ((0, west, False), (0, east, True), (1, south, False), (1, north, True)):
+        pts = _clip_half_plane(pts, axis, bound, keep_below)
+        if len(pts) < 3:
+            return None
+    closed = np.array(pts + [pts[0]], dtype=float)
+    closed.setflags(write=False)
+    return closed
+
+
+def _clip_half_plane(pts: list, axis: int, bound: float, keep_below: bool) -> list:
+    def inside(p) -> bool:
+        return p[axis] <= bound if keep_below else p[axis] >= bound
+
+    def crossing(p, q):
+        t = (bound - p[axis]) / (q[axis] - p[axis])
+        return tuple(p[i] + t * (q[i] - p[i]) for i in range(2))
+
+    out = []
+    for i, q in enumerate(pts):
+        p = pts[i - 1]
+        if inside(q):
+            if not inside(p):
+                out.append(crossing(p, q))
+            out.append(q)
+        elif inside(p):
+            out.append(crossing(p, q))
+    return out
+
+
+def geometry_geojson(geometry: Geometry, date: dt.date, note: str = "") -> str:
+    """A DeepState-like file: one feature, a MultiPolygon rounded to 1e-4 degree, its date a property."""
+    coords = [[np.round(ring, 4).tolist() for ring in polygon] for polygon in geometry]
+    props = {"date": date.isoformat(), "layer": "occupied"} | ({"source": note} if note else {})
+    feature = {"type": "Feature", "properties": props, "geometry": {"type": "MultiPolygon", "coordinates": coords}}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")) + "\n"
