@@ -107,9 +107,30 @@ class Campaign:
     def prior(self) -> dict[str, tuple[float, float]]:
         return {p: (k.range[0], k.range[1]) for p, k in self.doc.experiment.parameters.items()}
 
-    def censor_day(self, scenario: str) -> int:
-        """The day a censored day column counts as: one after the scenario's last day."""
-        return run_days(self.doc, next(d for d in self.doc.scenarios if d.scenario.name == scenario)) + 1
+    def censor(self, target: Target) -> int | None:
+        """The day an empty day column of ``target`` counts as: one after its scenario's last day."""
+        if not target.is_day:
+            return None
+        return run_days(self.doc, next(d for d in self.doc.scenarios if d.scenario.name == target.scenario)) + 1
+
+
+def target_values(column: pd.Series, censor: int | None) -> np.ndarray:
+    """A target's statistic in each run, as numbers; an empty day is the censoring day."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(float)
+    return values if censor is None else np.where(np.isnan(values), censor, values)
+
+
+def kept_runs_quantiles(runs: pd.DataFrame, points: pd.DataFrame, campaign: Campaign) -> dict[str, tuple]:
+    """Per target, the 5%, 50% and 95% of its statistic over every run of every kept point
+    (the posterior's own spread beside the record)."""
+    kept = points.loc[points["kept"], ["wave", "point"]]
+    ok = runs[runs["status"] == "ok"].merge(kept, on=["wave", "point"])
+    out = {}
+    for t in campaign.calibration.targets:
+        values = target_values(ok.loc[ok["scenario"] == t.scenario, t.column], campaign.censor(t))
+        values = values[np.isfinite(values)]
+        out[t.name] = tuple(np.quantile(values, [0.05, 0.5, 0.95])) if len(values) else (math.nan,) * 3
+    return out
 
 
 def run_days(doc: ExperimentDoc, scenario) -> int:
@@ -255,13 +276,10 @@ def judge(runs: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
         part = ok[ok["scenario"] == t.scenario]
         if t.column not in part:  # every run of the wave failed: nothing to judge, nothing kept
             part = part.assign(**{t.column: np.nan})
-        censor = campaign.censor_day(t.scenario) if t.is_day else None
+        censor = campaign.censor(t)
         e_col, v_col, i_col = f"{t.name}:E", f"{t.name}:var_model", f"{t.name}:I"
         for point in points.index:
-            values = pd.to_numeric(part.loc[part["point"] == point, t.column], errors="coerce").to_numpy(float)
-            if censor is not None:
-                values = np.where(np.isnan(values), censor, values)
-            e, v = model_moments(values)
+            e, v = model_moments(target_values(part.loc[part["point"] == point, t.column], censor))
             points.loc[point, [e_col, v_col]] = e, v
             observed = campaign.observed[t.name]
             points.loc[point, i_col] = implausibility(e, observed, t.observed_sd ** 2, v, t.discrepancy_sd ** 2)
@@ -340,7 +358,7 @@ def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, 
     """Run the campaign's waves into ``out/wave-K``; write points.csv, report.md and the posterior."""
     out.mkdir(parents=True, exist_ok=True)
     box = {p: r for p, r in campaign.prior.items()}
-    judged, waves, status = [], [], "complete"
+    judged, waves, all_runs, status = [], [], [], "complete"
     for wave in range(1, campaign.calibration.waves + 1):
         exp = wave_experiment(campaign, wave, box)
         runs, status = run_wave(campaign, exp, out / f"wave-{wave}", executor=executor, resume=resume, force=force,
@@ -349,6 +367,7 @@ def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, 
             break
         points = judge(runs, campaign).assign(wave=wave)
         judged.append(points)
+        all_runs.append(runs.assign(wave=wave))
         waves.append({"wave": wave, "box": box, "points": len(points), "runs": len(runs),
                       "failed": int((runs["status"] == "failed").sum()), "kept": int(points["kept"].sum())})
         if not points["kept"].any():
@@ -359,7 +378,8 @@ def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, 
         return {"status": status, "waves": waves}
     points = pd.concat(judged, ignore_index=True)
     write_atomic(out / "points.csv", lambda tmp: points.to_csv(tmp, index=False))
-    result = {"status": status, "waves": waves, "points": points, "runs": sum(w["runs"] for w in waves)}
+    result = {"status": status, "waves": waves, "points": points, "runs": sum(w["runs"] for w in waves),
+              "kept_runs": kept_runs_quantiles(pd.concat(all_runs, ignore_index=True), points, campaign)}
     if status == "complete":
         result["posterior"] = _write_posteriors(campaign, out, points, result)
     write_text_atomic(out / "report.md", report_text(campaign, result))
@@ -413,15 +433,18 @@ def report_text(campaign: Campaign, result: dict) -> str:
         post = (f"{kept[p].min():.4g}-{kept[p].max():.4g} | {kept[p].mean():.4g} | {kept[p].std(ddof=1):.3g}"
                 if len(kept) > 1 else "- | - | -")
         lines.append(f"| `{p}` | {lo:g}-{hi:g} | {(hi - lo) / math.sqrt(12):.3g} | {post} |")
-    lines += ["", "## Fit to each target", "", "E is the mean over a point's replications; I its implausibility.", "",
+    lines += ["", "## Fit to each target", "", "E is the mean over a point's replications; I its implausibility; "
+              "the runs of the kept points are every replication of every kept set: the posterior's spread.", "",
               "| target | observed | sd obs | sd discrepancy | E, all points (range) | E, kept (range) | "
-              "I, best point | share of points with I < cut-off |", "|---|---|---|---|---|---|---|---|"]
+              "runs of the kept points: median (5-95%) | I, best point | share of points with I < cut-off |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for t in campaign.calibration.targets:
         e, i = points[f"{t.name}:E"], points[f"{t.name}:I"]
         ek = kept[f"{t.name}:E"]
         kept_text = f"{ek.mean():.4g} ({ek.min():.4g}-{ek.max():.4g})" if len(kept) else "-"
+        q05, q50, q95 = result["kept_runs"][t.name]
         lines.append(f"| {t.name} | {campaign.observed[t.name]:.4g} | {t.observed_sd:g} | {t.discrepancy_sd:g} | {e.mean():.4g} "
-                     f"({e.min():.4g}-{e.max():.4g}) | {kept_text} | {i.min():.2f} | "
+                     f"({e.min():.4g}-{e.max():.4g}) | {kept_text} | {q50:.4g} ({q05:.4g}-{q95:.4g}) | {i.min():.2f} | "
                      f"{(i < campaign.calibration.cutoff).mean():.2f} |")
     lines += ["", "Targets and the reasoning behind their spreads:", ""]
     lines += [f"- **{t.name}** ({t.column}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]

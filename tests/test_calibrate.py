@@ -122,6 +122,11 @@ def test_a_tiny_campaign_writes_waves_report_and_a_posterior(reference):
     assert w2.min() >= w1.min() - pad - 1e-9 and w2.max() <= w1.max() + pad + 1e-9
     report = (reference / "report.md").read_text()
     assert "| 1 | 4 | 8 | 0 |" in report and "a made-up target" in report
+    # the posterior's spread: every run of every kept point
+    runs = pd.concat([pd.read_parquet(reference / f"wave-{w}" / "runs.parquet").assign(wave=w) for w in (1, 2)])
+    kept_runs = runs.merge(kept[["wave", "point"]], on=["wave", "point"])
+    lo, mid, hi = np.quantile(kept_runs["territory_lost_km2"], [0.05, 0.5, 0.95])
+    assert f"| {mid:.4g} ({lo:.4g}-{hi:.4g}) |" in report
     # the window target is measured at every point
     assert np.isfinite(points["window:E"]).all() and "ground_taken_km2@3" in report
 
