@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 	  $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 DEMO_OUT ?= results/demo
 
-.PHONY: venv demo test lint clean
+.PHONY: venv demo test lint provision clean
 
 $(BIN)/sim: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (tried python3.12, python3.13, pyenv versions)"; exit 2; }
@@ -34,7 +34,13 @@ lint: venv
 	$(BIN)/ruff check sim tests
 	$(BIN)/lint-imports
 
-test: lint
+# What the tests need beyond .venv: a Chromium for the browser test. Installs Debian's `chromium`
+# with apt-get when it is missing and the user is root; otherwise one line says what to install.
+# CHROMIUM=/path/to/chromium uses that browser instead (.ci/provision).
+provision:
+	@.ci/provision
+
+test: lint provision
 	$(BIN)/python -m pytest
 
 clean:

@@ -346,7 +346,8 @@ def cmd_bench(args) -> int:
     r = run_bench(Path(args.out), serial_runs=args.serial_runs, pool_runs=args.pool_runs, sweep_runs=args.sweep_runs,
                   thousand=args.thousand)
     tp = r["throughput"]
-    print(f"per simulated day {r['model']['step_per_day_ms']:.2f} ms; {r['model']['agent_step_us']:.1f} us per agent-step "
+    ours_us = r.get("reference", {}).get("ours_us", r["model"]["agent_step_us"])  # the rounds' median
+    print(f"per simulated day {r['model']['step_per_day_ms']:.2f} ms; {ours_us:.1f} us per agent-step "
           f"(WolfSheep {r['wolf_sheep']['agent_step_us']:.2f} us, ratio {r['ratio']:.2f}); "
           f"{tp['rate_1']:.2f} runs/s on 1 worker, {tp['rate_pool']:.2f} on 2 (speed-up {tp['speedup']:.2f}); "
           f"1,000 runs in {r['thousand_s'] or tp['thousand_s']:.0f} s{'' if r['thousand_s'] else ' (projected)'}")
@@ -357,20 +358,14 @@ def cmd_bench(args) -> int:
 
 
 def cmd_app(args) -> int:
-    import os
-    import subprocess
-
+    from sim.app_server import serve_app
     from sim.scenario import BASE_SCENARIO
     from sim.theater import load_scenario
 
     scenario = args.scenario or str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml")
     load_scenario(scenario)  # a bad file fails here, in one line, not inside the server
-    app = Path(__file__).resolve().parent / "app.py"
-    env = dict(os.environ, SIM_APP_SCENARIO=str(Path(scenario).resolve()))
-    print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
-           "--no-open", "--production"]
-    return subprocess.call(cmd, env=env)
+    print(f"sim app: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    return serve_app(scenario, args.host, args.port)
 
 
 def cmd_plot(args) -> int:

@@ -1,7 +1,7 @@
 """Uncertain inputs written as distributions in scenario files.
 
 A number in a scenario may be written as a distribution, drawn once per
-replication (MODEL.md, "Scenario files"):
+replication (SOURCES.md s.11, "Scenario files"):
 
 =====================  ============================================
 ``{uniform: [a, b]}``   uniform on [a, b]

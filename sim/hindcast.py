@@ -33,7 +33,7 @@ from sim.theater import build_grid, load_scenario, load_theater, theater_of
 from sim.theater import record
 from sim.theater.spec import Theater
 
-HORIZONS = (30, 60, 120)   # days after the start (MODEL.md, "Grounded in the record")
+HORIZONS = (30, 60, 120)   # days after the start (SOURCES.md s.11, "Grounded in the record")
 START_SCENARIOS = {        # start date -> scenario file under scenarios/
     dt.date(2025, 1, 14): "hindcast_2025.yaml",
     dt.date(2025, 4, 1): "hindcast_2025-04-01.yaml",

@@ -12,6 +12,16 @@ they are written, so the files are identical for any number of workers.
 Files are written to ``NAME.part`` and renamed into place: a file that exists
 under its final name is whole. An interrupted run (Ctrl-C) writes what had
 finished and says so in the manifest (``"status": "interrupted"``).
+
+Faults: a pool worker that dies (the kernel's out-of-memory killer, ``kill -9``)
+costs nothing: its unfinished batches run again on fresh workers, and the files
+are the same as an uninterrupted run's. A replication that kills its worker
+``TRIES`` times is given up, listed in the manifest (``replications_failed``)
+and on the console, and the rest finish (``pooled``). A command holds its
+``--out`` folder with a lock (``out_lock``); a second command given the same
+folder is refused in one line. The manifest is written last and the files of an
+earlier run are removed first, so a write that fails (a full disk) never leaves
+a manifest vouching for what is there.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import platform
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +43,7 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic
+from sim.outcomes import day_columns
 from sim.scenario import Scenario, ScenarioDoc
 from sim.theater import load_scenario
 from sim.core.seeding import replication_seed, seed_int
@@ -39,7 +51,7 @@ from sim.theater import theater_of
 from sim.theater.grid import ATTACKER
 from sim.theater.spec import Theater
 
-# MODEL.md's outcome columns, in its order, then the comparison outcomes of the options issue
+# The brief's outcome columns (SOURCES.md s.11 "Outcomes"), in its order, then the comparison outcomes of the options issue
 OUTCOME_COLUMNS = (
     "pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day", "encircled_towns", "defenders_trapped",
     "defender_casualties", "attacker_casualties", "exchange_ratio", "territory_lost_km2",
@@ -65,7 +77,9 @@ def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Rep
     """Run replication ``index`` of a scenario to its last day."""
     from sim.model.model import PokrovskModel
 
+    injected_fault(index)
     seq = replication_seed(root_seed, index)
+    theater = theater.with_band(spec.front)  # a sweep's point may set front.contested_band_km
     model = PokrovskModel(spec, seq, theater).run()
     row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
     row.update(model.recorder.outcome_row(model))
@@ -79,6 +93,10 @@ def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Rep
 # ------------------------------------------------------------------ executors
 _WORKER: dict = {}
 
+# Test hook, never set outside the tests: SIM_FAULT_KILL_REPLICATION=i makes a pool worker kill
+# itself with SIGKILL (as the kernel's out-of-memory killer would) each time it starts replication i.
+FAULT_ENV = "SIM_FAULT_KILL_REPLICATION"
+
 
 def worker_setup(parent: int) -> None:
     """In a worker process: leave Ctrl-C to the parent (it keeps what finished), and end
@@ -87,6 +105,7 @@ def worker_setup(parent: int) -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["kill"] = os.environ.get(FAULT_ENV, "")
 
     def watch() -> None:
         while True:
@@ -99,6 +118,14 @@ def worker_setup(parent: int) -> None:
                 pass
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def injected_fault(index: int) -> None:
+    """The test hook of ``FAULT_ENV``: only in a pool worker, only for the chosen replication."""
+    if _WORKER.get("kill") == str(index):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _init_worker(spec: Scenario, theater: Theater, root_seed: int, parent: int) -> None:
@@ -132,33 +159,178 @@ def local_pool(spec: Scenario, theater: Theater, root_seed: int, workers: int) -
 # about 0.2 s a pool (fork, first theater grid) and the wait for a pool's last batch.
 BATCHES_PER_WORKER = 25
 
+# A replication whose worker process dies this many times while running it (killed by the
+# kernel's out-of-memory killer, say) is given up and recorded as failed; the rest finish.
+TRIES = 3
+DIED = f"its worker process died {TRIES} times while running it (killed by a signal, e.g. the out-of-memory killer)"
 
-def pooled(make_pool, fn, batches: list, workers: int, pool: ProcessPoolExecutor | None = None):
-    """Yield ``fn(batch)`` for every batch as it finishes (any order) on pools of ``workers``
-    processes from ``make_pool()``, each pool retired after ``BATCHES_PER_WORKER`` batches a
-    worker; or all on ``pool`` (left open) when one is given."""
-    own = pool is None
-    size = max(1, workers * BATCHES_PER_WORKER if own else len(batches))
-    for start in range(0, len(batches), size):
-        current = make_pool() if own else pool
-        pending = set()
+
+@dataclass
+class _Work:
+    """A batch on its way through the pools: ``deaths`` counts the workers that died running it."""
+
+    key: str
+    batch: list
+    deaths: int = 0
+
+
+class _Started:
+    """Marker files that tell, after a pool broke, which batches its workers had started."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="sim-started-"))
+
+    def marker(self, work: _Work) -> str:
+        return str(self.folder / work.key)
+
+    def took(self, work: _Work) -> bool:
+        """Whether a worker had started ``work`` and not finished it (the marker is then cleared)."""
+        path = self.folder / work.key
+        started = path.exists()
+        path.unlink(missing_ok=True)
+        return started
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _attempt(fn, marker: str, batch: list):
+    """In a worker: ``fn(batch)``, with a marker file on disk while it runs (best effort: with no
+    room for it, a death cannot be pinned on the batch and counts as a stall)."""
+    with suppress(OSError):
+        Path(marker).write_text(str(os.getpid()))
+    try:
+        return fn(batch)
+    finally:
+        Path(marker).unlink(missing_ok=True)
+
+
+def _round(pool: ProcessPoolExecutor, fn, works: list[_Work], started: _Started, own: bool):
+    """Yield ``fn(batch)`` of every work as it finishes on ``pool``; return, in order, the works
+    that a broken pool (a worker died) left unfinished."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    futures: dict = {}
+    broken: set = set()
+    unsent: list[_Work] = []
+    try:
         try:
-            pending = {current.submit(fn, b) for b in batches[start:start + size]}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
+            for work in works:
+                futures[pool.submit(_attempt, fn, started.marker(work), work.batch)] = work
+        except BrokenProcessPool:
+            unsent = works[len(futures):]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    broken.add(fut)
+                else:
                     yield fut.result()
-        finally:
-            if own:
-                current.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if own or broken or unsent:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for fut in futures:
+                fut.cancel()
+    return [work for fut, work in futures.items() if fut in broken] + unsent
+
+
+class _Stalls:
+    """Counts broken pools in a row in which no worker had started any work (a worker that
+    cannot start at all, say): after ``TRIES`` the command stops instead of trying for ever."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def after_break(self, any_started: bool) -> None:
+        self.count = 0 if any_started else self.count + 1
+        if self.count >= TRIES:
+            raise RuntimeError(f"worker processes died {TRIES} times before starting any work (out of memory?)")
+
+
+def _shared_rounds(make_pool, fn, works: list[_Work], workers: int, pool, started: _Started):
+    """Run the works on pools of ``workers``; return those that were running when a worker died."""
+    from collections import deque
+
+    queue, suspects, stalls = deque(works), [], _Stalls()
+    while queue:
+        own = pool is None
+        size = max(1, workers * BATCHES_PER_WORKER if own else len(queue))
+        batch_round = [queue.popleft() for _ in range(min(size, len(queue)))]
+        unfinished = yield from _round(make_pool(workers) if own else pool, fn, batch_round, started, own)
+        if not unfinished:
+            continue
+        pool = None  # a broken pool is not used again
+        print(f"a worker process died (killed?); its pool's {len(unfinished)} unfinished batches run again "
+              "on fresh workers", file=sys.stderr)
+        took = [started.took(work) for work in unfinished]
+        stalls.after_break(any(took))
+        for work, was_running in zip(reversed(unfinished), reversed(took)):
+            if was_running:
+                work.deaths += 1
+                suspects.append(work)
             else:
-                for fut in pending:
-                    fut.cancel()
+                queue.appendleft(work)
+    return suspects
+
+
+def _one_by_one(make_pool, fn, suspects: list[_Work], started: _Started, lost):
+    """Run each item of the suspect batches alone on a one-worker pool, so that a worker that dies
+    was running that item; an item that kills ``TRIES`` workers is given up: ``lost(item, reason)``."""
+    works = [_Work(f"{w.key}.{i}", [item], w.deaths) for w in suspects for i, item in enumerate(w.batch)]
+    stalls = _Stalls()
+    while works:
+        unfinished = yield from _round(make_pool(1), fn, works, started, own=True)
+        works = []
+        took = [started.took(work) for work in unfinished]
+        if unfinished:
+            stalls.after_break(any(took))
+        for work, was_running in zip(unfinished, took):
+            work.deaths += was_running
+            if work.deaths >= TRIES:
+                yield lost(work.batch[0], DIED)
+            else:
+                works.append(work)
+
+
+def pooled(make_pool, fn, batches: list[list], workers: int, pool: ProcessPoolExecutor | None = None, *, lost):
+    """Yield ``fn(batch)`` for every batch as it finishes (any order) on pools of ``workers``
+    processes from ``make_pool(workers)``, each pool retired after ``BATCHES_PER_WORKER`` batches
+    a worker; or all on ``pool`` (left open) when one is given.
+
+    A worker that dies mid-batch (the kernel's out-of-memory killer, a ``kill -9``) breaks its
+    pool: the batches that had not come back run again on a fresh pool, the ones the dead pool
+    had started item by item, each alone on a one-worker pool, so that a worker that dies names
+    its item. An item that kills ``TRIES`` workers is given up, and ``lost(item, reason)`` (a
+    list, like ``fn``'s) is yielded in place of its result. Nothing is lost or run twice.
+    """
+    started = _Started()
+    try:
+        works = [_Work(str(k), b) for k, b in enumerate(batches)]
+        suspects = yield from _shared_rounds(make_pool, fn, works, workers, pool, started)
+        yield from _one_by_one(make_pool, fn, suspects, started, lost)
+    finally:
+        started.close()
+
+
+@dataclass
+class LostReplication:
+    """A replication given up: its worker process died ``TRIES`` times running it."""
+
+    index: int
+    seed: int
+    reason: str
 
 
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
             chunk: int | None = None, pool: ProcessPoolExecutor | None = None):
-    """Yield replications as they finish (any order), on ``workers`` processes.
+    """Yield replications as they finish (any order), on ``workers`` processes: a ``Replication``,
+    or a ``LostReplication`` for one that kept killing its worker (see ``pooled``).
 
     ``pool``: an open ``local_pool`` of the same scenario and root seed to use (and leave
     open), so that a caller running several batches starts its workers once.
@@ -169,7 +341,12 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
         return
     chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
     chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
-    for reps in pooled(lambda: local_pool(spec, theater, root_seed, workers), _run_chunk, chunks, workers, pool):
+
+    def lost(index: int, reason: str) -> list[LostReplication]:
+        return [LostReplication(index, seed_int(replication_seed(root_seed, index)), reason)]
+
+    for reps in pooled(lambda n: local_pool(spec, theater, root_seed, n), _run_chunk, chunks, workers, pool,
+                       lost=lost):
         yield from reps
 
 
@@ -180,9 +357,8 @@ def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame,
     lead = ["scenario", "replication", "seed", *OUTCOME_COLUMNS]
     rest = [c for c in runs.columns if c not in lead]
     runs = runs[[c for c in lead if c in runs.columns] + sorted(rest)]
-    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
-        if col in runs:
-            runs[col] = runs[col].astype("Int64")
+    for col in day_columns(runs.columns):
+        runs[col] = runs[col].astype("Int64")
     ts = pd.DataFrame({k: np.concatenate([r.timeseries[k] for r in reps]) for k in reps[0].timeseries}) if reps else pd.DataFrame()
     if not ts.empty:
         ts = ts[["replication", "day"] + [c for c in ts.columns if c not in ("replication", "day")]]
@@ -192,8 +368,10 @@ def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame,
 
 
 def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_seed: int, requested: int,
-                  started: float, status: str, workers: int) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+                  started: float, status: str, workers: int, lost: list[LostReplication] = ()) -> dict:
+    """Write the result files, the manifest last: a folder whose manifest is there is whole (a write
+    that fails, on a full disk say, leaves no manifest and none of the files of an earlier run)."""
+    clear_results(out)
     runs, ts, held = results_frames(reps)
     write_atomic(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
     write_atomic(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
@@ -210,6 +388,7 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
         "root_seed": root_seed,
         "replications": len(reps),
         "replications_requested": requested,
+        "replications_failed": failed_listing(lost),
         "status": status,
         "workers": workers,
         "package_version": __version__,
@@ -220,6 +399,27 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
     }
     write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     return manifest
+
+
+def clear_results(out: Path) -> None:
+    """Remove the result files of an earlier run from ``out`` (made if missing), so that a run
+    that fails half-way never leaves a mix of two runs, nor a manifest vouching for one."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def failed_listing(lost: list[LostReplication]) -> list[dict]:
+    """The replications given up, for a manifest: index, seed and why."""
+    return [{"replication": x.index, "seed": x.seed, "reason": x.reason} for x in sorted(lost, key=lambda x: x.index)]
+
+
+def failed_line(lost: list[LostReplication], name: str = "") -> str:
+    """One line for the console naming the replications given up ("" when none were)."""
+    if not lost:
+        return ""
+    indices = ", ".join(str(x.index) for x in sorted(lost, key=lambda x: x.index))
+    return f"{name + ': ' if name else ''}{len(lost)} replication(s) failed and left out, as {lost[0].reason}: {indices}"
 
 
 def standalone_yaml(doc: ScenarioDoc) -> str:
@@ -244,6 +444,40 @@ def doc_initial_control(doc: ScenarioDoc) -> np.ndarray:
     return grid.initial_control(doc.scenario.start_date)[1]
 
 
+LOCK_FILE = ".sim.lock"
+
+
+@contextmanager
+def out_lock(out: Path):
+    """Hold the results folder ``out`` while a command writes into it: a second command given the
+    same folder is refused in one line. The lock (flock) is released by the kernel when the process
+    ends, even by ``kill -9``; the empty lock file stays."""
+    import fcntl
+
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", source=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise InputError(f"cannot write here: {error.strerror or error}", source=str(out)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 20, 0).decode(errors="replace").strip() or "unknown"
+            raise InputError(f"is in use by another sim command (process {holder}); wait for it to end or choose "
+                             "another --out", source=str(out)) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError as error:
+            raise InputError(f"cannot write here: {error.strerror or error}", source=str(out)) from None
+        yield out
+    finally:
+        os.close(fd)
+
+
 def check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", source=str(out))
@@ -255,21 +489,23 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 # ------------------------------------------------------------------ the command
 def run_scenario(doc: ScenarioDoc, out: Path | None, *, runs: int, seed: int, workers: int, progress=True,
-                 start: int = 0) -> tuple[list[Replication], str]:
-    """Run replications ``start .. start + runs - 1`` with a progress bar; Ctrl-C keeps what finished."""
+                 start: int = 0) -> tuple[list[Replication], list[LostReplication], str]:
+    """Run replications ``start .. start + runs - 1`` with a progress bar; Ctrl-C keeps what finished.
+    Returns the replications that finished, those given up (see ``pooled``) and the status."""
     from sim.core.progress import progress_bar
 
     theater = theater_of(doc)
     reps: list[Replication] = []
+    lost: list[LostReplication] = []
     status = "complete"
     with progress_bar(runs, f"{doc.scenario.name}", enabled=progress) as advance:
         try:
             for rep in iterate(doc.scenario, theater, seed, list(range(start, start + runs)), workers):
-                reps.append(rep)
+                (lost if isinstance(rep, LostReplication) else reps).append(rep)
                 advance()
         except KeyboardInterrupt:
             status = "interrupted"
-    return reps, status
+    return reps, lost, status
 
 
 def encirclement_half_widths(reps: dict[str, list[Replication]]) -> dict[str, float]:
@@ -292,50 +528,60 @@ def encirclement_half_widths(reps: dict[str, list[Replication]]) -> dict[str, fl
 
 
 def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: int, workers: int,
-                 batch: int = 50) -> tuple[dict[str, list[Replication]], str, dict[str, float]]:
+                 batch: int = 50) -> tuple[dict[str, list[Replication]], dict[str, list[LostReplication]], str,
+                                           dict[str, float]]:
     """Add replications in batches until every 95% interval of P(encirclement) (and, for several
     options, of its paired differences) is at most +/- ``precision`` wide, or ``cap`` is reached."""
     reps: dict[str, list[Replication]] = {d.scenario.name: [] for d in docs}
+    lost: dict[str, list[LostReplication]] = {d.scenario.name: [] for d in docs}
     done, widths = 0, {}
     while done < cap:
         size = min(batch, cap - done)
         for d in docs:
-            got, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done)
+            got, gone, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done)
             reps[d.scenario.name].extend(got)
+            lost[d.scenario.name].extend(gone)
             if status != "complete":
-                return reps, "interrupted", encirclement_half_widths(reps)
+                return reps, lost, "interrupted", encirclement_half_widths(reps)
         done += size
         widths = encirclement_half_widths(reps)
         print(f"{done} replications: widest interval of P(encirclement) +/- {max(widths.values()):.3f} "
               f"(target +/- {precision:.3f})", file=sys.stderr)
         if max(widths.values()) <= precision:
             break
-    return reps, "complete", widths
+    return reps, lost, "complete", widths
 
 
 def run_command(args) -> int:
+    doc = load_scenario(args.scenario, args.sets)
+    out = Path(args.out)
+    with out_lock(out):
+        check_out_dir(out, args.force)
+        return _run_into(out, doc, args)
+
+
+def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
     from sim.analysis.summary import print_summary
     from sim.plots.run import plot_results
 
-    out = Path(args.out)
-    check_out_dir(out, args.force)
-    doc = load_scenario(args.scenario, args.sets)
     started = time.time()
     if getattr(args, "precision", None):
-        by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs, seed=args.seed,
-                                               workers=args.workers)
-        reps = by_name[doc.scenario.name]
+        by_name, lost_by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs,
+                                                             seed=args.seed, workers=args.workers)
+        reps, lost = by_name[doc.scenario.name], lost_by_name[doc.scenario.name]
         print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
               f"(asked +/- {args.precision}, cap {args.runs})")
     else:
-        reps, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
+        reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
     if not reps:
-        print("interrupted before any replication finished; nothing written", file=sys.stderr)
-        return 130
+        print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
+        return 1 if lost and status == "complete" else 130
     write_results(out, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=status,
-                  workers=args.workers)
+                  workers=args.workers, lost=lost)
     runs = pd.read_parquet(out / "runs.parquet")
     print_summary(runs, title=f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}")
+    if lost:
+        print(failed_line(lost))
     if not getattr(args, "no_plots", False):
         figures = plot_results(out)
         print(f"figures: {', '.join(str(p.name) for p in figures)}")
@@ -353,52 +599,85 @@ def run_command(args) -> int:
 # ------------------------------------------------------------------ compare
 def compare_command(args) -> int:
     """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
-    from sim.analysis.compare import difference_table, option_table
-    from sim.analysis.report import write_report
-    from sim.plots import compare as cplots
-
-    out = Path(args.out)
     docs = [load_scenario(s, args.sets) for s in args.scenarios]
     names = [d.scenario.name for d in docs]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"two scenarios share the name {dup[0]!r}; each option needs its own name", source="sim compare")
-    existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
-    if existing and not args.force:
-        raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
-                         source=str(out))
-    started = time.time()
-    results, series, folders, horizons, status = {}, {}, {}, {}, "complete"
+    out = Path(args.out)
+    with out_lock(out):
+        existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
+        if existing and not args.force:
+            raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
+                             source=str(out))
+        (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
+        for name in names:
+            clear_results(out / name)
+        return _compare_into(out, docs, args)
+
+
+@dataclass
+class OptionResults:
+    """What each option's run left in its folder, as the comparison reads it."""
+
+    runs: dict[str, pd.DataFrame]
+    series: dict[str, pd.DataFrame]
+    folders: dict[str, Path]
+    horizons: dict[str, int]
+    lost: dict[str, list[LostReplication]]
+    status: str = "complete"
+
+
+def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> OptionResults:
+    """Run (or take from the adaptive run) each option's replications and write its folder."""
+    res = OptionResults({}, {}, {}, {}, {})
     adaptive = None
     if getattr(args, "precision", None):
-        adaptive, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs, seed=args.seed,
-                                            workers=args.workers)
-        print(f"{len(adaptive[names[0]])} replications per option for +/- {max(widths.values()):.3f} on "
-              f"P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
+        adaptive, adaptive_lost, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs,
+                                                           seed=args.seed, workers=args.workers)
+        print(f"{len(adaptive[docs[0].scenario.name])} replications per option for +/- {max(widths.values()):.3f} "
+              f"on P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
     for doc in docs:
         name = doc.scenario.name
         if adaptive is not None:
-            reps = adaptive[name]
+            reps, lost = adaptive[name], adaptive_lost[name]
         else:
-            reps, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+            reps, lost, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        res.lost[name] = lost
         if not reps:
-            status = "interrupted"
+            res.status = "interrupted" if st != "complete" else "failed"
             break
         write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=st,
-                      workers=args.workers)
-        results[name] = pd.read_parquet(out / name / "runs.parquet")
-        series[name] = pd.read_parquet(out / name / "timeseries.parquet")
-        folders[name] = out / name
-        horizons[name] = int(doc.scenario.days)
+                      workers=args.workers, lost=lost)
+        res.runs[name] = pd.read_parquet(out / name / "runs.parquet")
+        res.series[name] = pd.read_parquet(out / name / "timeseries.parquet")
+        res.folders[name], res.horizons[name] = out / name, int(doc.scenario.days)
         if st != "complete":
-            status = st
+            res.status = st
             break
-    if not results:
+    return res
+
+
+def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
+    from sim.analysis.compare import difference_table, option_table
+    from sim.analysis.report import write_report
+    from sim.plots import compare as cplots
+
+    started = time.time()
+    res = _run_options(out, docs, args, started)
+    for name, lost in res.lost.items():
+        if lost:
+            print(failed_line(lost, name), file=sys.stderr)
+    if res.status == "failed":
+        print("an option has no replication left; nothing compared", file=sys.stderr)
+        return 1
+    if not res.runs:
         print("interrupted before any replication finished; nothing written", file=sys.stderr)
         return 130
     # compare only the replications every option finished
-    common = set.intersection(*(set(r["replication"]) for r in results.values()))
-    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in results.items()}
+    common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
+    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
+    horizons, status = res.horizons, res.status
     table = option_table(results, horizons)
     diff = difference_table(results, horizons)
     write_atomic(out / "options.csv", lambda p: table.to_csv(p, index=False))
@@ -407,18 +686,19 @@ def compare_command(args) -> int:
     write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
     figures = [cplots.plot_distributions(results, horizons, out / "distributions.png").name,
                cplots.plot_survival(results, horizons, out / "survival.png").name,
-               cplots.plot_fans(series, out / "fans.png").name]
-    maps = cplots.plot_control_maps(folders, out / "control_maps.png")
+               cplots.plot_fans(res.series, out / "fans.png").name]
+    maps = cplots.plot_control_maps(res.folders, out / "control_maps.png")
     if maps is not None:
         figures.append(maps.name)
     manifest = {
-        "scenarios": names, "root_seed": args.seed, "replications": len(common), "replications_requested": args.runs,
+        "scenarios": [d.scenario.name for d in docs], "root_seed": args.seed, "replications": len(common),
+        "replications_requested": args.runs,
+        "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
         "status": status, "package_version": __version__,
         "scenario_sha256": {d.scenario.name: d.digest for d in docs},
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     write_atomic(out / "report.md", lambda p: write_report(p, scenarios=list(results), runs=len(common), seed=args.seed,
                                                             horizons=horizons, table=table, diff=diff,
                                                             figures=figures, manifest=manifest))
@@ -426,7 +706,8 @@ def compare_command(args) -> int:
     from sim.analysis.report import findings
 
     compare_html(out, table_df=table, diff=diff, findings=findings(diff, table), figures=figures, manifest=manifest,
-                 folders=folders)
+                 folders=res.folders)
+    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     print_comparison(table, diff)
     print(f"report: {out / 'report.md'} and {out / 'report.html'} ({status})")
     return 130 if status == "interrupted" else 0
@@ -486,7 +767,7 @@ def validate_model_command(args) -> int:
             ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
                                     (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
         doc = load_scenario(BASE_SCENARIO.parent / scenario)
-        reps, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        reps, _lost, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
         if status != "complete":
             print("interrupted; the validation is incomplete", file=sys.stderr)
             return 130

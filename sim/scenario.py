@@ -51,7 +51,7 @@ DefencePosture = Literal["hasty", "prepared", "fortified", "delay", "withdrawal"
 
 # --------------------------------------------------------------------------- weather
 class WeatherEffect(Strict):
-    """What one weather state does (FACTS.md section 6; Dupuy weather table, section 7)."""
+    """What one weather state does (SOURCES.md section 6; Dupuy weather table, section 7)."""
 
     drone_availability: Fraction = Field(description="share of common-drone sorties that can fly")
     observation: Fraction = Field(description="multiplier on the effect of observed fires")
@@ -172,7 +172,7 @@ class Artillery(Strict):
 
 # --------------------------------------------------------------------------- combat
 class Combat(Strict):
-    """The ground-combat kernel (FACTS.md section 7, calibrated in docs/CALIBRATION.md)."""
+    """The ground-combat kernel (SOURCES.md section 7, calibrated in docs/CALIBRATION.md)."""
 
     attacker_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of an attacker (0.028)")
     defender_casualty_rate: Fraction = Field(description="Dupuy standard daily casualty rate of a defender (0.015)")
@@ -310,7 +310,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
-    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
+    front: ScenarioFront = Field(default_factory=ScenarioFront, description="start from another map or band than the theater's")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]

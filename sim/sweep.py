@@ -8,6 +8,8 @@
   kill, even ``kill -9``, loses at most the runs not yet written.
 * ``--resume`` reads the parts already written and runs only what is missing.
 * A run that raises is recorded with ``status = "failed"`` and its error; the sweep goes on.
+  So is a run that kills its worker process three times (sim/runner.py, ``pooled``); a worker
+  killed once (the out-of-memory killer, say) only costs the time of its batches, run again.
 * At the end the parts are merged, sorted by scenario, point and replication, into
   ``runs.parquet``; ``design.parquet`` and ``manifest.json`` sit beside it.
 """
@@ -28,6 +30,7 @@ from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
+from sim.outcomes import day_columns
 
 PARTS = "parts"
 
@@ -40,20 +43,17 @@ def run_tasks(payload: dict, tasks: list[tuple[int, int, int]]) -> list[dict]:
 
     rows = []
     cache = payload.setdefault("_specs", {})
-    for s, point, rep in tasks:
-        name = payload["names"][s]
-        row = {"scenario": name, "point": point, "replication": rep, "status": "ok", "error": ""}
-        values = payload["points"][point]
-        row.update({k: values[k] for k in payload["knobs"]})
+    for task in tasks:
+        s, point, rep = task
+        row = task_row(payload, task)
         try:
             key = (s, point)
             if key not in cache:
                 cache.clear()
-                cache[key] = replace_values(payload["specs"][s], point_overrides(payload["experiment"], values),
+                cache[key] = replace_values(payload["specs"][s], point_overrides(payload["experiment"], payload["points"][point]),
                                             source="sweep")
             replicate = payload.get("replicate") or run_one  # a campaign's own replication (sim/calibrate.py)
             rep_result = replicate(cache[key], payload["theaters"][s], payload["seed"], rep)
-            row["seed"] = rep_result.row["seed"]
             for col in payload["outcomes"]:
                 row[col] = rep_result.row.get(col)
         except Exception as exc:  # recorded, the sweep goes on
@@ -61,6 +61,20 @@ def run_tasks(payload: dict, tasks: list[tuple[int, int, int]]) -> list[dict]:
             row["error"] = f"{type(exc).__name__}: {exc}"[:500]
         rows.append(row)
     return rows
+
+
+def task_row(payload: dict, task: tuple[int, int, int], error: str = "") -> dict:
+    """The row of one run before its outcomes: which run, its seed, the knobs' values, and
+    ``status`` ``failed`` with ``error`` when one is given."""
+    from sim.core.seeding import replication_seed, seed_int
+
+    s, point, rep = task
+    row = {"scenario": payload["names"][s], "point": point, "replication": rep,
+           "status": "failed" if error else "ok", "error": error}
+    values = payload["points"][point]
+    row.update({k: values[k] for k in payload["knobs"]})
+    row["seed"] = seed_int(replication_seed(payload["seed"], rep))
+    return row
 
 
 # ------------------------------------------------------------------ executors
@@ -79,11 +93,14 @@ class LocalExecutor:
 
         from sim.runner import _pool_context, pooled, worker_setup
 
-        def make_pool() -> ProcessPoolExecutor:
-            return ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
+        def make_pool(workers: int) -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
                                        initializer=worker_setup, initargs=(os.getpid(),))
 
-        yield from pooled(make_pool, partial(run_tasks, payload), chunks, self.workers)
+        def lost(task: tuple[int, int, int], reason: str) -> list[dict]:
+            return [task_row(payload, task, reason)]
+
+        yield from pooled(make_pool, partial(run_tasks, payload), chunks, self.workers, lost=lost)
 
 
 class DaskExecutor:
@@ -164,9 +181,8 @@ def merge_parts(out: Path) -> pd.DataFrame:
     df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     df = df.drop_duplicates(subset=["scenario", "point", "replication"], keep="first")
     df = df.sort_values(["scenario", "point", "replication"], kind="mergesort").reset_index(drop=True)
-    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
-        if col in df:
-            df[col] = df[col].astype("Int64")
+    for col in day_columns(df.columns):
+        df[col] = df[col].astype("Int64")
     return df
 
 
@@ -197,14 +213,16 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     parts_dir = out / PARTS
     if parts_dir.exists() and any(parts_dir.iterdir()) and not (resume or force):
         raise InputError("already holds a sweep; use --resume to finish it or --force to start again", source=str(out))
-    if force and not resume and parts_dir.exists():
-        for p in parts_dir.iterdir():
+    (out / "manifest.json").unlink(missing_ok=True)  # written last, when the sweep's files are whole
+    if force and not resume:
+        (out / "runs.parquet").unlink(missing_ok=True)
+        for p in parts_dir.iterdir() if parts_dir.exists() else ():
             p.unlink()
     parts_dir.mkdir(parents=True, exist_ok=True)
     for stale in parts_dir.glob("*.part"):
         stale.unlink()  # a part that was being written when the sweep was killed
     table = design_apart(doc.experiment)
-    table.to_parquet(out / "design.parquet", index=False)
+    write_atomic(out / "design.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     names = [d.scenario.name for d in doc.scenarios]
     todo_all = all_tasks(doc, table)
     done = done_tasks(out, names) if resume else set()
@@ -249,19 +267,22 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
 
 
 def sweep_command(args) -> int:
+    from sim.runner import out_lock
+
     doc = load_experiment(args.experiment, args.sets)
     out = Path(args.out)
     if args.scheduler:
         executor = DaskExecutor(args.scheduler, args.workers)
     else:
         executor = LocalExecutor(args.workers)
-    runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
-    failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
-    print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
-    if not getattr(args, "no_plots", False) and status == "complete":
-        from sim.plots.sweep import plot_sweep
+    with out_lock(out):
+        runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
+        failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
+        print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
+        if not getattr(args, "no_plots", False) and status == "complete":
+            from sim.plots.sweep import plot_sweep
 
-        for path in plot_sweep(out):
-            print(f"wrote {path}")
+            for path in plot_sweep(out):
+                print(f"wrote {path}")
     return 130 if status == "interrupted" else 0
 

@@ -66,7 +66,7 @@ class RoadClass(Coded):
 
 
 class Weather(Coded):
-    """The daily weather states of the Markov chain (MODEL.md "Entities")."""
+    """The daily weather states of the Markov chain (SOURCES.md s.11 "Entities")."""
 
     CLEAR = 0
     OVERCAST = 1

@@ -84,3 +84,50 @@ def test_the_report_says_met_only_for_targets_met(tmp_path):
     assert "**met**" in rows[0] and "**met**" in rows[1] and "**met**" in rows[3]
     assert "**not met**" in rows[2]
     assert np.isclose(float(rows[1].split("ratio ")[1].split(" ")[0]), 0.30)
+
+
+def test_the_wolf_sheep_reference_is_the_median_of_interleaved_rounds(monkeypatch):
+    import sim.bench as bench
+
+    calls = []
+    ours = iter([50.0, 40.0, 90.0, 45.0, 60.0])
+    wolves = iter([25.0, 10.0, 30.0, 15.0, 20.0])
+    monkeypatch.setattr(bench, "bench_model", lambda replications: calls.append("ours") or {"agent_step_us": next(ours)})
+    monkeypatch.setattr(bench, "bench_wolf_sheep", lambda: calls.append("wolf") or {"agent_step_us": next(wolves),
+                                                                                     "step_s": 0.5})
+    ref = bench.bench_against_wolf_sheep(rounds=5)
+    assert calls == ["ours", "wolf"] * 5
+    assert [round(x["ratio"], 6) for x in ref["rounds"]] == [2.0, 4.0, 3.0, 3.0, 3.0]
+    assert ref["ratio"] == 3.0 and ref["ours_us"] == 50.0 and ref["wolf_sheep_us"] == 20.0
+    assert ref["wolf_sheep"]["agent_step_us"] == 20.0  # the reported WolfSheep figure is the median too
+
+
+def _row_number(text: str, label: str) -> float:
+    """The first number in the measured cell of the table row that starts with ``label``."""
+    row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
+    return float(row.split("|")[2].split()[0].replace(",", ""))
+
+
+def test_sim_bench_at_a_tiny_size_writes_the_measured_rows(tmp_path):
+    """The whole `sim bench` command, as a user runs it, at a tiny size: a broken bench fails here."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "p.md"
+    done = subprocess.run([sys.executable, "-m", "sim", "bench", "--serial-runs", "2", "--pool-runs", "4",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"written to {out}" in done.stdout
+    text = out.read_text()
+    assert _row_number(text, "1 worker (in process), 2 replications") > 0
+    assert _row_number(text, "2 workers (warm pool), 4 replications") > 0
+    assert _row_number(text, "per simulated day") > 0
+    assert _row_number(text, "per agent-step") > 0
+    rounds = [line for line in text.splitlines() if line.split("|")[1:2] and line.split("|")[1].strip().isdigit()]
+    assert len(rounds) == 5
+    ratios = sorted(float(line.split("|")[4]) for line in rounds)
+    median = next(line for line in text.splitlines() if line.startswith("| **median**"))
+    assert float(median.split("|")[4]) == ratios[2] > 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["throughput"]["serial_runs"] == 2 and data["throughput"]["pool_runs"] == 4
+    assert data["ratio"] == data["reference"]["ratio"] == np.median([r["ratio"] for r in data["reference"]["rounds"]])

@@ -15,7 +15,7 @@ from sim.model.weather import FOG, PRECIP, drone_availability, long_run_shares, 
 
 
 def test_dupuy_opposition_factor_points():
-    """FACTS.md s.7: about 1.0 at 0.9, 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0."""
+    """SOURCES.md s.7: about 1.0 at 0.9, 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0."""
     assert opposition_factor([0.9, 2.0, 3.0, 6.0]) == pytest.approx([1.0, 0.75, 0.65, 0.4])
     assert opposition_factor(0.3) == pytest.approx(1.0)
     assert opposition_factor(12.0) == pytest.approx(0.4)
@@ -56,7 +56,7 @@ def test_line_kernel_spreads_a_unit_along_a_straight_front():
 
 
 def test_lanchester_square_law_reproduces_engel_iwo_jima():
-    """Engel (1954), FACTS.md s.7: US 54,000 on day 0-1, 6,000 on day 2-3, 13,000 on day 5-6; Japanese 21,500."""
+    """Engel (1954), SOURCES.md s.7: US 54,000 on day 0-1, 6,000 on day 2-3, 13,000 on day 5-6; Japanese 21,500."""
 
     def arrivals(t0, t1):
         def rate(t):
@@ -114,4 +114,4 @@ def test_force_ratio_success_of_the_standard_engagement():
     crossing = np.interp(0.5, s["p_win"], s["ratio"])
     assert 2.0 < crossing < 3.5
     table = dupuy_table(spec)
-    assert len(table) == 10 and table["dupuy_attacker_wins"].iloc[0] == 0.22  # FACTS.md s.7, first row
+    assert len(table) == 10 and table["dupuy_attacker_wins"].iloc[0] == 0.22  # SOURCES.md s.7, first row

@@ -1,6 +1,6 @@
 """Property-based tests: whatever a user feeds the loader, the answer is a scenario or one InputError line.
 
-MODEL.md, "Scenario files": a bad file or ``--set`` gets one clear line, no
+SOURCES.md s.11, "Scenario files": a bad file or ``--set`` gets one clear line, no
 traceback, exit code 2; nothing in YAML is ever executed.
 """
 

@@ -96,6 +96,8 @@ def test_a_towns_capture_day_counts_runs_without_a_fall_as_later():
     assert math.isinf(s["model_p95"])
     assert s["share_fallen_in_run"] == pytest.approx(0.6)
     assert s["share_fallen_by_real"] == pytest.approx(0.4)
+    from_parquet = pd.Series([10, 20, None, None, 30], dtype="Int64")   # runs.parquet's empty days
+    assert skill.score_town(from_parquet, real_day=25.0) == s
     assert math.isnan(skill.score_town([10.0], real_day=np.nan)["share_fallen_by_real"])
     assert math.isnan(skill.score_town([10.0], real_day=200.0, run_days=120)["share_fallen_by_real"])
 
@@ -121,7 +123,7 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     m.day = 1
     m.control[cell] = CONTESTED                       # contested is not held
     rec.record(m)
-    assert math.isnan(rec.outcome_row(m)[fall_day_column(town)])
+    assert rec.outcome_row(m)[fall_day_column(town)] is None
     m.day = 2
     m.control[cell] = ATTACKER
     rec.record(m)
@@ -129,8 +131,8 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     m.control[cell] = DEFENDER                        # retaken: the first fall day stays
     rec.record(m)
     row = rec.outcome_row(m)
-    assert row[fall_day_column(town)] == 2.0
-    assert all(row[fall_day_column(n)] == 0.0 for n in held_at_start)
+    assert row[fall_day_column(town)] == 2
+    assert all(row[fall_day_column(n)] == 0 for n in held_at_start)
     assert {c for c in row if c.startswith("fall_day.")} == {fall_day_column(n) for n in m.grid.settlement_cell}
 
 
@@ -153,8 +155,11 @@ def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
     runs = pd.read_parquet(out / "runs.parquet")
     names = [s.name for s in theater_of(mini_doc).settlements]
     assert all(fall_day_column(n) in runs for n in names)
-    days = runs[[fall_day_column(n) for n in names]].to_numpy(float)
+    columns = [fall_day_column(n) for n in names]
+    assert all(str(runs[c].dtype) == "Int64" for c in columns)     # whole days, empty if never
+    days = runs[columns].astype("Float64").to_numpy(float, na_value=np.nan)
     assert np.all(np.isnan(days) | ((days >= 0) & (days <= 3)))
+    assert np.isnan(days).any() and (days == 0).any()
 
 
 # ------------------------------------------------------------------ scoring against the record
@@ -209,8 +214,8 @@ def test_several_start_dates_score_as_one_table(grid):
 
 def test_real_capture_days_follow_the_record(grid):
     days = hindcast.real_capture_days(grid.theater, ["Selydove", "Dobropillia", "Pokrovsk"], dt.date(2025, 4, 1))
-    assert days["Selydove"] == 0.0                  # claimed 29 Oct 2024 (FACTS.md s.4)
-    assert math.isnan(days["Dobropillia"])          # defender-held to 11 Nov 2025 (FACTS.md s.4)
+    assert days["Selydove"] == 0.0                  # claimed 29 Oct 2024 (SOURCES.md s.4)
+    assert math.isnan(days["Dobropillia"])          # defender-held to 11 Nov 2025 (SOURCES.md s.4)
     assert 0 < days["Pokrovsk"] <= (dt.date(2025, 11, 11) - dt.date(2025, 4, 1)).days
 
 
@@ -245,3 +250,23 @@ def test_validate_model_writes_the_record_table_and_figures(tmp_path):
         assert (out / "record" / f"record_{start}.png").stat().st_size > 10_000
     text = (out / "record" / "record.md").read_text()
     assert "skill" in text and "Pokrovsk" in text
+
+
+def test_validate_model_replaces_its_record_section(tmp_path, monkeypatch):
+    from sim.plots import record as report
+
+    calls = []
+    monkeypatch.setattr(report.hindcast, "run_and_score", lambda start, **kw: calls.append(start) or _perfect_scores(start))
+    (tmp_path / "validation.md").write_text("# Validation\n\nearlier sections\n")
+    for _ in range(2):
+        report.validate_record(tmp_path, runs=1, seed=0, workers=1, command="test", starts=(dt.date(2025, 7, 1),))
+    text = (tmp_path / "validation.md").read_text()
+    assert text.count(report.SECTION_TITLE) == 1 and text.startswith("# Validation\n\nearlier sections")
+    assert len(calls) == 2
+
+
+def _perfect_scores(start):
+    grid = build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    snapshots = {d: np.stack([record.occupied_mask(grid, start + dt.timedelta(days=d))]) for d in (0, 30)}
+    runs = pd.DataFrame({fall_day_column("Pokrovsk"): [np.nan]})
+    return hindcast.score_hindcast(start, snapshots, runs, grid, towns=["Pokrovsk"]), runs, snapshots, grid

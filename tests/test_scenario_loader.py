@@ -1,6 +1,6 @@
 """The scenario loader and `sim validate`: what a user sees for good and bad input.
 
-MODEL.md, "Scenario files": a bad file or ``--set`` gets one clear line (file,
+SOURCES.md s.11, "Scenario files": a bad file or ``--set`` gets one clear line (file,
 line where known, the dotted path, what was expected, what was found), no
 traceback, exit code 2. Uncertain inputs are distributions drawn once per
 replication, from named streams so that options share their draws.
@@ -423,7 +423,7 @@ def test_the_five_option_files_exist_and_extend_base():
 
 
 # ----------------------------------------------------------------------------- knobs
-# MODEL.md, "Knobs every scenario has": each path with a valid value to set it to
+# SOURCES.md s.11, "Knobs every scenario has": each path with a valid value to set it to
 KNOB_SETTINGS = [
     ("days", "60", 60),
     ("weather.fog_frequency", "0.3", 0.3),

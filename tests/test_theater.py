@@ -1,7 +1,7 @@
 """The theater: towns, distances, roads and the front where the facts put them.
 
-FACTS.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
-section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); MODEL.md "The
+SOURCES.md section 1 (settlements, GeoNames coordinates), section 2 (roads) and
+section 4 (who held what on 14 Jan 2025 and 11 Nov 2025); SOURCES.md s.11 "The
 theater" (a second theater loads from a user's file with no code change).
 """
 
@@ -47,7 +47,7 @@ def inside_bbox(theater):
 
 # ----------------------------------------------------------------------------- the packaged theater
 def test_theater_covers_the_area_of_the_brief(theater):
-    """MODEL.md: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
+    """SOURCES.md s.11: roughly 48.0-48.9 N, 36.7-38.1 E, from Kurakhove to Sloviansk, Mezhova to Bakhmut."""
     b = theater.bbox
     assert b.south <= 48.0 and b.north >= 48.9 and b.west <= 36.7 and b.east >= 38.1
     names = {s.name for s in inside_bbox(theater)}
@@ -70,7 +70,7 @@ def test_town_cells_are_where_the_coordinates_say(theater, grid):
 
 def test_big_towns_cover_several_cells_of_their_own(theater):
     grid = build_grid(theater, 1.0)
-    # Pokrovsk: ~29 km2 (FACTS.md s.4); a 1-km grid must give it a town-sized footprint
+    # Pokrovsk: ~29 km2 (SOURCES.md s.4); a 1-km grid must give it a town-sized footprint
     assert 15 <= grid.urban_mask("Pokrovsk").sum() <= 45
     assert grid.urban_mask("Kramatorsk").sum() > grid.urban_mask("Pokrovsk").sum()
     assert grid.urban_mask("Kotlyne").sum() >= 1
@@ -94,7 +94,7 @@ def test_grid_distances_match_great_circle_for_every_pair(theater, grid):
 
 @pytest.mark.parametrize(
     "town, km",
-    # settlements.csv beside FACTS.md: km_from_Pokrovsk (great circle)
+    # SOURCES.md s.1, the settlements table: km_from_Pokrovsk (great circle)
     [("Myrnohrad", 7.3), ("Dobropillia", 21.8), ("Mezhova", 33.1), ("Kurakhove", 33.7), ("Toretsk", 51.2),
      ("Kramatorsk", 57.8), ("Sloviansk", 70.5), ("Bakhmut", 70.0), ("Lyman", 91.6)],
 )
@@ -132,7 +132,7 @@ def test_each_road_connects_the_towns_it_names(theater, grid, road_index):
 
 
 def test_roads_of_the_facts_exist(theater):
-    """FACTS.md s.2: the named routes run through their towns in order."""
+    """SOURCES.md s.2: the named routes run through their towns in order."""
     def towns(road):
         return [p for p in road.via if isinstance(p, str)]
 
@@ -146,7 +146,7 @@ def test_roads_of_the_facts_exist(theater):
 
 # ----------------------------------------------------------------------------- control at the two dates
 # The front comes from DeepState's occupied area (tests/test_fronts.py pins the rasteriser and the band).
-# Where FACTS.md s.4 and the record agree, the towns are on the side both put them; the towns s.4 calls
+# Where SOURCES.md s.4 and the record agree, the towns are on the side both put them; the towns s.4 calls
 # contested on 11 Nov 2025 are on the record's edge (tests below).
 NOV_2025 = {
     ATTACKER: ["Toretsk", "Chasiv Yar", "Selydove", "Novohrodivka", "Avdiivka", "Ocheretyne", "Kurakhove",
@@ -174,7 +174,7 @@ def test_control_at_the_start_dates_matches_the_facts(theater, date, side, town)
 
 
 def test_the_towns_fought_over_in_november_are_on_the_front(theater):
-    """FACTS.md s.4, about 11 Nov 2025: attackers in Pokrovsk's south and centre, Myrnohrad almost
+    """SOURCES.md s.4, about 11 Nov 2025: attackers in Pokrovsk's south and centre, Myrnohrad almost
     surrounded, Rodynske, Hryshyne and Kotlyne contested. In the record: part of Pokrovsk held by the
     attacker (not half), the others within 6 km of attacker-held ground; in January all were further."""
     grid = build_grid(theater, 1.0)

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from sim.analysis.compare import LABELS
+from sim.core.io import write_text_atomic
 
 
 def _num(x: float, kind: str = "mean") -> str:
@@ -102,4 +103,4 @@ def write_report(path, *, scenarios: list[str], runs: int, seed: int, horizons: 
         "sub-folders named after each option.",
         "",
     ]
-    path.write_text("\n".join(text))
+    write_text_atomic(path, "\n".join(text))

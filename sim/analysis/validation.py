@@ -2,15 +2,15 @@
 
 Regenerates every validation figure and table of docs/CALIBRATION.md:
 
-1. **Lanchester square law** (FACTS.md s.7): the kernel's Euler integrator on
+1. **Lanchester square law** (SOURCES.md s.7): the kernel's Euler integrator on
    Engel's (1954) Iwo Jima fit, against Engel's published trajectory.
-2. **Force ratio and success** (FACTS.md s.7): the probability that the attacker
+2. **Force ratio and success** (SOURCES.md s.7): the probability that the attacker
    takes a contact cell in a *standard engagement* (one 1-km cell of open ground,
    prepared defence, clear weather, full strength and supply, ``days`` days, two
    captures needed: defender-held -> contested -> attacker-held) at each force ratio,
    beside the Dupuy Institute's share of attacker wins in 672 division-level
    engagements of 1904-1991.
-3. **Hindcast** (FACTS.md s.4-5): the day Pokrovsk falls from the front of
+3. **Hindcast** (SOURCES.md s.4-5): the day Pokrovsk falls from the front of
    14 Jan 2025 against the record (Russian claim on 1 Dec 2025 = day 321; Ukraine
    still held 45% on 9 Dec = day 329), and the attacker's casualties in the first
    30 days against about 15,000 in January 2025.
@@ -28,13 +28,13 @@ import pandas as pd
 from sim.model.combat import advance_hazard, capture_probability, lanchester_square
 
 ENGEL = {1: (52835, 21220), 6: (66453, 18275), 20: (56062, 9269), 36: (51984, 217)}
-DUPUY_INSTITUTE = [  # (low, high, share of attacker wins), FACTS.md s.7
+DUPUY_INSTITUTE = [  # (low, high, share of attacker wins), SOURCES.md s.7
     (0.25, 0.49, 0.22), (0.50, 0.99, 0.42), (1.00, 1.49, 0.55), (1.50, 1.99, 0.59), (2.00, 2.49, 0.71),
     (2.50, 2.99, 0.83), (3.00, 3.49, 0.69), (3.50, 3.98, 0.77), (4.06, 5.87, 0.65), (6.06, 7.90, 0.88),
 ]
-RECORD_FALL_DAY_CLAIM = 321      # 1 Dec 2025 from 14 Jan 2025 (FACTS.md s.4)
+RECORD_FALL_DAY_CLAIM = 321      # 1 Dec 2025 from 14 Jan 2025 (SOURCES.md s.4)
 RECORD_NORTH_HELD_DAY = 329      # 9 Dec 2025: Ukraine held ~13 of 29 km2
-RECORD_JAN_2025_ATTACKER_CASUALTIES = 15000   # Syrskyi via a spokesman (FACTS.md s.5, claim)
+RECORD_JAN_2025_ATTACKER_CASUALTIES = 15000   # Syrskyi via a spokesman (SOURCES.md s.5, claim)
 RECORD_NOV_CLAIM_DAY = 20        # 1 Dec 2025 from 11 Nov 2025
 RECORD_NOV_HELD45_DAY = 28       # 9 Dec 2025
 

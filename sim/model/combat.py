@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Dupuy's opposition factor of the power ratio (FACTS.md s.7: about 1.0 at 0.9,
+# Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
 _OPPOSITION_RATIO = np.log(np.array([0.9, 2.0, 3.0, 6.0]))
 _OPPOSITION_FACTOR = np.array([1.0, 0.75, 0.65, 0.4])
@@ -20,7 +20,7 @@ _OPPOSITION_FACTOR = np.array([1.0, 0.75, 0.65, 0.4])
 def opposition_factor(ratio):
     """Dupuy's casualty factor of a side's power ratio over its enemy (own / enemy).
 
-    Piecewise-linear in log(ratio) through Dupuy's points (FACTS.md s.7); 1.0 below
+    Piecewise-linear in log(ratio) through Dupuy's points (SOURCES.md s.7); 1.0 below
     a ratio of 0.9 and held at 0.4 above 6.0.
     """
     r = np.log(np.clip(np.asarray(ratio, dtype=float), 1e-9, None))
@@ -38,7 +38,7 @@ def advance_hazard(ratio, max_per_day: float, half_ratio: float, steepness: floa
     """Daily hazard that the attacker wins a contact cell at local power ratio ``ratio``.
 
     A Hill curve in the ratio, half its ceiling at ``half_ratio`` (the 3:1 rule of thumb,
-    Mearsheimer 1989, FACTS.md s.7), scaled by mobility (Dupuy's terrain and weather
+    Mearsheimer 1989, SOURCES.md s.7), scaled by mobility (Dupuy's terrain and weather
     factors). The ceiling is calibrated to this war's pace (docs/CALIBRATION.md),
     far below the QJM's 20th-century rates.
     """
@@ -46,7 +46,7 @@ def advance_hazard(ratio, max_per_day: float, half_ratio: float, steepness: floa
 
 
 def daily_casualty_rate(base_rate: float, modern_factor: float, own_over_enemy_ratio, terrain=1.0, weather=1.0):
-    """Share of a side's engaged personnel lost per day (Dupuy QJM, FACTS.md s.7).
+    """Share of a side's engaged personnel lost per day (Dupuy QJM, SOURCES.md s.7).
 
     ``base_rate``: Dupuy's standard rate (2.8% attacker, 1.5% defender); ``modern_factor``
     scales it to this war's observed losses (docs/CALIBRATION.md); the opposition
@@ -93,7 +93,7 @@ def lanchester_square(a0: float, b0: float, a_kill: float, b_kill: float, days: 
 
     ``a_arrivals(t0, t1)`` returns reinforcements arriving in [t0, t1). Returns arrays
     (t, A, B) sampled at every whole day. Used for the Engel (1954) Iwo Jima check
-    (FACTS.md s.7; docs/CALIBRATION.md).
+    (SOURCES.md s.7; docs/CALIBRATION.md).
     """
     steps = int(round(days / dt))
     A, B = float(a0), float(b0)
@@ -132,7 +132,7 @@ class ContactResult:
 def fight(model) -> ContactResult | None:
     """The day's ground combat at every contact cell (schedule step 5).
 
-    Local combat power (MODEL.md "Force ratio and attrition") of a side at a cell is
+    Local combat power (SOURCES.md s.11 "Force ratio and attrition") of a side at a cell is
     the sum over its units of engaged personnel x kind factor x cohesion x supply
     factor (x posture, terrain and fortification for the defender; x the weather's
     attack factor for the attacker), plus the side's fire power per km. The ratio

@@ -1,6 +1,6 @@
 """Commanders and the slow processes of units: orders, cohesion, surrender, arrivals.
 
-**Attacker commander** (MODEL.md "Commanders"; seeds 002, 003; ISW): two arms,
+**Attacker commander** (SOURCES.md s.11 "Commanders"; seeds 002, 003; ISW): two arms,
 north-east through Rodynske and Bilytske and south-west through Kotlyne and
 Hryshyne, try to meet behind Pokrovsk-Myrnohrad; a centre group presses the
 city. Each arm works through its waypoints in order, moving on when the

@@ -1,6 +1,6 @@
 """Logistics: supply network, fire control over roads, pockets and the corridor.
 
-Once a day (MODEL.md "Supply and encirclement"):
+Once a day (SOURCES.md s.11 "Supply and encirclement"):
 
 * **Pockets.** Ground the defender can move through (defender-held or
   contested) is labelled into 4-connected components (``scipy.ndimage.label``);

@@ -1,6 +1,6 @@
 """Weather: a Markov chain of daily states with per-month transition tables.
 
-States: clear, overcast, precip (rain or snow), fog (MODEL.md "Entities").
+States: clear, overcast, precip (rain or snow), fog (SOURCES.md s.11 "Entities").
 The scenario gives one 4x4 table per month; ``weather.fog_frequency`` and
 ``weather.precipitation_frequency`` set the long-run share of fog and of
 precipitation days over the months the run covers. The chain is rescaled to
@@ -10,7 +10,7 @@ the seasonal shape of the tables is kept.
 
 The whole sequence of a replication is drawn up front from the replication's
 ``weather`` stream, so every option sees the same weather in replication i
-(common random numbers; MODEL.md "Reproducibility").
+(common random numbers; SOURCES.md s.11 "Reproducibility").
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def drone_availability(effect, weather_state: int, weather_resistant_share: floa
 
     Common drones fly ``effect.drone_availability`` of their sorties (grounded by
     precipitation, degraded by cloud, blinded by fog). Weather-resistant drones
-    (Gao et al. 2021, FACTS.md s.6) fly through precipitation and cloud, but fog
+    (Gao et al. 2021, SOURCES.md s.6) fly through precipitation and cloud, but fog
     blinds their optics as well.
     """
     common = effect.drone_availability

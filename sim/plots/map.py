@@ -190,6 +190,7 @@ def snapshot(model, out: str | Path, *, zoom_km: float = 30.0, title: str | None
     fig, ax = plt.subplots(figsize=(8, 8))
     draw_day(ax, model, zoom_km, title)
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    try:
+        return write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    finally:
+        plt.close(fig)

@@ -28,6 +28,7 @@ from sim.plots.run import _save  # noqa: E402
 from sim.theater import record  # noqa: E402
 
 REAL_COLOUR = "#d62728"
+SECTION_TITLE = "## The record as a test bench"
 
 
 def _outline(ax, geometry, **style) -> None:
@@ -124,7 +125,7 @@ def town_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs: int) -> str:
     """The Markdown of the record test bench: the two tables and the figures."""
-    lines = ["## The record as a test bench", "",
+    lines = [SECTION_TITLE, "",
              f"`{command}`: {runs} runs per start date, scored against DeepState's occupied area in the "
              "agglomeration window (lon 36.80-37.50, lat 48.05-48.55); skill = 1 - Brier model / Brier "
              "persistence (above 0: better than \"nothing moves\"). \"Brier at start\": the model's day 0 "
@@ -139,7 +140,8 @@ def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs
 def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str,
                     starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
     """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
-    and one figure per start date into ``out``; append the section to ``validation.md`` if there."""
+    and one figure per start date into ``out``; put the section into ``validation.md`` if there
+    (in place of an earlier run's)."""
     folder = Path(out) / "record"
     folder.mkdir(parents=True, exist_ok=True)
     frames, figures = [], []
@@ -158,8 +160,9 @@ def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: s
     section = record_section(scores, figures, command, runs)
     write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
     validation = Path(out) / "validation.md"
-    if validation.exists():
-        write_text_atomic(validation, validation.read_text(encoding="utf-8").rstrip() + "\n\n" + section)
+    if validation.exists():  # in place of the section of an earlier run, if any
+        before = validation.read_text(encoding="utf-8").split(SECTION_TITLE)[0].rstrip()
+        write_text_atomic(validation, before + "\n\n" + section)
     print(front_table(scores).to_string(index=False))
     print(f"the record test bench in {folder}/record.md")
     return scores

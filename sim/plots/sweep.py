@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 
 from sim.analysis.compare import LABELS  # noqa: E402
 from sim.analysis.stats import mean_interval, wilson_interval  # noqa: E402
+from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 BOOLEAN = ("encircled", "pokrovsk_held")
@@ -159,7 +160,7 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
     outcomes = [o for o in exp.outcomes if o in runs]
     written = []
     summary = point_summary(runs, knobs, outcomes)
-    summary.to_csv(out_dir / "summary.csv", index=False)
+    write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
     numeric = [o for o in outcomes if o not in BOOLEAN]
     if numeric:
@@ -172,7 +173,7 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
             for sc in scenarios:
                 fn = sobol_indices if exp.sampler == "sobol" else morris_indices
                 table = fn(exp, runs, design, o, sc)
-                table.to_csv(out_dir / f"{exp.sampler}_{sc}_{o}.csv", index=False)
+                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
                 written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
                                             f"{exp.name} ({sc})"))
     ok = runs[runs["status"] == "ok"]
@@ -188,7 +189,7 @@ def plot_sweep(out_dir: str | Path) -> list[Path]:
             written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
             prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
     if prims:
-        (out_dir / "prim.json").write_text(json.dumps(prims, indent=2))
+        write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
     from sim.analysis.html import sweep_html
 
     written.append(sweep_html(out_dir, written))
