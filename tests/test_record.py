@@ -228,6 +228,13 @@ def test_hindcasts_are_the_same_on_any_number_of_workers():
     assert all(np.array_equal(snaps_one[d], snaps_two[d]) for d in snaps_one)
 
 
+def test_a_hindcast_set_reaches_the_start_front():
+    start = dt.date(2025, 7, 1)
+    runs = {band: hindcast.run_hindcast(hindcast.load_hindcast(start, horizons=(1,), sets=[f"front.contested_band_km={band}"]),
+                                        runs=1, seed=0, horizons=(1,))[0] for band in (0.0, 3.0)}
+    assert not runs[0.0].equals(runs[3.0])
+
+
 def test_an_unknown_start_date_is_one_clear_error():
     with pytest.raises(InputError, match="no hindcast scenario starts on 2025-05-05"):
         hindcast.load_hindcast(dt.date(2025, 5, 5))
