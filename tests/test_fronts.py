@@ -231,8 +231,9 @@ def test_sim_front_turns_a_map_into_what_a_scenario_names(tmp_path, capsys):
     out = tmp_path / "sep.geojson"
     assert cli.main(["front", str(record.DEEPSTATE_DIR), "--date", "2025-09-03", "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "front of 2025-09-03" in said or "front of 2025-09-0" in said
-    assert record.geojson_date(out) == record.occupied_file("2025-09-03")[0]
+    map_date = record.occupied_file("2025-09-03")[0]
+    assert f"front of {map_date} written to {out}" in said and "front: {geojson: sep.geojson}" in said
+    assert record.geojson_date(out) == map_date
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     doc = load_scenario(scenario_with_front(tmp_path, "  geojson: sep.geojson\n", "2025-09-03"))
     grid = build_grid(theater_of(doc), 1.0)
