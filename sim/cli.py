@@ -57,6 +57,20 @@ def _towns(text: str) -> list[str]:
     return towns
 
 
+def _posterior_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--posterior", metavar="FILE", default=None,
+                        help="draw each replication's calibrated parameters from this posterior file (sim calibrate); "
+                             "the same as --set posterior=FILE")
+
+
+def _posterior_as_set(args) -> None:
+    """``--posterior FILE`` is the scenario key ``posterior`` set for every scenario of the command."""
+    import json
+
+    if getattr(args, "posterior", None):
+        args.sets = [*args.sets, f"posterior={json.dumps(str(Path(args.posterior).resolve()))}"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sim import __version__
 
@@ -95,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add replications until the 95%% interval of P(encirclement) is at most +/-P; --runs is the cap")
     r.add_argument("--animate", action="store_true",
                    help="also write animation.gif (and .mp4 where ffmpeg exists) of replication 0, day by day")
+    _posterior_option(r)
 
     cp = sub.add_parser("compare", help="run options with common random numbers and compare them")
     cp.add_argument("scenarios", nargs="+", metavar="SCENARIO")
@@ -115,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--precision", type=_precision, default=None, metavar="P",
                     help="add replications until P(encirclement) and its paired differences are known to +/-P; "
                          "--runs is the cap")
+    _posterior_option(cp)
 
     sw = sub.add_parser("sweep", help="run an experiment: a design of points x replications, streamed to Parquet")
     sw.add_argument("experiment", metavar="EXPERIMENT")
@@ -127,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every scenario of the experiment (repeatable)")
     sw.add_argument("--no-plots", action="store_true", help="skip the figures")
+
+    ca = sub.add_parser("calibrate", help="history-match the model to the record in waves; write the posterior")
+    ca.add_argument("campaign", metavar="CAMPAIGN")
+    ca.add_argument("--out", required=True, help="results folder (one sweep a wave, points.csv, report.md, posterior.yaml)")
+    ca.add_argument("--resume", action="store_true", help="finish an interrupted campaign in --out")
+    ca.add_argument("--force", action="store_true", help="start again, deleting the waves' runs in --out")
+    ca.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:PORT) or 'local'")
+    ca.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
+    ca.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a value in every scenario of the campaign (repeatable)")
 
     vm = sub.add_parser("validate-model", help="regenerate the validation figures and tables of docs/CALIBRATION.md")
     vm.add_argument("--out", required=True, help="folder for the figures and tables")
@@ -194,6 +220,13 @@ def cmd_validate(args) -> int:
             if _looks_like_theater(f):
                 load_theater(str(Path(f).resolve()))
                 print(f"ok: {f} (theater)")
+            elif _looks_like_campaign(f):
+                from sim.calibrate import load_campaign
+
+                camp = load_campaign(f, args.sets)
+                print(f"ok: {f} (campaign {camp.name}, {camp.calibration.waves} waves x {camp.doc.experiment.samples} "
+                      f"points x {camp.doc.experiment.replications} replications x {len(camp.doc.scenarios)} scenarios, "
+                      f"{len(camp.calibration.targets)} targets)")
             elif _looks_like_experiment(f):
                 from sim.experiment import load_experiment
 
@@ -238,6 +271,11 @@ def _looks_like_theater(path: str) -> bool:
     """A theater file has top-level ``bbox`` and ``front`` keys (cheap sniff, no parse)."""
     lines = _head_lines(path)
     return any(line.startswith("bbox:") for line in lines) and any(line.startswith("front:") for line in lines)
+
+
+def _looks_like_campaign(path: str) -> bool:
+    """A calibration campaign is an experiment with a top-level ``calibration`` block."""
+    return _looks_like_experiment(path) and any(line.startswith("calibration:") for line in _head_lines(path))
 
 
 def _looks_like_experiment(path: str) -> bool:
@@ -297,12 +335,14 @@ def _draw_map(doc, out) -> Path:
 def cmd_run(args) -> int:
     from sim.runner import run_command
 
+    _posterior_as_set(args)
     return run_command(args)
 
 
 def cmd_compare(args) -> int:
     from sim.runner import compare_command
 
+    _posterior_as_set(args)
     return compare_command(args)
 
 
@@ -310,6 +350,12 @@ def cmd_sweep(args) -> int:
     from sim.sweep import sweep_command
 
     return sweep_command(args)
+
+
+def cmd_calibrate(args) -> int:
+    from sim.calibrate import calibrate_command
+
+    return calibrate_command(args)
 
 
 def cmd_validate_model(args) -> int:
@@ -362,7 +408,8 @@ def cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map, "front": cmd_front, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "front": cmd_front, "run": cmd_run, "compare": cmd_compare,
+            "sweep": cmd_sweep, "calibrate": cmd_calibrate,
             "validate-model": cmd_validate_model, "bench": cmd_bench, "app": cmd_app, "plot": cmd_plot}
 
 

@@ -95,6 +95,12 @@ def load_experiment(path: str | Path, sets: list[str] | None = None) -> Experime
         raise InputError("empty file, expected an experiment (name, scenarios, sampler, parameters, ...)", source=str(path))
     if not isinstance(data, dict):
         raise InputError(f"expected a mapping at the top level, found {type(data).__name__}", source=str(path), line=1)
+    return experiment_doc(path, data, locations, sets)
+
+
+def experiment_doc(path: Path, data: dict, locations, sets: list[str] | None = None) -> ExperimentDoc:
+    """Validate an experiment's data read from ``path`` and load the scenarios it names
+    (a calibration campaign is an experiment with a ``calibration`` block, sim/calibrate.py)."""
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:

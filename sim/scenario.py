@@ -31,6 +31,7 @@ from sim.distributions import FORMS, Distribution
 from sim.core.errors import InputError, found
 from sim.schema import Day, Factor, Fraction, NonNegative, Place, Positive, Probability, Strict, num
 from sim.core.seeding import substream
+from sim.posterior import ROW_COLUMN, draw_from
 from sim import vocab
 from sim.vocab import literal
 from sim.yamlio import Locations, dotted, load_yaml_file, parse_scalar, path_exists, printable
@@ -380,6 +381,8 @@ class Scenario(Strict):
     option: Option
     outcomes: OutcomeSettings
     mechanisms: Mechanisms
+    posterior: str | None = Field(default=None, description="a posterior file (sim calibrate): each replication "
+                                  "draws one kept parameter set from it (sim/posterior.py)")
 
     @field_validator("kinds")
     @classmethod
@@ -659,7 +662,11 @@ def read_scenario(path: str | Path, sets: list[str] | None = None) -> ScenarioDo
         raise validation_error_line(exc, Scenario, locations, str(path)) from None
     except RecursionError:
         raise InputError("nested too deeply", source=str(path)) from None
-    return ScenarioDoc(raw, locations, files, scenario)
+    doc = ScenarioDoc(raw, locations, files, scenario)
+    from sim.posterior import resolve_in
+
+    resolve_in(doc)
+    return doc
 
 
 # =========================================================================== sampling
@@ -689,12 +696,17 @@ def sample(scenario: Scenario, seq: np.random.SeedSequence) -> tuple[Scenario, d
 
     Each input is drawn from the stream named by its dotted path, so the same
     replication of two option files gets the same value of every input they
-    share. Returns the concrete scenario and the drawn values by path.
+    share. A scenario with a ``posterior`` first takes one kept parameter set
+    from the stream ``posterior`` (sim/posterior.py). Returns the concrete
+    scenario and the drawn values by path.
     """
+    chosen = draw_from(scenario.posterior, seq) if scenario.posterior else {}
+    if chosen:  # a posterior set replaces those parameters (checked against the scenario when it was loaded)
+        scenario = _rebuild(scenario, {k: v for k, v in chosen.items() if k != ROW_COLUMN})
     draws = {path: dist.sample(substream(seq, "input:" + path)) for path, dist in uncertain_inputs(scenario).items()}
     if not draws:
-        return scenario, {}
-    return _rebuild(scenario, draws), draws  # draws lie inside validated supports: no second validation
+        return scenario, chosen
+    return _rebuild(scenario, draws), {**chosen, **draws}  # draws lie inside validated supports: no second validation
 
 
 def replace_values(scenario: Scenario, values: dict[str, Any], source: str = "override") -> Scenario:

@@ -52,7 +52,8 @@ def run_tasks(payload: dict, tasks: list[tuple[int, int, int]]) -> list[dict]:
                 cache.clear()
                 cache[key] = replace_values(payload["specs"][s], point_overrides(payload["experiment"], payload["points"][point]),
                                             source="sweep")
-            rep_result = run_one(cache[key], payload["theaters"][s], payload["seed"], rep)
+            replicate = payload.get("replicate") or run_one  # a campaign's own replication (sim/calibrate.py)
+            rep_result = replicate(cache[key], payload["theaters"][s], payload["seed"], rep)
             for col in payload["outcomes"]:
                 row[col] = rep_result.row.get(col)
         except Exception as exc:  # recorded, the sweep goes on
@@ -203,8 +204,9 @@ def _chunks(tasks: list, size: int) -> list[list]:
 
 
 def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, force: bool = False,
-          progress: bool = True) -> tuple[pd.DataFrame, str]:
-    """Run (or finish) a sweep; returns the merged runs and the status."""
+          progress: bool = True, replicate=None) -> tuple[pd.DataFrame, str]:
+    """Run (or finish) a sweep; returns the merged runs and the status. ``replicate``: a picklable
+    ``(spec, theater, root_seed, index) -> object with .row`` run instead of ``runner.run_one``."""
     from sim.core.progress import progress_bar
 
     exp = doc.experiment
@@ -226,7 +228,7 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     done = done_tasks(out, names) if resume else set()
     todo = [t for t in todo_all if t not in done]
     seq = len(list(parts_dir.glob("part-*.parquet")))
-    payload = _payload(doc, table)
+    payload = _payload(doc, table) | {"replicate": replicate}
     # small chunks keep workers busy and the progress bar moving; parts are written every chunk_runs runs
     chunk = max(1, min(8, len(todo) // 16 or 1))
     started = time.time()
