@@ -96,6 +96,24 @@ def test_judge_keeps_points_below_the_cutoff_and_censors_missing_days(tmp_path):
     assert points["kept"].tolist() == [True, True, False]
 
 
+def test_the_second_largest_implausibility_forgives_one_target_and_no_more(tmp_path):
+    """implausibility_order 2 keeps a point that misses one target, never one that misses two."""
+    text = TINY.replace("statistic: territory_lost_km2", "statistic: pokrovsk_fall_day").replace("horizon: 3", "horizon: 3")
+    text = text.replace("statistic: ground_taken_km2\n      horizon: 3", "statistic: encirclement_day")
+    text = text.replace("  waves: 2\n", "  waves: 2\n  implausibility_order: ORDER\n")
+    knobs = {"combat.advance_max_per_day": 0.3, "combat.terrain_mobility.urban": 0.4}
+    # observed 0 (sd 15 and 15) for both: 100 is implausible (I = 100 / sqrt(450) = 4.7), 1 is not
+    days = {0: (1, 1), 1: (100, 1), 2: (100, 100)}  # point: (fall day, encirclement day)
+    rows = [dict(scenario="hold_pokrovsk", point=p, replication=r, status="ok", pokrovsk_fall_day=f,
+                 encirclement_day=e, **knobs) for p, (f, e) in days.items() for r in range(2)]
+    kept = {}
+    for order in (1, 2):
+        campaign = load_campaign(_write(tmp_path / f"c{order}.yaml", text.replace("ORDER", str(order))))
+        kept[order] = judge(pd.DataFrame(rows), campaign)["kept"].tolist()
+    assert kept[1] == [True, False, False]
+    assert kept[2] == [True, True, False]
+
+
 # ------------------------------------------------------------------ a tiny campaign
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
