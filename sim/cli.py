@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="replications per start date of the record test bench (hindcasts from 14 Jan, 1 Apr, "
                          "1 Jul, 1 Sep 2025 scored against DeepState; default 30, 0 skips it)")
     vm.add_argument("--record-only", action="store_true", help="run only the record test bench")
+    _posterior_option(vm)
 
     bn = sub.add_parser("bench", help="measure the model's speed and write docs/PERFORMANCE.md")
     bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
@@ -220,6 +221,11 @@ def cmd_validate(args) -> int:
             if _looks_like_theater(f):
                 load_theater(str(Path(f).resolve()))
                 print(f"ok: {f} (theater)")
+            elif _looks_like_posterior(f):
+                from sim.posterior import load_posterior
+
+                post = load_posterior(f)
+                print(f"ok: {f} (posterior: {len(post.sets)} sets of {len(post.parameters)} parameters)")
             elif _looks_like_campaign(f):
                 from sim.calibrate import load_campaign
 
@@ -276,6 +282,12 @@ def _looks_like_theater(path: str) -> bool:
 def _looks_like_campaign(path: str) -> bool:
     """A calibration campaign is an experiment with a top-level ``calibration`` block."""
     return _looks_like_experiment(path) and any(line.startswith("calibration:") for line in _head_lines(path))
+
+
+def _looks_like_posterior(path: str) -> bool:
+    """A posterior (sim calibrate) has top-level ``posterior``, ``parameters`` and ``sets`` keys."""
+    lines = _head_lines(path)
+    return all(any(line.startswith(key) for line in lines) for key in ("posterior:", "parameters:", "sets:"))
 
 
 def _looks_like_experiment(path: str) -> bool:
@@ -364,8 +376,12 @@ def cmd_validate_model(args) -> int:
 
     status = 0 if args.record_only else validate_model_command(args)
     if status == 0 and args.record_runs > 0:
-        validate_record(Path(args.out), runs=args.record_runs, seed=args.seed, workers=args.workers,
-                        command=f"sim validate-model --out {args.out} --record-runs {args.record_runs} --seed {args.seed}")
+        posterior = f" --posterior {args.posterior}" if args.posterior else ""
+        args.sets = []
+        _posterior_as_set(args)  # the record bench's hindcasts draw their calibrated parameters from it
+        validate_record(Path(args.out), runs=args.record_runs, seed=args.seed, workers=args.workers, sets=args.sets,
+                        command=f"sim validate-model --out {args.out} --record-runs {args.record_runs} "
+                                f"--seed {args.seed}{posterior}")
     return status
 
 

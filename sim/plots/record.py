@@ -137,7 +137,7 @@ def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs
     return "\n".join(lines)
 
 
-def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str,
+def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
                     starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
     """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
     and one figure per start date into ``out``; put the section into ``validation.md`` if there
@@ -146,7 +146,8 @@ def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: s
     folder.mkdir(parents=True, exist_ok=True)
     frames, figures = [], []
     for start in starts:
-        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons)
+        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons,
+                                                              sets=sets)
         frames.append(scores)
         shown = sorted(d for d in snapshots if d > 0)
         figures.append(plot_hindcast_maps(
