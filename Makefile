@@ -26,6 +26,7 @@ demo: venv
 	$(BIN)/sim map scenarios/hindcast_2025.yaml --out $(DEMO_OUT)/map_2025-01-14.png
 	$(BIN)/sim compare scenarios/hold_pokrovsk.yaml scenarios/withdraw_kramatorsk_sloviansk.yaml \
 	  scenarios/reinforce_from_kursk.yaml scenarios/kursk_pressure.yaml \
+	  --posterior scenarios/posterior_tempo.yaml \
 	  --runs 60 --seed 1 --workers 2 --out $(DEMO_OUT)/compare --force
 	@echo "maps in $(DEMO_OUT)/; the comparison report is $(DEMO_OUT)/compare/report.md"
 
