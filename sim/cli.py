@@ -6,6 +6,7 @@ Bad input of any kind ends with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="map.png", help="PNG file to write (default map.png)")
     m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
 
+    f = sub.add_parser("front", help="turn an occupied-area map (GeoJSON) into a theater's front, with a PNG preview")
+    f.add_argument("geojson", metavar="GEOJSON", help="a GeoJSON file of the occupied area, or a folder of "
+                   "occupied_YYYY-MM-DD.geojson files")
+    f.add_argument("--date", type=_date, help="the map's date (a folder: the latest map at or before it); "
+                   "default: the file's 'date' property")
+    f.add_argument("--out", required=True, help="GeoJSON file to write; a scenario names it as front: {geojson: FILE}")
+    f.add_argument("--scenario", default=None, help="whose theater and settings to use (default: the base scenario)")
+
     r = sub.add_parser("run", help="run replications of a scenario and write runs/timeseries/manifest")
     r.add_argument("scenario", metavar="SCENARIO")
     r.add_argument("--runs", type=_positive_int, default=100, help="replications (default 100)")
@@ -112,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--workers", type=_positive_int, default=1)
     vm.add_argument("--engagement-days", type=_positive_int, default=10,
                     help="length of the standard engagement set beside the Dupuy Institute table (default 10)")
+    vm.add_argument("--record-runs", type=_non_negative_int, default=30,
+                    help="replications per start date of the record test bench (hindcasts from 14 Jan, 1 Apr, "
+                         "1 Jul, 1 Sep 2025 scored against DeepState; default 30, 0 skips it)")
+    vm.add_argument("--record-only", action="store_true", help="run only the record test bench")
 
     bn = sub.add_parser("bench", help="measure the model's speed and write docs/PERFORMANCE.md")
     bn.add_argument("--out", default="docs/PERFORMANCE.md", help="where to write the report")
@@ -193,9 +206,9 @@ def _head_lines(path: str, limit: int = 200_000) -> list[str]:
 
 
 def _looks_like_theater(path: str) -> bool:
-    """A theater file has top-level ``bbox`` and ``fronts`` keys (cheap sniff, no parse)."""
+    """A theater file has top-level ``bbox`` and ``front`` keys (cheap sniff, no parse)."""
     lines = _head_lines(path)
-    return any(line.startswith("bbox:") for line in lines) and any(line.startswith("fronts:") for line in lines)
+    return any(line.startswith("bbox:") for line in lines) and any(line.startswith("front:") for line in lines)
 
 
 def _looks_like_experiment(path: str) -> bool:
@@ -204,12 +217,44 @@ def _looks_like_experiment(path: str) -> bool:
     return any(line.startswith("sampler:") for line in lines) and any(line.startswith("parameters:") for line in lines)
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+
+
+def cmd_front(args) -> int:
+    from sim.scenario import BASE_SCENARIO
+    from sim.theater import load_scenario as load
+    from sim.theater import theater_of
+    from sim.theater.front import write_front_file
+
+    scenario = args.scenario or str(BASE_SCENARIO)
+    theater = theater_of(load(scenario))
+    out = Path(args.out).resolve()
+    map_date, _ = write_front_file(args.geojson, args.date, out, theater)
+    preview = out.with_suffix(".png")
+    doc = load(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
+    _draw_map(doc, preview)
+    print(f"front of {map_date} written to {out} (preview {preview}); "
+          f"start a scenario from it with front: {{geojson: {out.name}}} and start_date: {map_date}")
+    return 0
+
+
 def cmd_map(args) -> int:
-    from sim.plots.map import map_title, save_map
     from sim.theater import load_scenario
+
+    out = _draw_map(load_scenario(args.scenario, args.sets), args.out)
+    print(f"map written to {out}")
+    return 0
+
+
+def _draw_map(doc, out) -> Path:
+    """The theater and the scenario's front at its start date as a PNG."""
+    from sim.plots.map import map_title, save_map
     from sim.theater import build_grid, theater_of
 
-    doc = load_scenario(args.scenario, args.sets)
     sc = doc.scenario
     theater = theater_of(doc)
     grid = build_grid(theater, sc.grid.cell_km)
@@ -217,10 +262,8 @@ def cmd_map(args) -> int:
     sources = [grid.cell_of_place(p) for p in sc.logistics.sources]
     sector = grid.sectors.get(sc.active_sector) if sc.active_sector else None
     focus = grid.to_km(*theater.place_latlon(sc.outcomes.city))
-    out = save_map(grid, control, args.out, title=map_title(theater.name, sc.start_date, front_date, sc.grid.cell_km),
-                   sources=sources, sector=sector, focus=(float(focus[0]), float(focus[1])))
-    print(f"map written to {out}")
-    return 0
+    return save_map(grid, control, out, title=map_title(theater.name, sc.start_date, front_date, sc.grid.cell_km),
+                    sources=sources, sector=sector, focus=(float(focus[0]), float(focus[1])))
 
 
 def cmd_run(args) -> int:
@@ -242,9 +285,14 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_validate_model(args) -> int:
+    from sim.hindcast import validate_record
     from sim.runner import validate_model_command
 
-    return validate_model_command(args)
+    status = 0 if args.record_only else validate_model_command(args)
+    if status == 0 and args.record_runs > 0:
+        validate_record(Path(args.out), runs=args.record_runs, seed=args.seed, workers=args.workers,
+                        command=f"sim validate-model --out {args.out} --record-runs {args.record_runs} --seed {args.seed}")
+    return status
 
 
 def cmd_bench(args) -> int:
@@ -286,7 +334,7 @@ def cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "map": cmd_map, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
+COMMANDS = {"validate": cmd_validate, "map": cmd_map, "front": cmd_front, "run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep,
             "validate-model": cmd_validate_model, "bench": cmd_bench, "app": cmd_app, "plot": cmd_plot}
 
 

@@ -30,7 +30,18 @@ Definitions (also in docs/ODD.md):
   fortification belt (in the active sector) it did not hold at the start;
 * ``defender_personnel_preserved``: present defender personnel at the end over
   start personnel plus every arrival;
-* ``defenders_withdrawn``: personnel of the units that reached the belt (withdraw option).
+* ``defenders_withdrawn``: personnel of the units that reached the belt (withdraw option);
+* ``fall_day.<Settlement>`` (one column per named settlement of the theater): the
+  first day the cell holding the settlement's centre is attacker-held (contested is
+  not held); 0 when it is attacker-held at the start, empty (NaN) if never. The
+  centre-cell rule is the record's own (a town is taken in DeepState's record on
+  the first day its centre lies in the occupied polygon), so model and record are
+  compared on one rule; ``pokrovsk_fall_day`` keeps MODEL.md's half-the-urban-cells
+  rule.
+
+Control snapshots: :meth:`Recorder.request_snapshots` asks for the attacker-held
+cells (a bool grid) on chosen days; only those days are kept (the hindcasts of
+``sim/hindcast.py`` use them to score the model against the record).
 """
 
 from __future__ import annotations
@@ -47,6 +58,12 @@ TIMESERIES_FLOAT = (
     "defender_area_km2", "attacker_area_km2", "contested_area_km2", "corridor_km",
     "defender_sorties", "attacker_sorties", "supply_index", "city_held_share", "pocket_personnel",
 )
+FALL_DAY_PREFIX = "fall_day."   # runs.parquet: one column per settlement, ``fall_day.<Settlement>``
+
+
+def fall_day_column(settlement: str) -> str:
+    """The runs.parquet column of a settlement's fall day."""
+    return FALL_DAY_PREFIX + settlement
 
 
 class Recorder:
@@ -68,7 +85,28 @@ class Recorder:
         self.cell_area = cell_area
         self.active = model.active
         self.start_not_held = float((model.initial_control != DEFENDER).sum()) * cell_area
+        cells = model.grid.settlement_cell
+        self.settlements = list(cells)
+        self.settlement_rows = np.array([cells[n][0] for n in self.settlements], dtype=np.intp)
+        self.settlement_cols = np.array([cells[n][1] for n in self.settlements], dtype=np.intp)
+        self.settlement_fall = np.full(len(self.settlements), -1, dtype=np.int32)
+        self.snapshot_days: frozenset[int] = frozenset()
+        self.snapshots: dict[int, np.ndarray] = {}
         self.record(model)
+
+    def request_snapshots(self, days, model) -> None:
+        """Keep the attacker-held cells (a bool grid) on each of ``days`` (today's at once if asked)."""
+        self.snapshot_days = frozenset(int(d) for d in days)
+        self._snapshot(model)
+
+    def _snapshot(self, model) -> None:
+        if model.day in self.snapshot_days:
+            self.snapshots[model.day] = model.control == ATTACKER
+
+    def _settlements_fall(self, control: np.ndarray, day: int) -> None:
+        """The first day each settlement's centre cell is attacker-held."""
+        held = control[self.settlement_rows, self.settlement_cols] == ATTACKER
+        self.settlement_fall[held & (self.settlement_fall < 0)] = day
 
     def record(self, model) -> None:
         d = model.day
@@ -102,6 +140,8 @@ class Recorder:
         data["pocket_personnel"][d] = trapped
         self.weather[d] = model.weather_state
         self.grounded[d] = model.grounded_today if d > 0 else False
+        self._settlements_fall(control, d)
+        self._snapshot(model)
 
         if d > 0:
             if self.fall_day is None and share < 0.5:
@@ -181,4 +221,10 @@ class Recorder:
             "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
             "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }
+        row.update(self.fall_days())
         return row
+
+    def fall_days(self) -> dict[str, float]:
+        """``fall_day.<Settlement>`` for every settlement: its fall day, NaN if it never fell."""
+        days = np.where(self.settlement_fall >= 0, self.settlement_fall, np.nan)
+        return {fall_day_column(n): float(day) for n, day in zip(self.settlements, days)}

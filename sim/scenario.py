@@ -195,6 +195,46 @@ class Combat(Strict):
     min_density_per_km: Positive = Field(description="defender personnel per km of front below which gaps open")
 
 
+class KillZone(Strict):
+    """Drones over the contact line (SOURCES.md s.9: the FPV kill zone about 15 km deep, Jul 2025)."""
+
+    assault_suppression: Fraction = Field(description="share of the attacker's massed assaults the defender's drones stop at full availability (infiltration is not stopped)")
+    counter_suppression: Fraction = Field(description="share of the defender's counter-attacks the attacker's drones stop at full availability")
+
+
+class Tempo(Strict):
+    """The attacker's operational tempo: pulses of assault and pauses, the arms out of step (SOURCES.md s.9)."""
+
+    cycle_days: NonNegative = Field(description="length of an arm's cycle of assault and pause (0: no pauses)")
+    assault_share: Fraction = Field(description="share of the cycle an arm assaults at full intensity")
+    pause_intensity: Fraction = Field(description="intensity of an arm's assaults while it pauses to rotate and regroup")
+
+
+class Sealing(Strict):
+    """Defender reserves cut off and retake thin wedges (SOURCES.md s.9: Dobropillia, Aug-Oct 2025)."""
+
+    radius_km: NonNegative = Field(description="half-width of the square over which a wedge's support (share of attacker-held ground) is judged")
+    min_support: Fraction = Field(description="attacker ground with less support than this is a thin wedge the defender can seal (0: off)")
+    retake_per_day: Factor = Field(description="daily hazard that the defender retakes a cell of a wedge standing alone")
+
+
+class Strangulation(Strict):
+    """Towns fall once their defenders' supply is strangled (SOURCES.md s.9, ISW late Oct 2025)."""
+
+    strangled_supply: Fraction = Field(description="defenders' supply below which urban ground starts to give way (0: off)")
+    gain: Factor = Field(description="the attacker's hazards into urban ground are multiplied by up to 1 + gain at zero supply")
+
+
+class Mechanisms(Strict):
+    """The mechanisms of the 2025 record (docs/ODD.md section 7.19; ranges in docs/CALIBRATION.md)."""
+
+    kill_zone: KillZone
+    tempo: Tempo
+    sealing: Sealing
+    strangulation: Strangulation
+    rotation_per_day: Fraction = Field(description="share of the gap to full cohesion a unit not cut off regains per day by rotating worn sub-units out")
+
+
 class Logistics(Strict):
     sources: list[Place] = Field(min_length=1, description="rear supply sources (settlements or [lat, lon])")
     resupply_per_day: Fraction = Field(description="share of the gap to the supply target closed per day")
@@ -288,6 +328,17 @@ class Grid(Strict):
     cell_km: float = Field(ge=0.25, le=10.0, description="cell size in km")
 
 
+class ScenarioFront(Strict):
+    """``front:``: start from another occupied-area map (and/or band) than the theater's (docs/ODD.md 6.2)."""
+
+    geojson: str | None = Field(default=None, min_length=1, description=(
+        "a GeoJSON file of the occupied area (as DeepState's, or `sim front`'s output), or a folder of "
+        "occupied_YYYY-MM-DD.geojson files, relative to the scenario file; 'deepstate' is the packaged record"))
+    date: dt.date | None = Field(default=None, description="the map's date, when its file carries none")
+    contested_band_km: float | None = Field(default=None, ge=0, le=20, description="the contested band's depth")
+    contested_sector: str | None = Field(default=None, description="the theater sector the band is drawn in")
+
+
 class Scenario(Strict):
     """A whole, validated scenario (possibly still holding distributions)."""
 
@@ -298,6 +349,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
+    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]
@@ -309,6 +361,7 @@ class Scenario(Strict):
     defender: DefenderDoctrine
     option: Option
     outcomes: OutcomeSettings
+    mechanisms: Mechanisms
 
     @field_validator("kinds")
     @classmethod

@@ -215,7 +215,7 @@ def test_unknown_fortification_belt_and_sector(tmp_path):
 
 def test_start_date_before_any_front_of_the_theater(tmp_path):
     bad = child(tmp_path, "start_date: 2020-01-01\n")
-    check_line(load_error(bad), file=bad, line=2, path="start_date", says=["2020-01-01", "2025-01-14"])
+    check_line(load_error(bad), file=bad, line=2, path="start_date", says=["2020-01-01", "the first map is of 2024-07-08"])
 
 
 def test_unknown_theater(tmp_path):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model import mechanisms
+
 # Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
 _OPPOSITION_RATIO = np.log(np.array([0.9, 2.0, 3.0, 6.0]))
@@ -173,14 +175,18 @@ def fight(model) -> ContactResult | None:
 
     mobility = model.mobility_cell[r, c] * eff.mobility
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
+    urban = model.grid.terrain[r, c] == 1
+    strangled = np.where(urban, _urban_strangulation(model, f.supply[dfd], Ed), 1.0)
     h_attack = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
-                              float(cb.advance_steepness), mobility) * presence
+                              float(cb.advance_steepness), mobility) * presence * strangled
+    h_attack *= _assault_intensity(model, att, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[att]] @ Ea) / np.maximum(att_present, 1e-9)
-    urban_bonus = np.where(model.grid.terrain[r, c] == 1, float(sc.attacker.infiltration_city_bonus), 1.0)
-    h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus
+    urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
+    h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus * strangled
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
     h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(ratio, 1e-9), float(cb.advance_half_ratio),
                                                            float(cb.advance_steepness)) * model.defender_boost[r, c]
+    h_counter *= model.counter_kill_zone
 
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
     rate_a = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio,
@@ -195,6 +201,26 @@ def fight(model) -> ContactResult | None:
     threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
     return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat,
                          presence * mix)
+
+
+def _assault_intensity(model, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
+    """Per contact cell: the kill zone (the defender's drones flying today) x the engaged arms' tempo.
+
+    docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
+    """
+    mech = model.spec.mechanisms
+    tempo = mechanisms.tempo_factor(model.day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
+                                    float(mech.tempo.assault_share), float(mech.tempo.pause_intensity))
+    engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
+    return model.assault_kill_zone * engaged_tempo
+
+
+def _urban_strangulation(model, def_supply: np.ndarray, Ed: np.ndarray) -> np.ndarray:
+    """Per contact cell: the strangulation factor of the engaged defenders' supply (docs/ODD.md 7.19, mechanism 4)."""
+    st = model.spec.mechanisms.strangulation
+    engaged = Ed.sum(axis=0)
+    local_supply = np.where(engaged > 0, (def_supply @ Ed) / np.maximum(engaged, 1e-9), 0.0)
+    return mechanisms.strangulation_factor(local_supply, float(st.strangled_supply), float(st.gain))
 
 
 @dataclass
@@ -249,6 +275,7 @@ def counter_offensive(model) -> CounterResult | None:
     presence = np.clip(Ed.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
     hazard = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
                             float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
+    hazard *= model.counter_kill_zone
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
     rate_d = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio, terrain_cas)
     rate_a = daily_casualty_rate(float(cb.defender_casualty_rate), float(cb.modern_casualty_factor),

@@ -43,7 +43,7 @@ import numpy as np
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SOURCE_REINFORCE, SW,
 )
-from sim.model import kernels, options
+from sim.model import kernels, mechanisms, options
 from sim.theater.grid import ATTACKER
 from sim.vocab import OptionKind
 
@@ -187,6 +187,8 @@ def cohesion_and_surrender(model) -> None:
     short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
     c = f.cohesion[p] + np.where(s >= 0.5, float(lg.cohesion_recovery_per_day), 0.0) \
         - float(lg.cohesion_loss_per_day) * short
+    # rotation (docs/ODD.md 7.19, mechanism 5): a unit not cut off rotates worn sub-units out
+    c = c + np.where(f.in_pocket[p], 0.0, mechanisms.rotation_recovery(c, float(model.spec.mechanisms.rotation_per_day)))
     f.cohesion[p] = np.clip(c, 0.0, 1.0)
 
     give_up = p[(f.side[p] == DEFENDER_SIDE) & f.in_pocket[p] & (f.cohesion[p] < float(lg.surrender_cohesion))]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
+from sim.model.mechanisms import kill_zone_factor
 from sim.model.weather import drone_availability
 
 SIDES = (DEFENDER_SIDE, ATTACKER_SIDE)
@@ -32,9 +33,14 @@ def availability(model) -> None:
     for side, drones in ((DEFENDER_SIDE, sc.drones.defender), (ATTACKER_SIDE, sc.drones.attacker)):
         share = drone_availability(eff, state, float(drones.weather_resistant_share))
         model.sorties_today[side] = float(drones.sorties_per_day) * share
+        model.drone_share[side] = share
         # intensity of fire control over roads: drones (when they fly) and observed artillery
         model.fire_intensity[side] = w * share + (1 - w) * eff.observation
     model.grounded_today = eff.drone_availability < 0.5
+    kz = sc.mechanisms.kill_zone
+    # the kill zone (docs/ODD.md 7.19, mechanism 1): each side's drones stop a share of the other's assaults
+    model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], float(kz.assault_suppression))
+    model.counter_kill_zone = kill_zone_factor(model.drone_share[ATTACKER_SIDE], float(kz.counter_suppression))
 
 
 def fire(model) -> None:

@@ -83,6 +83,11 @@ class PokrovskModel(mesa.Model):
         self.weather_state = int(self.weather_seq[0])
         self.effect = sc.weather.effects[Weather(self.weather_state).label]
         self.sorties_today = np.zeros(2)
+        self.drone_share = np.zeros(2)        # share of each side's nominal sorties flying today
+        self.assault_kill_zone = 1.0          # share of the attacker's assault hazard the defender's drones leave
+        self.counter_kill_zone = 1.0          # share of the defender's counter-attack hazard the attacker's drones leave
+        # each arm's place in its cycle of assault and pause (docs/ODD.md 7.19, mechanism 2), drawn once
+        self.arm_phase = substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days)
         self.fire_intensity = np.ones(2)
         self.fire_power_per_km = np.zeros(2)
         self.grounded_today = False
@@ -136,6 +141,7 @@ class PokrovskModel(mesa.Model):
         self.counterattack_zone_boost = np.where(near_city, float(sc.option.hold.counterattack_power_factor), 1.0)
         self.defender_boost = self.no_boost
         self.deep_mask = (g.terrain == URBAN) & self.active
+        self.open_ground = g.terrain != URBAN   # where thin wedges can be sealed (docs/ODD.md 7.19)
         self.advance_from = ndimage.distance_transform_edt(self.initial_control != ATTACKER) * g.cell_km
 
         # --------------------------------------------------------- attacker arms

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from sim.model import mechanisms
 from sim.model.kernels import touches
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
@@ -46,8 +47,40 @@ def change_control(model, result: ContactResult | None, counter: CounterResult |
         control[r[retaken], c[retaken]] = DEFENDER
         changed += int(won.sum() + retaken.sum())
     changed += _deep_infiltration(model, result)
+    changed += _seal_wedges(model)
     changed += _collapse_isolated_contested(model)
     return changed
+
+
+def _seal_wedges(model) -> int:
+    """Defender reserves cut off and retake thin wedges of attacker ground (docs/ODD.md 7.19, mechanism 3).
+
+    Candidates: attacker-held cells of the active sector touching defender-held ground,
+    and contested cells, on open ground (infiltrators in a town's buildings are not
+    rooted out this way: Pokrovsk, SOURCES.md s.9). A candidate whose wedge support
+    (:func:`mechanisms.wedge_support`) is below ``sealing.min_support`` is retaken one
+    step (attacker-held -> contested -> defender-held) with the hazard of
+    :func:`mechanisms.sealing_hazard`, less where the attacker's drones fly.
+    """
+    seal = model.spec.mechanisms.sealing
+    if float(seal.min_support) <= 0 or float(seal.retake_per_day) <= 0:
+        return 0
+    control = model.control
+    att = control == ATTACKER
+    candidate = model.active & model.open_ground & (((att & touches(control == DEFENDER))) | (control == CONTESTED))
+    if not candidate.any():
+        return 0
+    radius = int(round(float(seal.radius_km) / model.grid.cell_km))
+    support = mechanisms.wedge_support(att, radius)
+    cells = np.argwhere(candidate)
+    r, c = cells[:, 0], cells[:, 1]
+    hazard = mechanisms.sealing_hazard(support[r, c], float(seal.min_support), float(seal.retake_per_day),
+                                       model.counter_kill_zone)
+    hit = model.rng.random(len(cells)) < capture_probability(hazard)
+    was = control[r, c].copy()
+    control[r[hit & (was == ATTACKER)], c[hit & (was == ATTACKER)]] = CONTESTED
+    control[r[hit & (was == CONTESTED)], c[hit & (was == CONTESTED)]] = DEFENDER
+    return int(hit.sum())
 
 
 def _deep_infiltration(model, result: ContactResult | None) -> int:

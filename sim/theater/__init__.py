@@ -12,6 +12,7 @@ from sim.theater.grid import (
     ATTACKER, CONTESTED, DEFENDER, FOREST, OPEN, PRIMARY, SECONDARY, URBAN, WATER,
     Grid, build_grid,
 )
+from sim.theater.front import front_problem
 from sim.theater.spec import Theater, great_circle_km, load_theater
 
 from sim.scenario import BASE_SCENARIO, ScenarioDoc, read_scenario
@@ -38,16 +39,22 @@ def load_default() -> ScenarioDoc:
 
 
 def theater_of(doc: ScenarioDoc) -> Theater:
-    """The theater a scenario names, resolved relative to the scenario file that set it."""
-    src = doc.locations.get(("theater",), (doc.files[-1], None))[0]
-    base = Path(src).parent if not src.startswith("--set") else Path(doc.files[-1]).parent
+    """The theater a scenario names, resolved relative to the scenario file that set it, with the
+    scenario's ``front:`` (a newer map, relative to the file that names it) over its front source."""
     try:
-        return load_theater(doc.scenario.theater, base)
+        theater = load_theater(doc.scenario.theater, _folder_of(doc, ("theater",)))
     except InputError as exc:
         if exc.source:
             raise
         src, line = doc.locations.get(("theater",), (doc.files[-1], None))
         raise InputError(exc.message, source=src, line=line, path="theater") from None
+    return theater.with_front(doc.scenario.front, _folder_of(doc, ("front", "geojson")))
+
+
+def _folder_of(doc: ScenarioDoc, path: tuple) -> Path:
+    """The folder of the file that set ``path`` (the last scenario file for a ``--set``)."""
+    src = doc.locations.get(path, (doc.files[-1], None))[0]
+    return Path(src).parent if not src.startswith("--set") else Path(doc.files[-1]).parent
 
 
 def check_places(doc: ScenarioDoc) -> None:
@@ -82,12 +89,12 @@ def check_places(doc: ScenarioDoc) -> None:
     belts = [b.name for b in theater.fortifications.belts]
     if sc.outcomes.next_line not in belts:
         fail(("outcomes", "next_line"), f"expected one of the theater's fortification belts ({', '.join(belts) or 'none'}), found {sc.outcomes.next_line!r}")
-    if sc.active_sector is not None and sc.active_sector not in theater.sectors:
-        fail(("active_sector",), f"expected one of the theater's sectors ({', '.join(theater.sectors) or 'none'}), found {sc.active_sector!r}")
-    try:
-        theater.front_for(sc.start_date)
-    except KeyError as exc:
-        fail(("start_date",), str(exc.args[0]))
+    for path, sector in ((("active_sector",), sc.active_sector), (("front", "contested_sector"), theater.front.contested_sector)):
+        if theater.sector_problem(sector):
+            fail(path, theater.sector_problem(sector))
+    problem = front_problem(theater.front, sc.start_date)
+    if problem:
+        fail(("front", "geojson") if sc.front and sc.front.geojson else ("start_date",), problem)
 
 
 def _locate(locations, path: tuple, default: str):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.theater.cache import remember
+from sim.theater.front import start_control
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
 from sim.vocab import Control, RoadClass, Terrain
 
@@ -102,7 +104,7 @@ class Grid:
         return np.meshgrid(xs, ys)
 
     def initial_control(self, date: dt.date) -> tuple[dt.date, np.ndarray]:
-        """Control at the theater's latest front at or before ``date`` (a fresh copy)."""
+        """Control at ``date`` from the theater's front source (its latest map at or before ``date``), a fresh copy."""
         front_date, control = _control_at(self, date)
         return front_date, control.copy()
 
@@ -240,16 +242,6 @@ _CONTROLS: OrderedDict = OrderedDict()  # (theater content, cell km, date) -> (f
 _KEEP_GRIDS, _KEEP_CONTROLS = 4, 16     # a process rarely needs more; the oldest are dropped
 
 
-def _remember(cache: OrderedDict, key, build, keep: int):
-    """``cache[key]``, built by ``build()`` when missing; the cache holds the ``keep`` last used."""
-    if key not in cache:
-        cache[key] = build()
-        while len(cache) > keep:
-            cache.popitem(last=False)
-    cache.move_to_end(key)
-    return cache[key]
-
-
 def _theater_key(theater: Theater) -> str:
     """The theater's content, hashed: equal theaters share a grid, whichever object holds them
     (a sweep's workers receive a fresh copy of the theater with each batch of runs)."""
@@ -259,20 +251,14 @@ def _theater_key(theater: Theater) -> str:
 def build_grid(theater: Theater, cell_km: float = 1.0) -> Grid:
     """The grid of a theater at a cell size; built once per process and cached."""
     key = (_theater_key(theater), float(cell_km))
-    return _remember(_GRIDS, key, lambda: _build(theater, float(cell_km), key), _KEEP_GRIDS)
+    return remember(_GRIDS, key, lambda: _build(theater, float(cell_km), key), _KEEP_GRIDS)
 
 
 def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
-    return _remember(_CONTROLS, (*grid.key, date), lambda: _control_build(grid, date), _KEEP_CONTROLS)
+    return remember(_CONTROLS, (*grid.key, date), lambda: _control_build(grid, date), _KEEP_CONTROLS)
 
 
 def _control_build(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
-    front_date, front = grid.theater.front_for(date)
-    X, Y = grid.centres_km()
-    control = np.full(grid.shape, DEFENDER, np.int8)
-    control[_polygon_mask(X, Y, _points_km(grid, front.attacker_area))] = ATTACKER
-    for disc in front.contested:
-        x, y = _points_km(grid, [disc.at])[0]
-        control[np.hypot(X - x, Y - y) <= disc.radius_km] = CONTESTED
+    front_date, control = start_control(grid, date)
     control.setflags(write=False)
     return front_date, control

@@ -3,8 +3,9 @@
 A theater file (YAML) describes one direction of the front: settlements with
 real coordinates, roads and railways as ordered lists of places, rivers as
 polylines, reservoirs, woods, fortification belts and rings, sectors where
-the front may move, and the front at one or more dates (the attacker-held
-area as a polygon plus contested discs). ``sim/theater/data/pokrovsk.yaml``
+the front may move, and where the front at a start date comes from (a
+GeoJSON occupied area: DeepState's daily record or the user's own map) with
+the rule for its contested band. ``sim/theater/data/pokrovsk.yaml``
 is the packaged one; a user's file of the same form loads with no code change.
 """
 
@@ -25,6 +26,7 @@ from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+DEEPSTATE = "deepstate"  # the front source name of the packaged record (sim/theater/data/deepstate)
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), used for the projection and great-circle checks
 
 
@@ -97,9 +99,17 @@ class Fortifications(Strict):
     rings: list[Ring] = Field(default_factory=list)
 
 
-class Front(Strict):
-    attacker_area: list[Place] = Field(min_length=3, description="polygon of the attacker-held ground")
-    contested: list[Disc] = Field(default_factory=list)
+class FrontSource(Strict):
+    """Where the front at a start date comes from, and the rule for its contested band (docs/ODD.md 6.2)."""
+
+    geojson: str = Field(min_length=1, description=(
+        "'deepstate' (the packaged daily record, sim/theater/data/deepstate), a GeoJSON file of the occupied "
+        "area, or a folder of occupied_YYYY-MM-DD.geojson files; a path is relative to the file that names it"))
+    date: dt.date | None = Field(default=None, description="the date of a single file's map (default: its 'date' property)")
+    contested_band_km: float = Field(default=0.0, ge=0, le=20, description=(
+        "defender-held cells whose centre lies within this distance of an occupied cell's centre are contested "
+        "(at least the cells beside the occupied area when above 0); 0: no band"))
+    contested_sector: str | None = Field(default=None, description="the theater sector the band is drawn in (default: all)")
 
 
 class Theater(Strict):
@@ -117,7 +127,7 @@ class Theater(Strict):
     forests: list[Area] = Field(default_factory=list)
     fortifications: Fortifications = Field(default_factory=Fortifications)
     sectors: dict[str, list[Place]] = Field(default_factory=dict)
-    fronts: dict[dt.date, Front] = Field(min_length=1)
+    front: FrontSource
 
     @field_validator("settlements")
     @classmethod
@@ -161,13 +171,22 @@ class Theater(Strict):
             return f"[{lat}, {lon}] lies outside the theater ({b.south}-{b.north} N, {b.west}-{b.east} E)"
         return None
 
-    def front_for(self, date: dt.date) -> tuple[dt.date, Front]:
-        """The latest front at or before ``date``."""
-        dates = sorted(d for d in self.fronts if d <= date)
-        if not dates:
-            first = min(self.fronts)
-            raise KeyError(f"no front at or before {date}; the theater's first front is {first}")
-        return dates[-1], self.fronts[dates[-1]]
+    def sector_problem(self, name: str | None) -> str | None:
+        """Why ``name`` is not one of the theater's sectors (None is fine), or None."""
+        if name is None or name in self.sectors:
+            return None
+        return f"expected one of the theater's sectors ({', '.join(self.sectors) or 'none'}), found {name!r}"
+
+    def with_front(self, front, relative_to: Path | None = None) -> Theater:
+        """This theater with a scenario's ``front:`` (a model of FrontSource's fields, None where unset)
+        laid over its front source; a map's path is made absolute, relative to ``relative_to``."""
+        if front is None:
+            return self
+        over = front.model_dump(exclude_none=True)
+        if "geojson" in over:
+            over["geojson"] = resolve_front_path(over["geojson"], relative_to)
+            over.setdefault("date", None)
+        return self.model_copy(update={"front": self.front.model_copy(update=over)})
 
 
 def _check_theater_places(theater: Theater, locations, source: str) -> None:
@@ -193,9 +212,20 @@ def _check_theater_places(theater: Theater, locations, source: str) -> None:
         check(("fortifications", "rings", str(i), "at"), r.at)
     for i, w in enumerate(theater.water):
         check(("water", str(i), "at"), w.at)
-    for date, front in theater.fronts.items():
-        for i, d in enumerate(front.contested):
-            check(("fronts", str(date), "contested", str(i), "at"), d.at)
+    problem = theater.sector_problem(theater.front.contested_sector)
+    if problem:
+        src, line = locations.get(("front", "contested_sector"), (source, None))
+        raise InputError(problem, source=src, line=line, path="front.contested_sector")
+
+
+def resolve_front_path(name: str, relative_to: Path | None = None) -> str:
+    """'deepstate' stays a name (the packaged record); a path becomes absolute, relative to its file."""
+    if name == DEEPSTATE:
+        return name
+    p = Path(name).expanduser()
+    if not p.is_absolute() and relative_to is not None:
+        p = relative_to / p
+    return str(p.resolve())
 
 
 def resolve_theater_path(name: str, relative_to: Path | None = None) -> Path:
@@ -213,7 +243,7 @@ def resolve_theater_path(name: str, relative_to: Path | None = None) -> Path:
 def _load_cached(path: str, mtime: float) -> Theater:
     data, locations = load_yaml_file(path)
     if data is None:
-        raise InputError("empty file, expected a theater (name, bbox, settlements, fronts)", source=path)
+        raise InputError("empty file, expected a theater (name, bbox, settlements, front)", source=path)
     if not isinstance(data, dict):
         raise InputError(f"expected a mapping at the top level, found {type(data).__name__}", source=path, line=1)
     try:
@@ -221,7 +251,8 @@ def _load_cached(path: str, mtime: float) -> Theater:
     except ValidationError as exc:
         raise validation_error_line(exc, Theater, locations, path) from None
     _check_theater_places(theater, locations, path)
-    return theater
+    front = theater.front.model_copy(update={"geojson": resolve_front_path(theater.front.geojson, Path(path).parent)})
+    return theater.model_copy(update={"front": front})
 
 
 def load_theater(name_or_path: str, relative_to: Path | None = None) -> Theater:

@@ -1,0 +1,101 @@
+"""The 2025 mechanisms: what slowed the attacker for a year and then took the city.
+
+Each mechanism is a small pure formula here, earns its place by a pattern of the
+2025 record (SOURCES.md s.9, quoted in each docstring and in docs/ODD.md section 7.19)
+and is pinned by tests/test_mechanisms.py. The combat and movement steps call them
+on arrays; nothing here loops over cells.
+
+1. **Kill zone** (:func:`kill_zone_factor`): where the enemy's drones fly, massed
+   assaults are shot up in a drone-covered zone about 15 km deep, so they win far
+   less often; small-group infiltration is not suppressed. Fog and rain lift it.
+2. **Operational tempo** (:func:`tempo_factor`): each attacking arm assaults in
+   pulses, then pauses to rotate and regroup, the arms out of step, so the
+   main effort shifts between axes.
+3. **Thin wedges are sealed** (:func:`wedge_support`, :func:`sealing_hazard`):
+   attacker ground with little attacker ground around it (a breakthrough a few km
+   wide) cannot be resupplied and is retaken by the defender's reserves.
+4. **Strangled towns fall** (:func:`strangulation_factor`): urban ground holds
+   while its defenders are supplied and gives way once their supply is strangled.
+5. **Rotation** (:func:`rotation_recovery`): units that are not cut off rotate
+   their worn sub-units out and regain cohesion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def kill_zone_factor(enemy_drone_share, suppression: float):
+    """Share of the massed-assault hazard left under the enemy's drones.
+
+    ``enemy_drone_share``: the enemy's sorties flying today over its nominal sorties
+    (0 when fog or rain grounds them); ``suppression``: the share of assaults the
+    kill zone stops at full availability. SOURCES.md s.9: the FPV kill zone about
+    15 km deep (NYT, Jul 2025); drones forced the attacker from direct assaults to
+    small teams (Syrskyi, ISW, Jun 2025); attackers used low visibility to hide
+    from drones (Reuters, Jan 2025).
+    """
+    share = np.clip(np.asarray(enemy_drone_share, dtype=float), 0.0, 1.0)
+    return 1.0 - float(suppression) * share
+
+
+def tempo_factor(day: int, phase_days, cycle_days: float, assault_share: float, pause_intensity: float):
+    """Intensity (0..1) of an arm's assaults on ``day``: 1 in its assault pulse, ``pause_intensity`` in its pause.
+
+    An arm whose phase is ``phase_days`` assaults for ``assault_share x cycle_days``
+    days of every ``cycle_days``. SOURCES.md s.9: the attacker switched from the city
+    to bypassing it (12 Jan 2025) and tried the north and south in turn (24-27 Jan);
+    the sector took 33% of the front's assaults for 19% of its ground (Aug 2025);
+    the front's monthly gains swing from 259 to 464 km² (DeepState).
+    """
+    if cycle_days <= 0 or assault_share >= 1.0:
+        return np.ones_like(np.asarray(phase_days, dtype=float))
+    position = np.mod(day + np.asarray(phase_days, dtype=float), cycle_days)
+    return np.where(position < assault_share * cycle_days, 1.0, float(pause_intensity))
+
+
+def wedge_support(attacker_held: np.ndarray, radius_cells: int) -> np.ndarray:
+    """Share of attacker-held cells in the square of ``2 radius + 1`` cells around each cell.
+
+    Deep in the attacker's ground the share is near 1, on a straight front about
+    one half, at the tip of a wedge a few km wide well below.
+    """
+    if radius_cells <= 0:
+        return attacker_held.astype(float)
+    return ndimage.uniform_filter(attacker_held.astype(float), size=2 * radius_cells + 1, mode="nearest")
+
+
+def sealing_hazard(support, min_support: float, retake_per_day: float, enemy_drone_factor=1.0):
+    """Daily hazard that the defender's reserves retake a cell of a thin wedge.
+
+    Zero where the wedge's support reaches ``min_support``; ``retake_per_day`` where
+    the cell stands alone; scaled by the attacker's drones over the counter-attack
+    (:func:`kill_zone_factor`). SOURCES.md s.9: the Dobropillia breakthrough (at least
+    10 km in 2-3 days, 4-12 Aug 2025) was cut off within a week (no resupply for the
+    infiltrators; reserves committed, 14-16 Aug) and mostly retaken by 26 Oct.
+    """
+    if min_support <= 0:
+        return np.zeros_like(np.asarray(support, dtype=float))
+    thin = np.clip(1.0 - np.asarray(support, dtype=float) / float(min_support), 0.0, 1.0)
+    return float(retake_per_day) * thin * enemy_drone_factor
+
+
+def strangulation_factor(defender_supply, strangled_supply: float, gain: float):
+    """Multiplier on the attacker's hazards into urban ground, from the local defenders' supply.
+
+    1 while the defenders' supply is at or above ``strangled_supply``; rising to
+    ``1 + gain`` as it falls to 0. SOURCES.md s.9: the method was to degrade logistics
+    with drones and artillery for months, starve the positions, then assault (ISW,
+    late Oct 2025); a single corridor about 3 km wide under constant drone watch.
+    """
+    if strangled_supply <= 0:
+        return np.ones_like(np.asarray(defender_supply, dtype=float))
+    s = np.asarray(defender_supply, dtype=float)
+    return 1.0 + float(gain) * np.clip((strangled_supply - s) / strangled_supply, 0.0, 1.0)
+
+
+def rotation_recovery(cohesion, rotation_per_day: float):
+    """Cohesion regained in a day by rotating worn sub-units out: a share of the gap to full cohesion."""
+    c = np.asarray(cohesion, dtype=float)
+    return float(rotation_per_day) * (1.0 - c)

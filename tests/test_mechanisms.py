@@ -1,0 +1,161 @@
+"""The 2025 mechanisms (docs/ODD.md 7.19): each formula pinned, each mechanism seen in the model.
+
+The formula tests pin the numbers an analyst reads in the ODD. The model tests
+switch one mechanism on and off over the same replication seeds (common random
+numbers) and check what a user would notice: the kill zone slows the attacker
+when the defender's drones fly and not under fog; a thin wedge is sealed;
+pauses slow the attacker; a strangled town falls sooner; rotation keeps units
+standing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import mechanisms
+from sim.model.model import PokrovskModel
+from sim.runner import iterate
+from sim.scenario import replace_values
+from sim.theater import load_scenario as load
+from sim.core.seeding import replication_seed
+from sim.theater import theater_of
+from sim.theater.grid import ATTACKER, DEFENDER
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20250814
+
+
+# ------------------------------------------------------------------ formulas
+def test_kill_zone_stops_a_share_of_assaults_only_while_drones_fly():
+    assert mechanisms.kill_zone_factor(1.0, 0.6) == pytest.approx(0.4)
+    assert mechanisms.kill_zone_factor(0.0, 0.6) == pytest.approx(1.0)      # fog or rain grounds them
+    assert mechanisms.kill_zone_factor(0.5, 0.6) == pytest.approx(0.7)
+    assert mechanisms.kill_zone_factor(1.0, 0.0) == pytest.approx(1.0)      # mechanism off
+
+
+def test_tempo_pulses_and_its_average_intensity():
+    days = np.arange(60)
+    pulse = np.array([mechanisms.tempo_factor(d, 0.0, 30, 0.5, 0.2) for d in days])
+    assert pulse[:15].tolist() == [1.0] * 15 and pulse[15:30].tolist() == [0.2] * 15
+    assert pulse.mean() == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
+    # two arms out of step: one pauses while the other assaults
+    other = np.array([mechanisms.tempo_factor(d, 15.0, 30, 0.5, 0.2) for d in days])
+    assert ((pulse == 1.0) != (other == 1.0)).all()
+    assert mechanisms.tempo_factor(7, np.array([3.0]), 0, 0.5, 0.2).tolist() == [1.0]   # off
+
+
+def _front_with_wedge(n=21, wedge_len=8):
+    """Attacker holds the southern half; a one-cell-wide wedge runs north from it."""
+    att = np.zeros((n, n), bool)
+    att[: n // 2] = True
+    att[n // 2: n // 2 + wedge_len, n // 2] = True
+    return att
+
+
+def test_wedge_support_separates_a_thin_wedge_from_a_straight_front():
+    att = _front_with_wedge()
+    s = mechanisms.wedge_support(att, 2)
+    assert s[3, 10] == pytest.approx(1.0)                   # deep in the attacker's ground
+    assert s[9, 3] == pytest.approx(0.6)                    # a straight front: 3 of 5 rows held
+    assert s[17, 10] < 0.25                                 # the wedge's tip
+    hazard = mechanisms.sealing_hazard(s[[9, 17], [3, 10]], 0.3, 0.2)
+    assert hazard[0] == 0.0 and hazard[1] > 0.0
+    assert mechanisms.sealing_hazard(0.0, 0.3, 0.2) == pytest.approx(0.2)
+    assert mechanisms.sealing_hazard(0.0, 0.3, 0.2, enemy_drone_factor=0.5) == pytest.approx(0.1)
+
+
+def test_strangulation_starts_below_the_threshold():
+    f = mechanisms.strangulation_factor(np.array([0.9, 0.5, 0.25, 0.0]), 0.5, 3.0)
+    assert f.tolist() == pytest.approx([1.0, 1.0, 2.5, 4.0])
+    assert mechanisms.strangulation_factor(0.0, 0.0, 3.0) == pytest.approx(1.0)     # off
+
+
+def test_rotation_closes_a_share_of_the_gap():
+    assert mechanisms.rotation_recovery(np.array([0.2, 1.0]), 0.05).tolist() == pytest.approx([0.04, 0.0])
+
+
+# ------------------------------------------------------------------ the model
+@pytest.fixture(scope="module")
+def hold():
+    return load(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+
+
+def outcomes(doc, runs, **over) -> pd.DataFrame:
+    spec = replace_values(doc.scenario, over)
+    rows = [r.row for r in iterate(spec, theater_of(doc), SEED, list(range(runs)), workers=2)]
+    return pd.DataFrame(rows).sort_values("replication").reset_index(drop=True)
+
+
+def test_the_kill_zone_slows_the_attacker_under_clear_skies_not_under_fog(hold):
+    clear = {"days": 30, "weather.fog_frequency": 0.01, "weather.precipitation_frequency": 0.01,
+             "weather.initial": "clear"}
+    foggy = {"days": 30, "weather.fog_frequency": 0.9, "weather.precipitation_frequency": 0.05}
+    lost = {}
+    for name, weather in (("clear", clear), ("fog", foggy)):
+        for s in (0.0, 0.8):
+            lost[name, s] = outcomes(hold, 6, **weather, **{"mechanisms.kill_zone.assault_suppression": s})[
+                "territory_lost_km2"].mean()
+    clear_cut = lost["clear", 0.0] - lost["clear", 0.8]
+    fog_cut = lost["fog", 0.0] - lost["fog", 0.8]
+    assert clear_cut > 0.2 * lost["clear", 0.0], lost
+    assert fog_cut < 0.5 * clear_cut, lost
+
+
+def _wedge_left(doc, sealing_on: bool, days=30) -> int:
+    """Paint a thin wedge north of Pokrovsk's front, far from the defender's units; count what is left."""
+    spec = replace_values(doc.scenario, {"days": days,
+                                         "mechanisms.sealing.min_support": 0.3 if sealing_on else 0.0,
+                                         "mechanisms.sealing.retake_per_day": 0.3})
+    model = PokrovskModel(spec, replication_seed(SEED, 0), theater_of(doc))
+    r0, c0 = model.grid.cell_of(48.55, 36.95)       # open ground west of Dobropillia
+    wedge = (slice(r0, r0 + 8), slice(c0, c0 + 1))
+    assert (model.control[wedge] == DEFENDER).all() and model.active[wedge].all()
+    model.control[wedge] = ATTACKER
+    model.update_front()
+    model.run()
+    return int((model.control[wedge] == ATTACKER).sum())
+
+
+def test_a_thin_wedge_is_sealed_and_retaken(hold):
+    assert _wedge_left(hold, sealing_on=False) >= 6          # without sealing, little of it is retaken
+    assert _wedge_left(hold, sealing_on=True) <= 2           # sealed: mostly retaken in a month
+
+
+def test_pauses_slow_the_attacker(hold):
+    steady = outcomes(hold, 6, days=40, **{"mechanisms.tempo.cycle_days": 0})
+    pulsed = outcomes(hold, 6, days=40, **{"mechanisms.tempo.cycle_days": 20, "mechanisms.tempo.assault_share": 0.4,
+                                           "mechanisms.tempo.pause_intensity": 0.1})
+    assert pulsed["territory_lost_km2"].mean() < 0.8 * steady["territory_lost_km2"].mean()
+
+
+def test_a_strangled_town_falls_sooner(hold):
+    off = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.gain": 0.0})
+    on = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.strangled_supply": 0.9,
+                                       "mechanisms.strangulation.gain": 6.0})
+    fall_off = off["pokrovsk_fall_day"].astype(float).fillna(41)
+    fall_on = on["pokrovsk_fall_day"].astype(float).fillna(41)
+    assert fall_on.mean() < fall_off.mean()
+    assert (fall_on <= fall_off).mean() >= 0.75
+
+
+def test_rotation_restores_cohesion_of_units_not_cut_off(hold):
+    from sim.model import doctrine
+
+    regained = {}
+    for rate in (0.0, 0.1):
+        spec = replace_values(hold.scenario, {"mechanisms.rotation_per_day": rate})
+        model = PokrovskModel(spec, replication_seed(SEED, 1), theater_of(hold))
+        f = model.forces
+        units = np.flatnonzero(f.present)
+        f.cohesion[units], f.supply[units] = 0.5, 0.5          # worn, supplied just enough not to lose more
+        f.in_pocket[units[0]] = True                            # one unit cut off: no rotation reaches it
+        doctrine.cohesion_and_surrender(model)
+        regained[rate] = f.cohesion[units] - 0.5
+    extra = regained[0.1] - regained[0.0]
+    recovered = 0.5 + float(hold.scenario.logistics.cohesion_recovery_per_day)    # supplied: the ordinary recovery first
+    assert extra[1:] == pytest.approx(0.1 * (1 - recovered))   # then a tenth of the gap left
+    assert extra[0] == pytest.approx(0.0)
