@@ -1,4 +1,4 @@
-"""The defender's options as doctrine (MODEL.md "Options as doctrine"; scenario ``option.kind``).
+"""The defender's options as doctrine (SOURCES.md s.11 "Options as doctrine"; scenario ``option.kind``).
 
 * ``hold``: defend in place; counter-attack the flanks when the corridor narrows
   (:func:`sim.model.doctrine.defender_orders`); new routes relieve fire control
