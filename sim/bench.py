@@ -75,12 +75,13 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     """Milliseconds per simulated day spent in each step of the daily schedule (the profile
     behind docs/PERFORMANCE.md): every step function is timed in place for a few replications."""
     from sim import outcomes
-    from sim.model import combat, doctrine, fires, logistics, model as model_module, movement, options
+    from sim.model import combat, doctrine, fires, logistics, model as model_module, movement
+    from sim.model.options.withdraw import Withdraw
     from sim.core.seeding import replication_seed
 
     steps = [(fires, "availability"), (logistics, "update"), (fires, "fire"), (combat, "fight"),
              (combat, "counter_offensive"), (movement, "change_control"), (movement, "clear_empty_pockets"),
-             (movement, "displace_defenders"), (movement, "move_toward_targets"), (options, "move_withdrawing"),
+             (movement, "displace_defenders"), (movement, "move_toward_targets"), (Withdraw, "march"), (Withdraw, "under_fire"),
              (doctrine, "cohesion_and_surrender"), (doctrine, "arrivals"), (doctrine, "defender_orders"),
              (doctrine, "attacker_orders"), (model_module.PokrovskModel, "update_front"),
              (outcomes.Recorder, "record")]

@@ -217,7 +217,7 @@ class Recorder:
             "defender_arrivals": float(model.arrived_total[DEFENDER_SIDE]),
             "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
             "surrendered_units": int(model.surrendered_units),
-            "defenders_withdrawn": float(model.withdrawn_personnel),
+            "defenders_withdrawn": model.option.report()["defenders_withdrawn"],
             "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
             "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }

@@ -19,13 +19,10 @@ line unit facing the lowest local force ratio (below ``shift_quiet_ratio``)
 moves to the contact with the worst ratio within ``shift_radius_km`` of the
 city. A second pincer arm keeps the other flank busy, so fewer units are free.
 
-**Defender doctrine, hold**: defend in place; every
-``defender.reserve_commit_every_days`` commit a reserve unit to the contact
-cell with the worst local ratio near the city; when the city's corridor is
-narrower than ``option.hold.counterattack_corridor_km``, counter-attack the
-flanks: defender power within ``counterattack_radius_km`` of the city is
-multiplied by ``counterattack_power_factor`` (stronger defence and more
-contested cells retaken).
+**The option's orders** come after this doctrine and may overrule it (each option's
+``decide`` in sim/model/options/: hold's flank counter-attacks, withdraw's columns);
+then every defender unit in the attack posture heads for the front nearest the
+counter-attack objective.
 
 **Cohesion and surrender**: cohesion falls while supply is below half and
 recovers when supplied; a unit in a pocket whose cohesion falls below
@@ -41,11 +38,10 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import (
-    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SOURCE_REINFORCE, SW,
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE, RESERVE, SW,
 )
-from sim.model import kernels, mechanisms, options
+from sim.model import kernels, mechanisms
 from sim.theater.grid import ATTACKER
-from sim.vocab import OptionKind
 
 
 # ----------------------------------------------------------------- attacker
@@ -126,29 +122,12 @@ def defender_orders(model) -> None:
             j = pool[int(np.argmax(result.ratio[pool]))]
             i = reserve[int(np.argmax(f.personnel[reserve] * model.kind_defence[f.kind[reserve]]))]
             # under hold, a reserve committed while the corridor is narrow counter-attacks the flank
-            f.posture[i] = ATTACK if model.counterattacking else DEFEND
+            f.posture[i] = ATTACK if model.option.counterattacking else DEFEND
             f.target_x[i], f.target_y[i] = cxy[j]
     if model.day > 0 and model.day % int(sc.defender.shift_every_days) == 0:
         _shift_quiet_unit(model)
-    if sc.option.kind == OptionKind.HOLD:
-        hold = sc.option.hold
-        state = model.supply_state
-        narrow = state is not None and 0 < state.corridor_km < float(hold.counterattack_corridor_km)
-        model.defender_boost = model.counterattack_zone_boost if narrow else model.no_boost
-        if model.counterattacking and not narrow:  # the corridor widened again: counter-attack groups dig in
-            back = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK) & (f.source_code != SOURCE_REINFORCE))
-            f.posture[back] = DEFEND
-            f.target_x[back] = np.nan
-            f.target_y[back] = np.nan
-        model.counterattacking = bool(narrow)
-        if narrow:  # the flank nearest the corridor is the counter-attack's objective
-            cx, cy = model.city_xy
-            model.counterattack_objective = min((model.arm_objective(a) for a in model.active_arms if a != CENTRE),
-                                                key=lambda p: np.hypot(p[0] - cx, p[1] - cy),
-                                                default=model.arm_objective(CENTRE))
-    elif sc.option.kind == OptionKind.WITHDRAW:
-        options.withdraw_orders(model)
-    options.counterattack_orders(model)
+    model.option.decide(model)  # the option's orders come after the doctrine: they may overrule it
+    counterattack_orders(model)
 
 
 def _shift_quiet_unit(model) -> None:
@@ -167,13 +146,30 @@ def _shift_quiet_unit(model) -> None:
     j = pool[int(np.argmax(result.ratio[pool]))]
     units, threat = result.def_units, result.def_threat
     ok = (f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (f.posture[units] == DEFEND)
-          & (threat < float(sc.defender.shift_quiet_ratio)) & ~np.isin(units, list(model.withdrawn_units)))
+          & (threat < float(sc.defender.shift_quiet_ratio)) & ~np.isin(units, list(model.option.held_back())))
     far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * float(sc.combat.frontage_km["brigade"]) / 2
     ok &= far
     if not ok.any():
         return
     i = units[ok][int(np.argmin(threat[ok]))]
     f.target_x[i], f.target_y[i] = cxy[j]
+
+
+def counterattack_orders(model) -> None:
+    """Defender units in the attack posture head for the front nearest their objective (every option)."""
+    f = model.forces
+    units = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK))
+    if units.size == 0:
+        return
+    front = model.defender_front_cells()
+    if len(front) == 0:
+        return
+    fxy = model.cell_xy(front)
+    for i in units:
+        ox, oy = model.counterattack_objective
+        d = np.hypot(fxy[:, 0] - ox, fxy[:, 1] - oy) + 0.3 * np.hypot(fxy[:, 0] - f.x[i], fxy[:, 1] - f.y[i])
+        j = int(np.argmin(d))
+        f.target_x[i], f.target_y[i] = fxy[j]
 
 
 # ----------------------------------------------------------------- cohesion

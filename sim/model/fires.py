@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.mechanisms import kill_zone_factor
 from sim.model.weather import drone_availability
 
@@ -67,17 +67,4 @@ def fire(model) -> None:
         losses = np.minimum(kills * weight / total, 0.5 * f.personnel[targets])
         model.record_losses(targets, losses)
         model.drone_casualties[enemy] += losses.sum() * (drone_kills / kills)
-    _columns_under_drones(model)
 
-
-def _columns_under_drones(model) -> None:
-    """Withdrawing columns on the move are exposed to the attacker's drones (less in fog and cloud)."""
-    f = model.forces
-    moving = np.flatnonzero(f.present & (f.posture == WITHDRAW))
-    nominal = float(model.spec.drones.attacker.sorties_per_day)
-    if moving.size == 0 or nominal <= 0:
-        return
-    share = model.sorties_today[ATTACKER_SIDE] / nominal
-    losses = f.personnel[moving] * float(model.spec.option.withdraw.column_drone_loss_per_day) * share
-    model.record_losses(moving, losses)
-    model.drone_casualties[DEFENDER_SIDE] += losses.sum()

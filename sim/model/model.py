@@ -20,7 +20,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from sim.model import combat, doctrine, fires, logistics, movement, options
+from sim.model import combat, doctrine, fires, logistics, movement
+from sim.model.options import build_option
 from sim.model.kernels import touches
 from sim.model.agents import (
     ARMS, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
@@ -34,7 +35,7 @@ from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
 from sim.theater.spec import Theater
-from sim.vocab import Arm, Echelon, OptionKind, Posture, Terrain, UnitKind, Weather, by_code
+from sim.vocab import Arm, Echelon, Posture, Terrain, UnitKind, Weather, by_code
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -99,13 +100,6 @@ class PokrovskModel(mesa.Model):
         self.captured_total = np.zeros(2)
         self.drone_casualties = np.zeros(2)   # casualties each side suffered from enemy drones
         self.surrendered_units = 0
-        self.counterattacking = False
-        self.replacement_factor = np.ones(2)
-        self.withdraw_day: int | None = None       # option withdraw: the day it started
-        self.withdrawing: set[int] = set()
-        self.rearguard: set[int] = set()
-        self.withdrawn_units: set[int] = set()     # reached the belt; not sent back
-        self.withdrawn_personnel = 0.0
 
         # --------------------------------------------------------- cell factors (numpy layers)
         cb = sc.combat
@@ -136,10 +130,8 @@ class PokrovskModel(mesa.Model):
         self.source_cells = np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2)
         X, Y = g.centres_km()
         self._X, self._Y = X, Y
-        near_city = np.hypot(X - self.city_xy[0], Y - self.city_xy[1]) <= float(sc.option.hold.counterattack_radius_km)
         self.no_boost = np.ones(g.shape)
-        self.counterattack_zone_boost = np.where(near_city, float(sc.option.hold.counterattack_power_factor), 1.0)
-        self.defender_boost = self.no_boost
+        self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)
         self.deep_mask = (g.terrain == URBAN) & self.active
         self.open_ground = g.terrain != URBAN   # where thin wedges can be sealed (docs/ODD.md 7.19)
         self.advance_from = ndimage.distance_transform_edt(self.initial_control != ATTACKER) * g.cell_km
@@ -151,14 +143,11 @@ class PokrovskModel(mesa.Model):
         self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
         self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
 
-        # --------------------------------------------------------- options
-        opt = sc.option
-        self.withdraw_destination_cells, self.near_destination = options.destination_cells(self, opt.withdraw.destination)
+        # --------------------------------------------------------- the option (sim/model/options/)
+        self.option = build_option(self, sc.option)
         self.pocket_town_xy = np.array([self.xy_of_place(t) for t in out.pocket_towns])
-        self.counterattack_objective = (self.xy_of_place(opt.reinforce.counterattack_toward)
-                                        if opt.kind == OptionKind.REINFORCE else self.arm_objective(NE))
-        if opt.kind == OptionKind.KURSK_PRESSURE:
-            self.replacement_factor[ATTACKER_SIDE] = float(opt.kursk_pressure.attacker_arrival_factor)
+        self.counterattack_objective = self.option.counterattack_objective(self)
+        self.replacement_factor = np.array([self.option.replacement_factor(s) for s in (DEFENDER_SIDE, ATTACKER_SIDE)])
 
         # --------------------------------------------------------- units
         self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
@@ -188,6 +177,7 @@ class PokrovskModel(mesa.Model):
         logistics.update(self)
         # 4. fires
         fires.fire(self)
+        self.option.under_fire(self)
         # 5. ground combat
         result = combat.fight(self)
         counter = combat.counter_offensive(self)
@@ -196,7 +186,7 @@ class PokrovskModel(mesa.Model):
         movement.clear_empty_pockets(self)
         movement.displace_defenders(self)
         movement.move_toward_targets(self)
-        options.move_withdrawing(self)
+        self.option.march(self)
         # 7. cohesion, surrender
         doctrine.cohesion_and_surrender(self)
         # 8. arrivals and redeployments
@@ -310,38 +300,10 @@ class PokrovskModel(mesa.Model):
                 for n in range(u.count):
                     records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
                     k += 1
-            delay, factor = 0, 1.0
-            if side == ATTACKER_SIDE and sc.option.kind == OptionKind.KURSK_PRESSURE:
-                kp = sc.option.kursk_pressure
-                delay, factor = int(kp.attacker_arrival_delay_days), float(kp.attacker_arrival_factor)
             for a in spec.arrivals:
                 for n in range(a.count):
-                    records.append(self._record(side, a, float(a.personnel) * factor, int(a.day) + delay, a.count, n,
-                                                source="arrival"))
-        if sc.option.kind == OptionKind.REINFORCE:
-            records.extend(self._reinforcement_records())
-        return records
-
-    def _reinforcement_records(self) -> list[UnitRecord]:
-        """The Kursk brigades (defender) and the attacker's answer from Kursk."""
-        opt = self.spec.option.reinforce
-        n = int(opt.brigades)
-        arrive = int(opt.depart_day) + int(opt.transit_days)
-        out = []
-        for k in range(n):
-            at = opt.railheads[k % len(opt.railheads)]
-            out.append(UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=UnitKind.of(opt.kind),
-                                  echelon=Echelon.BRIGADE, sector="reinforce",
-                                  personnel=float(opt.personnel_per_brigade), arrival_day=arrive,
-                                  at=self.xy_of_place(at), posture=ATTACK, source="reinforce"))
-        answer = float(opt.attacker_response_share) * n * float(opt.personnel_per_brigade)
-        if answer > 0:
-            out.append(UnitRecord(name="attacker answer from Kursk", side=ATTACKER_SIDE,
-                                  kind=UnitKind.MECHANISED, echelon=Echelon.BRIGADE,
-                                  sector="reserve", personnel=answer,
-                                  arrival_day=int(opt.depart_day) + int(opt.attacker_response_delay_days),
-                                  at=self.xy_of_place(opt.attacker_response_at), posture=RESERVE, source="response"))
-        return out
+                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+        return self.option.enter(self, records)
 
     def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
         sector = spec.sector
