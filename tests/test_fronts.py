@@ -17,7 +17,7 @@ from scipy import ndimage
 
 from sim import cli
 from sim.core.errors import InputError
-from sim.scenario import load
+from sim.theater import load_scenario as load
 from sim.theater import ATTACKER, CONTESTED, DEFENDER, build_grid, load_theater, record, theater_of
 from sim.theater.front import contested_band
 
