@@ -144,12 +144,15 @@ def run_hindcast(doc: ScenarioDoc, *, runs: int, seed: int, workers: int = 1,
     if workers <= 1:
         reps = [run_one_hindcast(spec, theater, seed, i, days) for i in indices]
     else:
-        def make_pool():
-            return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
+        def make_pool(n: int):
+            return ProcessPoolExecutor(max_workers=n, initializer=_init_worker, mp_context=_pool_context(),
                                        initargs=(spec, theater, seed, days, os.getpid()))
 
+        def lost(index: int, reason: str):
+            raise RuntimeError(f"hindcast replication {index} of {doc.scenario.name} was lost: {reason}")
+
         chunks = [indices[k:k + 4] for k in range(0, runs, 4)]
-        reps = [r for batch in pooled(make_pool, _run_chunk, chunks, workers) for r in batch]
+        reps = [r for batch in pooled(make_pool, _run_chunk, chunks, workers, lost=lost) for r in batch]
     reps.sort(key=lambda r: r.index)
     frame = pd.DataFrame([r.row for r in reps])
     snapshots = {d: np.stack([r.snapshots[d] for r in reps]) for d in days if all(d in r.snapshots for r in reps)}

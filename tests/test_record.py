@@ -15,7 +15,7 @@ from sim.analysis import skill
 from sim.cli import main
 from sim.core.errors import InputError
 from sim.outcomes import fall_day_column
-from sim.scenario import load
+from sim.theater import load_scenario as load
 from sim.theater import build_grid, theater_of
 from sim.theater import record
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
@@ -119,14 +119,14 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     cell = m.grid.settlement_cell[town]
     held_at_start = [n for n in rec.settlements if m.initial_control[m.grid.settlement_cell[n]] == ATTACKER]
 
-    m.day = 1
+    m.steps = 1
     m.control[cell] = CONTESTED                       # contested is not held
     rec.record(m)
     assert math.isnan(rec.outcome_row(m)[fall_day_column(town)])
-    m.day = 2
+    m.steps = 2
     m.control[cell] = ATTACKER
     rec.record(m)
-    m.day = 3
+    m.steps = 3
     m.control[cell] = DEFENDER                        # retaken: the first fall day stays
     rec.record(m)
     row = rec.outcome_row(m)
