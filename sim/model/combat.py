@@ -129,9 +129,10 @@ class ContactResult:
     def_units: np.ndarray       # the defender line units, in the order of def_losses
     def_threat: np.ndarray      # engagement-weighted local force ratio each defender line unit faces
     infiltrators: np.ndarray    # attacker presence x infiltration mix per contact cell (0..~2)
+    cells: np.ndarray           # (n, 2) the contact cells fought over, in the order of the arrays above
 
 
-def fight(model) -> ContactResult | None:
+def fight(model, day: int) -> ContactResult | None:
     """The day's ground combat at every contact cell (schedule step 5).
 
     Local combat power (SOURCES.md s.11 "Force ratio and attrition") of a side at a cell is
@@ -179,7 +180,7 @@ def fight(model) -> ContactResult | None:
     strangled = np.where(urban, _urban_strangulation(model, f.supply[dfd], Ed), 1.0)
     h_attack = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
                               float(cb.advance_steepness), mobility) * presence * strangled
-    h_attack *= _assault_intensity(model, att, Ea, att_present)
+    h_attack *= _assault_intensity(model, day, att, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[att]] @ Ea) / np.maximum(att_present, 1e-9)
     urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
     h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus * strangled
@@ -200,16 +201,16 @@ def fight(model) -> ContactResult | None:
     engaged = Ed.sum(axis=1)
     threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
     return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat,
-                         presence * mix)
+                         presence * mix, cells)
 
 
-def _assault_intensity(model, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
+def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
     """Per contact cell: the kill zone (the defender's drones flying today) x the engaged arms' tempo.
 
     docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
     """
     mech = model.spec.mechanisms
-    tempo = mechanisms.tempo_factor(model.day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
+    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
                                     float(mech.tempo.assault_share), float(mech.tempo.pause_intensity))
     engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
     return model.assault_kill_zone * engaged_tempo

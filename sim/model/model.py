@@ -1,16 +1,8 @@
 """The Mesa model of the fight for Pokrovsk. ``step()`` is the daily schedule.
 
-Read ``step`` as the ODD's "process overview and scheduling" (docs/ODD.md):
-
-1. weather
-2. observation and drone availability
-3. logistics: supply network, fire control over roads, encirclement check
-4. fires: drones and artillery
-5. ground combat at every contact by local force ratio
-6. movement and control changes
-7. cohesion, surrender of cut-off units
-8. arrivals and redeployments (commanders' orders)
-9. daily metrics
+``step`` is docs/ODD.md section 3 ("Process overview and scheduling"), one line per row
+of its table, in its order. The clock is Mesa's step counter: ``day`` is ``steps``, the
+days fought so far; inside ``step`` the day being fought is ``steps - 1``.
 """
 
 from __future__ import annotations
@@ -20,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from sim.model import combat, doctrine, fires, logistics, movement
+from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.kernels import touches
 from sim.model.agents import (
@@ -77,7 +69,6 @@ class PokrovskModel(mesa.Model):
         g = self.grid
 
         # --------------------------------------------------------- state
-        self.day = 0
         self.front_date, self.control = g.initial_control(sc.start_date)
         self.initial_control = self.control.copy()
         self.weather_seq = draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather"))
@@ -93,8 +84,6 @@ class PokrovskModel(mesa.Model):
         self.fire_power_per_km = np.zeros(2)
         self.grounded_today = False
         self.supply_state: logistics.SupplyState | None = None
-        self.last_contact: combat.ContactResult | None = None
-        self.last_contact_cells = np.zeros((0, 2), int)
         self.losses_today = np.zeros(2)
         self.arrived_total = np.zeros(2)
         self.captured_total = np.zeros(2)
@@ -164,48 +153,43 @@ class PokrovskModel(mesa.Model):
 
     # ================================================================= schedule
     def step(self) -> None:
-        """One day, in the order of the ODD (docs/ODD.md, "Process overview and scheduling")."""
-        sc = self.spec
+        """One day, in the order of docs/ODD.md section 3: one line per row of its table."""
+        today = self.steps - 1                               # Mesa counts the step before it runs it
         self.losses_today[:] = 0.0
-        # 1. weather
-        self.weather_state = int(self.weather_seq[self.day])
-        self.effect = sc.weather.effects[Weather(self.weather_state).label]
-        # 2. observation and drone availability
-        fires.availability(self)
-        # 3. logistics: supply, fire control over roads, encirclement check
-        self.update_front()
-        logistics.update(self)
-        # 4. fires
-        fires.fire(self)
-        self.option.under_fire(self)
-        # 5. ground combat
-        result = combat.fight(self)
-        counter = combat.counter_offensive(self)
-        # 6. movement and control changes
-        movement.change_control(self, result, counter)
-        movement.clear_empty_pockets(self)
-        movement.displace_defenders(self)
-        movement.move_toward_targets(self)
-        self.option.march(self)
-        # 7. cohesion, surrender
-        doctrine.cohesion_and_surrender(self)
-        # 8. arrivals and redeployments
-        self.day += 1
-        self.last_contact, self.last_contact_cells = result, self.contact_cells
-        doctrine.arrivals(self)
-        self.update_front()
-        doctrine.defender_orders(self)
-        doctrine.attacker_orders(self)
-        # 9. daily metrics
-        self.recorder.record(self)
-        if self.day >= sc.days:
-            self.running = False
+        weather.set_today(self, today)                       # 1  weather
+        fires.availability(self)                             # 2  observation and drone availability
+        self.update_front()                                  # 3a front
+        logistics.update(self)                               # 3b logistics: supply, fire control, pockets
+        fires.fire(self)                                     # 4a fires: drones and artillery
+        self.option.under_fire(self)                         # 4b the option's columns under fire
+        contact = combat.fight(self, today)                  # 5a ground combat at every contact cell
+        counter = combat.counter_offensive(self)             # 5b defender counter-attacks
+        movement.change_control(self, contact, counter)      # 6a control changes
+        movement.clear_empty_pockets(self)                   # 6b empty pockets
+        movement.displace_defenders(self)                    # 6c displaced defenders fall back or break out
+        movement.move_toward_targets(self)                   # 6d movement toward targets
+        self.option.march(self)                              # 6e the option's own movements
+        doctrine.cohesion_and_surrender(self)                # 7  cohesion, surrender of cut-off units
+        doctrine.arrivals(self)                              # 8a arrivals and replacements (for day + 1)
+        self.update_front()                                  # 8b front again
+        commanders.defender_orders(self, contact)            # 8c defender commander
+        self.option.decide(self)                             # 8d the option's orders (may overrule 8c)
+        commanders.counterattack_orders(self)                # 8e counter-attackers head for the objective
+        commanders.attacker_orders(self, contact)            # 8f attacker commander
+        self.update_unit_agents()                            # 9a the Mesa agents follow the units
+        self.recorder.record(self)                           # 9b daily metrics
+        self.running = self.steps < self.spec.days
 
     def run(self) -> PokrovskModel:
         """Step to the scenario's last day."""
         while self.running:
             self.step()
         return self
+
+    @property
+    def day(self) -> int:
+        """Days fought so far: Mesa's step counter (the one clock)."""
+        return self.steps
 
     # ================================================================= front
     def update_front(self) -> None:
@@ -370,10 +354,15 @@ class PokrovskModel(mesa.Model):
         return None, None
 
     # ================================================================= views
-    def units(self, side: str | None = None) -> list[Unit]:
-        """Present units as Mesa agents (optionally of one side)."""
-        f = self.forces
-        return [a for i, a in self.agent_of.items() if f.present[i] and (side is None or a.side == side)]
+    def units(self, side: str | None = None) -> mesa.agent.AgentSet:
+        """Present units as Mesa agents (optionally of one side), queried through Mesa's AgentSet."""
+        units = self.agents_by_type.get(Unit, mesa.agent.AgentSet([], random=self.random))
+        return units if side is None else units.select(lambda a: a.side == side)
+
+    def update_unit_agents(self) -> None:
+        """Remove the agent of every unit that has left (surrendered); arrivals got theirs at deployment."""
+        for i in [i for i in self.agent_of if not self.forces.present[i]]:
+            self.agent_of.pop(i).remove()
 
     @property
     def weather_name(self) -> str:

@@ -1,4 +1,4 @@
-"""The protocol every defender option implements (docs/ODD.md 7.11; SOURCES.md s.11 "Options as doctrine").
+"""The protocol every defender option implements (docs/ODD.md A.11; SOURCES.md s.11 "Options as doctrine").
 
 An option is one module: one subclass of :class:`Option` that overrides only the hooks it
 needs, built once per replication from its settings (the scenario's ``option.<kind>``

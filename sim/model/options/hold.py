@@ -1,6 +1,6 @@
 """Hold: defend in place; counter-attack the flanks when the city's corridor narrows.
 
-Scenario ``option.hold`` (docs/ODD.md 7.11; SOURCES.md s.11 "Options as doctrine"): when
+Scenario ``option.hold`` (docs/ODD.md A.11 and 7.13; SOURCES.md s.11 "Options as doctrine"): when
 the city's corridor is narrower than ``counterattack_corridor_km``, defender power within
 ``counterattack_radius_km`` of the city is multiplied by ``counterattack_power_factor``
 (stronger defence and more contested cells retaken), reserves committed meanwhile

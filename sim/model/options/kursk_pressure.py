@@ -1,6 +1,6 @@
 """Kursk pressure: no brigades for the sector; the attacker's arrivals come later and smaller.
 
-Scenario ``option.kursk_pressure`` (docs/ODD.md 7.11; SOURCES.md s.11 "Options as
+Scenario ``option.kursk_pressure`` (docs/ODD.md A.11, 5 and 7.15; SOURCES.md s.11 "Options as
 doctrine"): the attacker's scheduled arrivals come ``attacker_arrival_delay_days`` later
 with ``attacker_arrival_factor`` of their personnel, and its daily replacements are cut by
 the same factor.

@@ -1,6 +1,6 @@
 """Reinforce from Kursk: brigades leave the Kursk front and counter-attack a flank; the attacker answers.
 
-Scenario ``option.reinforce`` (docs/ODD.md 7.11; SOURCES.md s.11 "Options as doctrine"):
+Scenario ``option.reinforce`` (docs/ODD.md A.11 and 5; SOURCES.md s.11 "Options as doctrine"):
 ``brigades`` brigades leave on ``depart_day``, arrive at the railheads ``transit_days``
 later (in turn) and counter-attack toward ``counterattack_toward``. The attacker answers
 after ``attacker_response_delay_days`` with ``attacker_response_share`` of the personnel

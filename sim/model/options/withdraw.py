@@ -1,6 +1,6 @@
 """Withdraw: the garrison pulls back along roads to the next belt, a rearguard delaying behind it.
 
-Scenario ``option.withdraw`` (docs/ODD.md 7.11; SOURCES.md s.11 "Options as doctrine"):
+Scenario ``option.withdraw`` (docs/ODD.md A.11 and 7.12; SOURCES.md s.11 "Options as doctrine"):
 when the trigger day comes, or earlier when the city's corridor is narrower than
 ``trigger_corridor_km`` or the garrison's supply falls below ``trigger_supply``, every
 defender unit within ``garrison_km`` of the pocket towns pulls back **along roads** to
