@@ -93,7 +93,8 @@ class PokrovskModel(mesa.Model):
         # --------------------------------------------------------- cell factors (numpy layers)
         cb = sc.combat
         self.active = g.sectors[sc.active_sector] if sc.active_sector else np.ones(g.shape, bool)
-        self.defence_cell = by_code(cb.terrain_defence, Terrain)[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
+        self.terrain_defence = by_code(cb.terrain_defence, Terrain)   # by terrain code
+        self.defence_cell = self.terrain_defence[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
         self.mobility_cell = by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
         self.casualty_cell = by_code(cb.terrain_casualties, Terrain)[g.terrain]
         self.infiltration_gap_floor = float(cb.infiltration_gap_floor)
