@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.vocab import Arm, Echelon, Posture, Side, UnitKind, UnitSource
+from sim.vocab import Arm, Control, Echelon, Posture, Side, UnitKind, UnitSource
 
 # The codes are the members of sim/vocab.py's enums, bound to short names for the array code.
 DEFENDER_SIDE, ATTACKER_SIDE = Side
+DEFENDER, ATTACKER, CONTESTED = Control      # who holds a cell of the control grid
 ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = Posture
 SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = UnitSource
 NE, SW, CENTRE, FRONT, NO_ARM = Arm

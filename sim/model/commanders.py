@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents import ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, NE, RESERVE, SW
+from sim.model.agents import ATTACK, ATTACKER, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, NE, RESERVE, SW
 from sim.model import kernels
-from sim.theater.grid import ATTACKER
 
 
 # ----------------------------------------------------------------- attacker

@@ -19,27 +19,24 @@ it needs, one settings class in sim/scenario.py, and one line in the registry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from sim.model.agents import NE, UnitRecord
 
-if TYPE_CHECKING:
-    from sim.model.model import PokrovskModel
-
 
 class Option:
-    """An option that changes nothing: the hooks' defaults."""
+    """An option that changes nothing: the hooks' defaults. ``model`` is the ``PokrovskModel``."""
 
     kind: ClassVar[str]  # the scenario's ``option.kind`` (a sim.vocab.OptionKind)
 
-    def __init__(self, model: PokrovskModel, settings: Any) -> None:
+    def __init__(self, model, settings: Any) -> None:
         self.settings = settings
 
-    def enter(self, model: PokrovskModel, records: list[UnitRecord]) -> list[UnitRecord]:
+    def enter(self, model, records: list[UnitRecord]) -> list[UnitRecord]:
         """The units that enter over the run, after the option's changes (build; ODD 5)."""
         return records
 
-    def counterattack_objective(self, model: PokrovskModel) -> tuple[float, float]:
+    def counterattack_objective(self, model) -> tuple[float, float]:
         """Where the defender's counter-attacks head at the start: the north-east arm's first objective."""
         return model.arm_objective(NE)
 
@@ -56,13 +53,13 @@ class Option:
         """Units the defender's lateral shifts leave where they are (step 8)."""
         return set()
 
-    def under_fire(self, model: PokrovskModel) -> None:
+    def under_fire(self, model) -> None:
         """Losses of the option's own movements to the enemy's fires (step 4)."""
 
-    def march(self, model: PokrovskModel) -> None:
+    def march(self, model) -> None:
         """The option's own movements (step 6)."""
 
-    def decide(self, model: PokrovskModel) -> None:
+    def decide(self, model) -> None:
         """The option's orders, after the defender's doctrine, which they may overrule (step 8)."""
 
     def report(self) -> dict[str, float]:

@@ -17,9 +17,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from sim.model.agents import ATTACKER_SIDE, DEFEND, DEFENDER_SIDE, DELAY, WITHDRAW
+from sim.model.agents import ATTACKER, ATTACKER_SIDE, DEFEND, DEFENDER, DEFENDER_SIDE, DELAY, WITHDRAW
 from sim.model.options.base import Option
-from sim.theater.grid import ATTACKER, DEFENDER
 from sim.vocab import OptionKind
 
 
