@@ -14,20 +14,20 @@ from scipy.spatial import cKDTree
 
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
+from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
 from sim.model.kernels import touches
 from sim.model.agents import (
-    ARMS, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
-from sim.model.weather import draw_sequence
 from sim.outcomes import Recorder
 from sim.scenario import Scenario, sample, uncertain_inputs
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, Grid
 from sim.theater.spec import Theater
-from sim.vocab import Arm, Echelon, Posture, Terrain, UnitKind, Weather, by_code
+from sim.vocab import Arm, Echelon, UnitKind, Weather
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -66,91 +66,58 @@ class PokrovskModel(mesa.Model):
             theater = load_theater(sc.theater, BASE_SCENARIO.parent)
         self.theater = theater
         self.grid: Grid = build_grid(theater, sc.grid.cell_km)
-        g = self.grid
+        self.world = build_world(sc, theater, self.grid, seed)   # constant: read as model.<field> (__getattr__)
+        self.control = self.world.initial_control.copy()
+        self._start_state()
+        self.option = build_option(self, sc.option)              # sim/model/options/
+        self.counterattack_objective = self.option.counterattack_objective(self)
+        self.replacement_factor = np.array([self.option.replacement_factor(s) for s in (DEFENDER_SIDE, ATTACKER_SIDE)])
+        self._start_forces()
+        self.update_front()
+        self.recorder = Recorder(self)
+        self.running = True
 
-        # --------------------------------------------------------- state
-        self.front_date, self.control = g.initial_control(sc.start_date)
-        self.initial_control = self.control.copy()
-        self.weather_seq = draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather"))
+    def __getattr__(self, name: str):
+        """The World's constants read as the model's own: ``model.defence_cell`` is ``model.world.defence_cell``."""
+        if name in WORLD_FIELDS and "world" in self.__dict__:
+            return getattr(self.__dict__["world"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _start_state(self) -> None:
+        """What changes day by day, as it stands on day 0 (every part set here; nothing appears later)."""
+        sc = self.spec
+        # the sky: the day's weather and what flies in it (steps 1, 2, 4)
         self.weather_state = int(self.weather_seq[0])
         self.effect = sc.weather.effects[Weather(self.weather_state).label]
         self.sorties_today = np.zeros(2)
         self.drone_share = np.zeros(2)        # share of each side's nominal sorties flying today
         self.assault_kill_zone = 1.0          # share of the attacker's assault hazard the defender's drones leave
         self.counter_kill_zone = 1.0          # share of the defender's counter-attack hazard the attacker's drones leave
-        # each arm's place in its cycle of assault and pause (docs/ODD.md 7.19, mechanism 2), drawn once
-        self.arm_phase = substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days)
         self.fire_intensity = np.ones(2)
         self.fire_power_per_km = np.zeros(2)
         self.grounded_today = False
+        # supply (step 3b)
         self.supply_state: logistics.SupplyState | None = None
+        self.dist_to_enemy_km = logistics.distance_to_enemy_km(self.control == DEFENDER, self.grid.cell_km)
+        # the ledger
         self.losses_today = np.zeros(2)
         self.arrived_total = np.zeros(2)
         self.captured_total = np.zeros(2)
         self.drone_casualties = np.zeros(2)   # casualties each side suffered from enemy drones
         self.surrendered_units = 0
-
-        # --------------------------------------------------------- cell factors (numpy layers)
-        cb = sc.combat
-        self.active = g.sectors[sc.active_sector] if sc.active_sector else np.ones(g.shape, bool)
-        self.terrain_defence = by_code(cb.terrain_defence, Terrain)   # by terrain code
-        self.defence_cell = self.terrain_defence[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
-        self.mobility_cell = by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
-        self.casualty_cell = by_code(cb.terrain_casualties, Terrain)[g.terrain]
-        self.infiltration_gap_floor = float(cb.infiltration_gap_floor)
-        self.min_attack_party = float(cb.min_attack_party)
-        self.kind_attack = by_code({k: v.attack for k, v in sc.kinds.items()}, UnitKind)
-        self.kind_defence = by_code({k: v.defence for k, v in sc.kinds.items()}, UnitKind)
-        self.kind_infiltration = by_code({k: v.infiltration for k, v in sc.kinds.items()}, UnitKind)
-        pdef = cb.posture_defence
-        # each posture's defence factor, by name (a unit gone defends nothing)
-        table = {"attack": "hasty", "defend": "prepared", "delay": "delay", "withdraw": "withdrawal", "reserve": "hasty"}
-        self.posture_defence = by_code({p: pdef[table[p]] if p in table else 0.0 for p in Posture.labels()}, Posture)
-        self.bottleneck_window = max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1)
-        self.fortified_posture = float(pdef["fortified"])
-
-        # --------------------------------------------------------- places
-        out = sc.outcomes
-        self.city_mask = g.urban_mask(out.city)
-        self.city_zone = ndimage.binary_dilation(self.city_mask, structure=FOUR)
-        self.city_xy = self.xy_of_place(out.city)
-        self.pocket_town_masks = {town: g.urban_mask(town) for town in out.pocket_towns}
-        self.pocket_town_mask = np.logical_or.reduce(list(self.pocket_town_masks.values()))
-        self.next_line_mask = g.belts[out.next_line] & self.active & (self.initial_control != ATTACKER)
-        self.source_cells = np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2)
-        X, Y = g.centres_km()
-        self._X, self._Y = X, Y
-        self.no_boost = np.ones(g.shape)
-        self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)
-        self.deep_mask = (g.terrain == URBAN) & self.active
-        self.open_ground = g.terrain != URBAN   # where thin wedges can be sealed (docs/ODD.md 7.19)
-        self.advance_from = ndimage.distance_transform_edt(self.initial_control != ATTACKER) * g.cell_km
-
-        # --------------------------------------------------------- attacker arms
-        arms = sc.attacker.arms
-        self.arm_waypoints = {a: [self.xy_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
-        self.arm_waypoint_cells = {a: [g.cell_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
-        self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
-        self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
-
-        # --------------------------------------------------------- the option (sim/model/options/)
-        self.option = build_option(self, sc.option)
-        self.pocket_town_xy = np.array([self.xy_of_place(t) for t in out.pocket_towns])
-        self.counterattack_objective = self.option.counterattack_objective(self)
-        self.replacement_factor = np.array([self.option.replacement_factor(s) for s in (DEFENDER_SIDE, ATTACKER_SIDE)])
-
-        # --------------------------------------------------------- units
-        self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
-        self.forces = Forces.from_records(self._unit_records())
-        self.def_sigma = np.array([float(sc.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
-        self.agent_of: dict[int, Unit] = {}
         self.initial_personnel = np.zeros(2)
+        # the commanders' state (step 8)
+        self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)
+        self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
+        self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
+
+    def _start_forces(self) -> None:
+        """Every unit of the run as a row of ``forces``; the units present on day 0 deployed as Mesa agents."""
+        self.forces = Forces.from_records(self._unit_records())
+        self.def_sigma = np.array([float(self.spec.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
+        self.agent_of: dict[int, Unit] = {}
         for i in np.flatnonzero(self.forces.arrival_day == 0):
             self.deploy(int(i), initial=True)
-
-        self.update_front()
-        self.recorder = Recorder(self)
-        self.running = True
 
     # ================================================================= schedule
     def step(self) -> None:
@@ -308,9 +275,7 @@ class PokrovskModel(mesa.Model):
 
     # ================================================================= geometry
     def xy_of_place(self, place) -> tuple[float, float]:
-        lat, lon = self.theater.place_latlon(place)
-        x, y = self.grid.to_km(lat, lon)
-        return float(x), float(y)
+        return place_xy(self.theater, self.grid, place)
 
     def cell_of_xy(self, x: float, y: float) -> tuple[int, int]:
         k = self.grid.cell_km

@@ -22,7 +22,7 @@ class Hold(Option):
 
     def __init__(self, model, settings) -> None:
         super().__init__(model, settings)
-        X, Y = model._X, model._Y
+        X, Y = model.centre_x, model.centre_y
         near_city = np.hypot(X - model.city_xy[0], Y - model.city_xy[1]) <= float(settings.counterattack_radius_km)
         self.zone_boost = np.where(near_city, float(settings.counterattack_power_factor), 1.0)
         self._counterattacking = False

@@ -217,7 +217,7 @@ def road_distance_field(model, destinations: np.ndarray) -> np.ndarray:
 def destination_cells(model, places) -> tuple[np.ndarray, np.ndarray]:
     """Road cells within 2 km of each destination town, and that 2-km neighbourhood as a mask."""
     g = model.grid
-    X, Y = model._X, model._Y
+    X, Y = model.centre_x, model.centre_y
     near = np.zeros(g.shape, bool)
     for p in places:
         x, y = model.xy_of_place(p)
