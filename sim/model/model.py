@@ -327,8 +327,9 @@ class PokrovskModel(mesa.Model):
 
     def update_unit_agents(self) -> None:
         """Remove the agent of every unit that has left (surrendered); arrivals got theirs at deployment."""
-        for i in [i for i in self.agent_of if not self.forces.present[i]]:
-            self.agent_of.pop(i).remove()
+        for i in np.flatnonzero(~self.forces.present):
+            if int(i) in self.agent_of:
+                self.agent_of.pop(int(i)).remove()
 
     @property
     def weather_name(self) -> str:
