@@ -226,16 +226,15 @@ def _date(text: str) -> dt.date:
 
 def cmd_front(args) -> int:
     from sim.scenario import BASE_SCENARIO
-    from sim.theater import load_scenario as load
-    from sim.theater import theater_of
+    from sim.theater import load_scenario, theater_of
     from sim.theater.front import write_front_file
 
     scenario = args.scenario or str(BASE_SCENARIO)
-    theater = theater_of(load(scenario))
+    theater = theater_of(load_scenario(scenario))
     out = Path(args.out).resolve()
     map_date, _ = write_front_file(args.geojson, args.date, out, theater)
     preview = out.with_suffix(".png")
-    doc = load(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
+    doc = load_scenario(scenario, [f"front.geojson={out}", f"start_date={map_date}"])
     _draw_map(doc, preview)
     print(f"front of {map_date} written to {out} (preview {preview}); "
           f"start a scenario from it with front: {{geojson: {out.name}}} and start_date: {map_date}")
@@ -285,7 +284,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_validate_model(args) -> int:
-    from sim.hindcast import validate_record
+    from sim.plots.record import validate_record
     from sim.runner import validate_model_command
 
     status = 0 if args.record_only else validate_model_command(args)

@@ -4,8 +4,11 @@ A hindcast is a scenario started at a date D of the record (``scenarios/hindcast
 run to its longest horizon with the attacker-held cells kept on day 0 and on each horizon
 (``Recorder.request_snapshots``). :func:`score_hindcast` turns those snapshots and the
 runs' ``fall_day.<Town>`` columns into target rows (``sim/analysis/skill.py`` does the
-arithmetic); :func:`validate_record` runs every start date and writes the table and
-figures of ``sim validate-model``.
+arithmetic); :func:`run_and_score` does both for one start date. The tables and figures
+of ``sim validate-model`` are drawn by ``sim/plots/record.py`` (``validate_record``).
+
+Floor: analysis (it scores with ``sim.analysis.skill``); it runs the model through the
+runner's pool helpers below it.
 
 Horizons beyond the record's last day (11 Nov 2025) are never scored: the record after
 it is held back on purpose. A start date whose 120-day horizon lies beyond it is scored
@@ -16,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,12 +30,11 @@ from sim.analysis import skill
 from sim.core.seeding import replication_seed, seed_int
 from sim.outcomes import fall_day_column
 from sim.scenario import BASE_SCENARIO, Scenario, ScenarioDoc
-from sim.theater import load_scenario as load
-from sim.theater import build_grid, load_theater, theater_of
+from sim.theater import build_grid, load_scenario, load_theater, theater_of
 from sim.theater import record
 from sim.theater.spec import Theater
 
-HORIZONS = (30, 60, 120)   # days after the start (MODEL.md, "Grounded in the record")
+HORIZONS = (30, 60, 120)   # days after the start (SOURCES.md s.11, "Grounded in the record")
 START_SCENARIOS = {        # start date -> scenario file under scenarios/
     dt.date(2025, 1, 14): "hindcast_2025.yaml",
     dt.date(2025, 4, 1): "hindcast_2025-04-01.yaml",
@@ -144,12 +146,13 @@ def run_hindcast(doc: ScenarioDoc, *, runs: int, seed: int, workers: int = 1,
     if workers <= 1:
         reps = [run_one_hindcast(spec, theater, seed, i, days) for i in indices]
     else:
-        def make_pool(n: int):
+        def make_pool(n: int) -> ProcessPoolExecutor:
             return ProcessPoolExecutor(max_workers=n, initializer=_init_worker, mp_context=_pool_context(),
                                        initargs=(spec, theater, seed, days, os.getpid()))
 
-        def lost(index: int, reason: str):
-            raise RuntimeError(f"hindcast replication {index} of {doc.scenario.name} was lost: {reason}")
+        def lost(index: int, reason: str) -> list[HindcastRun]:
+            print(f"{spec.name}: replication {index} left out: {reason}", file=sys.stderr)
+            return []
 
         chunks = [indices[k:k + 4] for k in range(0, runs, 4)]
         reps = [r for batch in pooled(make_pool, _run_chunk, chunks, workers, lost=lost) for r in batch]
@@ -167,7 +170,7 @@ def load_hindcast(start: dt.date, horizons=HORIZONS, sets=()) -> ScenarioDoc:
 
         raise InputError(f"no hindcast scenario starts on {start}; known: {', '.join(map(str, START_SCENARIOS))}")
     days = max(horizons_in_record(start, horizons))
-    return load(BASE_SCENARIO.parent / name, [f"days={days}", *sets])
+    return load_scenario(BASE_SCENARIO.parent / name, [f"days={days}", *sets])
 
 
 # ------------------------------------------------------------------ scoring
@@ -228,90 +231,3 @@ def run_and_score(start: dt.date, *, runs: int, seed: int, workers: int, horizon
     frame, snapshots = run_hindcast(doc, runs=runs, seed=seed, workers=workers, horizons=horizons_in_record(start, horizons))
     grid = build_grid(theater_of(doc), doc.scenario.grid.cell_km)
     return score_hindcast(start, snapshots, frame, grid), frame, snapshots, grid
-
-
-def _day(value: float, run_days) -> str:
-    if np.isinf(value):
-        return f">{int(run_days)}"
-    return "" if np.isnan(value) else f"{value:.0f}"
-
-
-def front_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per start date and horizon: Brier scores, skill, ground taken model against real."""
-    skill_rows = scores[scores["target"] == "brier_skill"].set_index(["start_date", "horizon_days"])
-    ground = scores[scores["target"] == "ground_taken_km2"].set_index(["start_date", "horizon_days"])
-    out = pd.DataFrame({
-        "date": skill_rows["date"],
-        "Brier model": skill_rows["brier_model"].round(3),
-        "Brier persistence": skill_rows["brier_persistence"].round(3),
-        "skill": skill_rows["model"].round(2),
-        "Brier at start": skill_rows["brier_start"].round(3),
-        "ground taken real km²": ground["real"].round(0),
-        "model median km²": ground["model"].round(0),
-        "model 5-95%": [f"{a:.0f}-{b:.0f}" for a, b in zip(ground["model_p05"], ground["model_p95"])],
-        "model / real": (ground["model"] / ground["real"]).round(2),
-    })
-    return out.reset_index().rename(columns={"start_date": "start", "horizon_days": "day"})
-
-
-def town_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per start date and town: the real capture day against the model's."""
-    towns = scores[scores["target"] == "capture_day"]
-    last = record_end()
-    rows = []
-    for _, r in towns.iterrows():
-        real = (f"{r['real']:.0f} ({r['date']:%d %b})" if np.isfinite(r["real"])
-                else f"not by {last:%d %b %Y} (day {(last - r['start_date']).days})")
-        rows.append({"start": r["start_date"], "town": r["town"], "real day": real,
-                     "model median": _day(r["model"], r["horizon_days"]),
-                     "model 5-95%": f"{_day(r['model_p05'], r['horizon_days'])} to {_day(r['model_p95'], r['horizon_days'])}",
-                     "runs fallen in the run": round(float(r["share_fallen_in_run"]), 2),
-                     "runs fallen by the real day": ("" if np.isnan(r["share_fallen_by_real"])
-                                                     else round(float(r["share_fallen_by_real"]), 2))})
-    return pd.DataFrame(rows)
-
-
-def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs: int) -> str:
-    """The Markdown of the record test bench: the two tables and the figures."""
-    lines = ["## The record as a test bench", "",
-             f"`{command}`: {runs} runs per start date, scored against DeepState's occupied area in the "
-             "agglomeration window (lon 36.80-37.50, lat 48.05-48.55); skill = 1 - Brier model / Brier "
-             "persistence (above 0: better than \"nothing moves\"). \"Brier at start\": the model's day 0 "
-             "against the record's start (0 when the model starts from the real front).", "",
-             "### The front", "", front_table(scores).to_markdown(index=False), "",
-             "### Town capture days (first day the town's centre is attacker-held; days from the start)", "",
-             town_table(scores).to_markdown(index=False), "", "### Figures", "",
-             *[f"![{p.name}]({p.parent.name}/{p.name})" for p in figures], ""]
-    return "\n".join(lines)
-
-
-def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str,
-                    starts=tuple(START_SCENARIOS), horizons=HORIZONS) -> pd.DataFrame:
-    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
-    and one figure per start date into ``out``; append the section to ``validation.md`` if there."""
-    from sim.core.io import write_atomic, write_text_atomic
-    from sim.plots.record import plot_hindcast_maps
-
-    folder = Path(out) / "record"
-    folder.mkdir(parents=True, exist_ok=True)
-    frames, figures = [], []
-    for start in starts:
-        scores, _, snapshots, grid = run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons)
-        frames.append(scores)
-        shown = sorted(d for d in snapshots if d > 0)
-        figures.append(plot_hindcast_maps(
-            folder, start, grid, skill.AGGLOMERATION,
-            {h: skill.attacker_probability(snapshots[h]) for h in shown},
-            {h: record.occupied_geometry(start + dt.timedelta(days=h)) for h in shown},
-            record.occupied_geometry(start), {s.name: (s.lat, s.lon) for s in grid.theater.settlements},
-            runs, f"record_{start}.png"))
-    scores = pd.concat(frames, ignore_index=True)
-    write_atomic(folder / "record_scores.csv", lambda p: scores.to_csv(p, index=False))
-    section = record_section(scores, figures, command, runs)
-    write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
-    validation = Path(out) / "validation.md"
-    if validation.exists():
-        write_text_atomic(validation, validation.read_text(encoding="utf-8").rstrip() + "\n\n" + section)
-    print(front_table(scores).to_string(index=False))
-    print(f"the record test bench in {folder}/record.md")
-    return scores

@@ -33,10 +33,10 @@ Definitions (also in docs/ODD.md):
 * ``defenders_withdrawn``: personnel of the units that reached the belt (withdraw option);
 * ``fall_day.<Settlement>`` (one column per named settlement of the theater): the
   first day the cell holding the settlement's centre is attacker-held (contested is
-  not held); 0 when it is attacker-held at the start, empty (NaN) if never. The
+  not held); 0 when it is attacker-held at the start, empty if never. The
   centre-cell rule is the record's own (a town is taken in DeepState's record on
   the first day its centre lies in the occupied polygon), so model and record are
-  compared on one rule; ``pokrovsk_fall_day`` keeps MODEL.md's half-the-urban-cells
+  compared on one rule; ``pokrovsk_fall_day`` keeps the brief's (SOURCES.md s.11) half-the-urban-cells
   rule.
 
 Control snapshots: :meth:`Recorder.request_snapshots` asks for the attacker-held
@@ -64,6 +64,14 @@ FALL_DAY_PREFIX = "fall_day."   # runs.parquet: one column per settlement, ``fal
 def fall_day_column(settlement: str) -> str:
     """The runs.parquet column of a settlement's fall day."""
     return FALL_DAY_PREFIX + settlement
+
+
+EVENT_DAY_COLUMNS = ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day")
+
+
+def day_columns(columns) -> list[str]:
+    """The outcome columns that hold the day of an event (empty if it never happened): written as Int64."""
+    return [c for c in columns if c in EVENT_DAY_COLUMNS or c.startswith(FALL_DAY_PREFIX)]
 
 
 class Recorder:
@@ -224,7 +232,6 @@ class Recorder:
         row.update(self.fall_days())
         return row
 
-    def fall_days(self) -> dict[str, float]:
-        """``fall_day.<Settlement>`` for every settlement: its fall day, NaN if it never fell."""
-        days = np.where(self.settlement_fall >= 0, self.settlement_fall, np.nan)
-        return {fall_day_column(n): float(day) for n, day in zip(self.settlements, days)}
+    def fall_days(self) -> dict[str, int | None]:
+        """``fall_day.<Settlement>`` for every settlement: its fall day, None if it never fell."""
+        return {fall_day_column(n): int(day) if day >= 0 else None for n, day in zip(self.settlements, self.settlement_fall)}

@@ -43,6 +43,7 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic
+from sim.outcomes import day_columns
 from sim.scenario import Scenario, ScenarioDoc
 from sim.theater import load_scenario
 from sim.core.seeding import replication_seed, seed_int
@@ -78,6 +79,7 @@ def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Rep
 
     injected_fault(index)
     seq = replication_seed(root_seed, index)
+    theater = theater.with_band(spec.front)  # a sweep's point may set front.contested_band_km
     model = PokrovskModel(spec, seq, theater).run()
     row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
     row.update(model.recorder.outcome_row(model))
@@ -355,9 +357,8 @@ def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame,
     lead = ["scenario", "replication", "seed", *OUTCOME_COLUMNS]
     rest = [c for c in runs.columns if c not in lead]
     runs = runs[[c for c in lead if c in runs.columns] + sorted(rest)]
-    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
-        if col in runs:
-            runs[col] = runs[col].astype("Int64")
+    for col in day_columns(runs.columns):
+        runs[col] = runs[col].astype("Int64")
     ts = pd.DataFrame({k: np.concatenate([r.timeseries[k] for r in reps]) for k in reps[0].timeseries}) if reps else pd.DataFrame()
     if not ts.empty:
         ts = ts[["replication", "day"] + [c for c in ts.columns if c not in ("replication", "day")]]

@@ -200,6 +200,7 @@ class KillZone(Strict):
 
     assault_suppression: Fraction = Field(description="share of the attacker's massed assaults the defender's drones stop at full availability (infiltration is not stopped)")
     counter_suppression: Fraction = Field(description="share of the defender's counter-attacks the attacker's drones stop at full availability")
+    massing_penalty: Factor = Field(description="under the defender's drones, the assault's force ratio is divided by 1 + this x the attackers massed at a cell beyond one assault party (in parties)")
 
 
 class Tempo(Strict):
@@ -221,8 +222,24 @@ class Sealing(Strict):
 class Strangulation(Strict):
     """Towns fall once their defenders' supply is strangled (SOURCES.md s.9, ISW late Oct 2025)."""
 
-    strangled_supply: Fraction = Field(description="defenders' supply below which urban ground starts to give way (0: off)")
-    gain: Factor = Field(description="the attacker's hazards into urban ground are multiplied by up to 1 + gain at zero supply")
+    corridor_km: NonNegative = Field(description="width of the defenders' widest route out below which urban ground starts to give way (0: off)")
+    gain: Factor = Field(description="the attacker's hazards into urban ground are multiplied (and the defender's counter hazard there divided) by up to 1 + gain when the route is closed")
+
+
+class Foliage(Strict):
+    """Leaves hide small groups from the drones (SOURCES.md s.6: summer vegetation helps infiltration)."""
+
+    months: list[int] = Field(description="the leafy months (1-12)")
+    kill_zone_factor: Fraction = Field(description="share of the kill zone's suppression left in the leafy months")
+    infiltration_factor: Factor = Field(description="multiplier on the attacker's infiltration in the leafy months")
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, months: list[int]) -> list[int]:
+        bad = [m for m in months if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"expected months 1-12, found {bad}")
+        return months
 
 
 class Mechanisms(Strict):
@@ -232,6 +249,7 @@ class Mechanisms(Strict):
     tempo: Tempo
     sealing: Sealing
     strangulation: Strangulation
+    foliage: Foliage
     rotation_per_day: Fraction = Field(description="share of the gap to full cohesion a unit not cut off regains per day by rotating worn sub-units out")
 
 
@@ -349,7 +367,7 @@ class Scenario(Strict):
     days: int = Field(ge=1, le=3650)
     grid: Grid
     active_sector: str | None = Field(default=None, description="theater sector where the front can move; elsewhere it is static")
-    front: ScenarioFront | None = Field(default=None, description="start from another map than the theater's front source")
+    front: ScenarioFront = Field(default_factory=ScenarioFront, description="start from another map or band than the theater's")
     weather: Weather
     forces: Forces
     kinds: dict[Kind, KindFactors]

@@ -30,6 +30,7 @@ from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
+from sim.outcomes import day_columns
 
 PARTS = "parts"
 
@@ -179,9 +180,8 @@ def merge_parts(out: Path) -> pd.DataFrame:
     df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     df = df.drop_duplicates(subset=["scenario", "point", "replication"], keep="first")
     df = df.sort_values(["scenario", "point", "replication"], kind="mergesort").reset_index(drop=True)
-    for col in ("pokrovsk_fall_day", "encirclement_day", "next_line_reached_day"):
-        if col in df:
-            df[col] = df[col].astype("Int64")
+    for col in day_columns(df.columns):
+        df[col] = df[col].astype("Int64")
     return df
 
 

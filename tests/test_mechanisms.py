@@ -37,6 +37,17 @@ def test_kill_zone_stops_a_share_of_assaults_only_while_drones_fly():
     assert mechanisms.kill_zone_factor(1.0, 0.0) == pytest.approx(1.0)      # mechanism off
 
 
+def test_massing_beyond_a_party_is_wasted_under_drones():
+    d = mechanisms.massing_divisor(np.array([500.0, 1500.0, 4500.0]), 1500.0, 1.0, 0.5)
+    assert d.tolist() == pytest.approx([1.0, 1.0, 2.0])                    # two parties too many: ratio halved
+    assert mechanisms.massing_divisor(4500.0, 1500.0, 0.0, 0.5) == pytest.approx(1.0)   # fog: massing pays again
+
+
+def test_foliage_only_in_the_leafy_months():
+    assert mechanisms.foliage_factor(7, [5, 6, 7, 8], 0.4) == pytest.approx(0.4)
+    assert mechanisms.foliage_factor(11, [5, 6, 7, 8], 0.4) == pytest.approx(1.0)
+
+
 def test_tempo_pulses_and_its_average_intensity():
     days = np.arange(60)
     pulse = np.array([mechanisms.tempo_factor(d, 0.0, 30, 0.5, 0.2) for d in days])
@@ -69,7 +80,7 @@ def test_wedge_support_separates_a_thin_wedge_from_a_straight_front():
 
 
 def test_strangulation_starts_below_the_threshold():
-    f = mechanisms.strangulation_factor(np.array([0.9, 0.5, 0.25, 0.0]), 0.5, 3.0)
+    f = mechanisms.strangulation_factor(np.array([12.0, 8.0, 4.0, 0.0]), 8.0, 3.0)   # route widths, km
     assert f.tolist() == pytest.approx([1.0, 1.0, 2.5, 4.0])
     assert mechanisms.strangulation_factor(0.0, 0.0, 3.0) == pytest.approx(1.0)     # off
 
@@ -99,9 +110,10 @@ def test_the_kill_zone_slows_the_attacker_under_clear_skies_not_under_fog(hold):
         for s in (0.0, 0.8):
             lost[name, s] = outcomes(hold, 6, **weather, **{"mechanisms.kill_zone.assault_suppression": s})[
                 "territory_lost_km2"].mean()
+    # ground lost can be negative (the defender retakes the contested band of the start): compare differences
     clear_cut = lost["clear", 0.0] - lost["clear", 0.8]
     fog_cut = lost["fog", 0.0] - lost["fog", 0.8]
-    assert clear_cut > 0.2 * lost["clear", 0.0], lost
+    assert clear_cut > 20.0, lost                    # km² in 30 days
     assert fog_cut < 0.5 * clear_cut, lost
 
 
@@ -129,12 +141,12 @@ def test_pauses_slow_the_attacker(hold):
     steady = outcomes(hold, 6, days=40, **{"mechanisms.tempo.cycle_days": 0})
     pulsed = outcomes(hold, 6, days=40, **{"mechanisms.tempo.cycle_days": 20, "mechanisms.tempo.assault_share": 0.4,
                                            "mechanisms.tempo.pause_intensity": 0.1})
-    assert pulsed["territory_lost_km2"].mean() < 0.8 * steady["territory_lost_km2"].mean()
+    assert steady["territory_lost_km2"].mean() - pulsed["territory_lost_km2"].mean() > 15.0   # km² in 40 days
 
 
 def test_a_strangled_town_falls_sooner(hold):
-    off = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.gain": 0.0})
-    on = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.strangled_supply": 0.9,
+    off = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.corridor_km": 0.0})
+    on = outcomes(hold, 8, days=40, **{"mechanisms.strangulation.corridor_km": 20.0,
                                        "mechanisms.strangulation.gain": 6.0})
     fall_off = off["pokrovsk_fall_day"].astype(float).fillna(41)
     fall_on = on["pokrovsk_fall_day"].astype(float).fillna(41)
@@ -159,3 +171,21 @@ def test_rotation_restores_cohesion_of_units_not_cut_off(hold):
     recovered = 0.5 + float(hold.scenario.logistics.cohesion_recovery_per_day)    # supplied: the ordinary recovery first
     assert extra[1:] == pytest.approx(0.1 * (1 - recovered))   # then a tenth of the gap left
     assert extra[0] == pytest.approx(0.0)
+
+
+def test_leaves_speed_the_summer_advance(hold):
+    summer = {"start_date": "2025-07-01", "days": 30, "weather.initial": "clear"}
+    bare = outcomes(hold, 6, **summer, **{"mechanisms.foliage.kill_zone_factor": 1.0,
+                                          "mechanisms.foliage.infiltration_factor": 1.0})
+    leafy = outcomes(hold, 6, **summer, **{"mechanisms.foliage.kill_zone_factor": 0.2,
+                                           "mechanisms.foliage.infiltration_factor": 3.0})
+    assert leafy["territory_lost_km2"].mean() - bare["territory_lost_km2"].mean() > 15.0      # km² in 30 days
+
+
+def test_massed_assaults_pay_less_under_drones(hold):
+    clear = {"days": 30, "weather.fog_frequency": 0.01, "weather.precipitation_frequency": 0.01,
+             "weather.initial": "clear"}
+    free = outcomes(hold, 6, **clear, **{"mechanisms.kill_zone.massing_penalty": 0.0})
+    punished = outcomes(hold, 6, **clear, **{"mechanisms.kill_zone.massing_penalty": 2.0})
+    assert free["territory_lost_km2"].mean() - punished["territory_lost_km2"].mean() > 5.0     # km² in 30 days
+    assert (punished["territory_lost_km2"] < free["territory_lost_km2"]).mean() >= 0.8        # paired twins

@@ -15,8 +15,7 @@ from sim.analysis import skill
 from sim.cli import main
 from sim.core.errors import InputError
 from sim.outcomes import fall_day_column
-from sim.theater import load_scenario as load
-from sim.theater import build_grid, theater_of
+from sim.theater import build_grid, load_scenario, theater_of
 from sim.theater import record
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from tests.conftest import MINI, build_model
@@ -97,6 +96,8 @@ def test_a_towns_capture_day_counts_runs_without_a_fall_as_later():
     assert math.isinf(s["model_p95"])
     assert s["share_fallen_in_run"] == pytest.approx(0.6)
     assert s["share_fallen_by_real"] == pytest.approx(0.4)
+    from_parquet = pd.Series([10, 20, None, None, 30], dtype="Int64")   # runs.parquet's empty days
+    assert skill.score_town(from_parquet, real_day=25.0) == s
     assert math.isnan(skill.score_town([10.0], real_day=np.nan)["share_fallen_by_real"])
     assert math.isnan(skill.score_town([10.0], real_day=200.0, run_days=120)["share_fallen_by_real"])
 
@@ -109,7 +110,7 @@ def test_first_day_inside():
 # ------------------------------------------------------------------ the fall-day rule in the model
 @pytest.fixture(scope="module")
 def mini_doc():
-    return load(MINI)
+    return load_scenario(MINI)
 
 
 def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_doc):
@@ -122,7 +123,7 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     m.steps = 1
     m.control[cell] = CONTESTED                       # contested is not held
     rec.record(m)
-    assert math.isnan(rec.outcome_row(m)[fall_day_column(town)])
+    assert rec.outcome_row(m)[fall_day_column(town)] is None
     m.steps = 2
     m.control[cell] = ATTACKER
     rec.record(m)
@@ -130,8 +131,8 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     m.control[cell] = DEFENDER                        # retaken: the first fall day stays
     rec.record(m)
     row = rec.outcome_row(m)
-    assert row[fall_day_column(town)] == 2.0
-    assert all(row[fall_day_column(n)] == 0.0 for n in held_at_start)
+    assert row[fall_day_column(town)] == 2
+    assert all(row[fall_day_column(n)] == 0 for n in held_at_start)
     assert {c for c in row if c.startswith("fall_day.")} == {fall_day_column(n) for n in m.grid.settlement_cell}
 
 
@@ -154,14 +155,17 @@ def test_runs_parquet_has_a_fall_day_per_settlement(mini_doc, tmp_path):
     runs = pd.read_parquet(out / "runs.parquet")
     names = [s.name for s in theater_of(mini_doc).settlements]
     assert all(fall_day_column(n) in runs for n in names)
-    days = runs[[fall_day_column(n) for n in names]].to_numpy(float)
+    columns = [fall_day_column(n) for n in names]
+    assert all(str(runs[c].dtype) == "Int64" for c in columns)     # whole days, empty if never
+    days = runs[columns].astype("Float64").to_numpy(float, na_value=np.nan)
     assert np.all(np.isnan(days) | ((days >= 0) & (days <= 3)))
+    assert np.isnan(days).any() and (days == 0).any()
 
 
 # ------------------------------------------------------------------ scoring against the record
 @pytest.fixture(scope="module")
 def grid():
-    return build_grid(theater_of(load(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    return build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
 
 
 def test_horizons_stop_at_the_records_last_day():
@@ -224,6 +228,13 @@ def test_hindcasts_are_the_same_on_any_number_of_workers():
     assert all(np.array_equal(snaps_one[d], snaps_two[d]) for d in snaps_one)
 
 
+def test_a_hindcast_set_reaches_the_start_front():
+    start = dt.date(2025, 7, 1)
+    runs = {band: hindcast.run_hindcast(hindcast.load_hindcast(start, horizons=(1,), sets=[f"front.contested_band_km={band}"]),
+                                        runs=1, seed=0, horizons=(1,))[0] for band in (0.0, 3.0)}
+    assert not runs[0.0].equals(runs[3.0])
+
+
 def test_an_unknown_start_date_is_one_clear_error():
     with pytest.raises(InputError, match="no hindcast scenario starts on 2025-05-05"):
         hindcast.load_hindcast(dt.date(2025, 5, 5))
@@ -246,3 +257,23 @@ def test_validate_model_writes_the_record_table_and_figures(tmp_path):
         assert (out / "record" / f"record_{start}.png").stat().st_size > 10_000
     text = (out / "record" / "record.md").read_text()
     assert "skill" in text and "Pokrovsk" in text
+
+
+def test_validate_model_replaces_its_record_section(tmp_path, monkeypatch):
+    from sim.plots import record as report
+
+    calls = []
+    monkeypatch.setattr(report.hindcast, "run_and_score", lambda start, **kw: calls.append(start) or _perfect_scores(start))
+    (tmp_path / "validation.md").write_text("# Validation\n\nearlier sections\n")
+    for _ in range(2):
+        report.validate_record(tmp_path, runs=1, seed=0, workers=1, command="test", starts=(dt.date(2025, 7, 1),))
+    text = (tmp_path / "validation.md").read_text()
+    assert text.count(report.SECTION_TITLE) == 1 and text.startswith("# Validation\n\nearlier sections")
+    assert len(calls) == 2
+
+
+def _perfect_scores(start):
+    grid = build_grid(theater_of(load_scenario(hindcast.BASE_SCENARIO.parent / "hindcast_2025.yaml")), 1.0)
+    snapshots = {d: np.stack([record.occupied_mask(grid, start + dt.timedelta(days=d))]) for d in (0, 30)}
+    runs = pd.DataFrame({fall_day_column("Pokrovsk"): [np.nan]})
+    return hindcast.score_hindcast(start, snapshots, runs, grid, towns=["Pokrovsk"]), runs, snapshots, grid

@@ -1,6 +1,6 @@
 """Scoring a forecast of the front against the record: pure functions on arrays.
 
-MODEL.md, "Grounded in the record": a hindcast started at a date D is scored
+SOURCES.md s.11 ("Grounded in the record"): a hindcast started at a date D is scored
 against DeepState's occupied area at D + h days, inside the agglomeration
 window (lon 36.80-37.50, lat 48.05-48.55).
 
@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 NOT_FALLEN = np.inf   # a run in which a town did not fall: later than any day of the run
 
 
 @dataclass(frozen=True)
 class Window:
-    """A box in degrees; the agglomeration window of MODEL.md by default."""
+    """A box in degrees; the agglomeration window of the brief (SOURCES.md s.11) by default."""
 
     lon_min: float = 36.80
     lon_max: float = 37.50
@@ -109,7 +110,7 @@ def score_town(model_days, real_day: float, run_days: float = np.inf) -> dict:
     the real day; NaN when the record has no fall or it lies after the runs' last day
     (``run_days``), where a run that did not fall cannot say.
     """
-    days = np.asarray(model_days, float)
+    days = pd.to_numeric(pd.Series(model_days), errors="coerce").astype(float).to_numpy()  # None, NA: no fall
     days = np.where(np.isnan(days), NOT_FALLEN, days)
     p05, median, p95 = quantiles(days)
     known = np.isfinite(real_day) and real_day <= run_days and days.size

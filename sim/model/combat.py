@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import mechanisms
+from sim.model import kernels, mechanisms
 
 # Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
@@ -156,12 +156,13 @@ class Assault:
     defender_losses: np.ndarray        # per unit of the defending party
 
 
-def assault(model, attacking: Party, defending: Party, cells: np.ndarray) -> Assault:
+def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing=1.0) -> Assault:
     """The combat kernel (SOURCES.md s.11 "Force ratio and attrition"; Dupuy, SOURCES.md s.7):
     power at each cell, the force ratio, the attacking party's hazard of taking the cell
     and both parties' casualties, booked on the units (each loses at most half its
     personnel a day). Ground combat (:func:`fight`) and the defender's counter-attacks
-    (:func:`counter_offensive`) call it with the sides' roles swapped."""
+    (:func:`counter_offensive`) call it with the sides' roles swapped. ``massing`` divides the
+    ratio the hazard sees (the kill zone's penalty on massed assaults, docs/ODD.md 7.19)."""
     cb = model.spec.combat
     eff = model.effect
     r, c = cells[:, 0], cells[:, 1]
@@ -169,7 +170,7 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray) -> Ass
     D = _power_at_cells(defending, model.grid.cell_km)
     ratio = A / np.maximum(D, 1e-6)
     presence = np.clip(attacking.engaged.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
-    hazard = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+    hazard = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
                             float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
     modern = float(cb.modern_casualty_factor)
@@ -246,7 +247,9 @@ def fight(model, day: int) -> ContactResult | None:
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
                       (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
                       float(cb.defender_casualty_rate))
-    a = assault(model, attackers, defenders, cells)
+    massing = mechanisms.massing_divisor(attackers.engaged.sum(axis=0), model.min_attack_party,
+                                         model.drone_share[DEFENDER_SIDE], float(model.spec.mechanisms.kill_zone.massing_penalty))
+    a = assault(model, attackers, defenders, cells, massing)
     return _contact_result(model, day, attackers, defenders, a, cells)
 
 
@@ -263,16 +266,17 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     gap = np.clip(1.0 - Ed.sum(axis=0) / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
     urban = model.grid.terrain[r, c] == 1
-    strangled = np.where(urban, _urban_strangulation(model, f.supply[defenders.units], Ed), 1.0)
+    strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
     h_attack = a.hazard * strangled
     h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
     urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
     h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * mix * presence * urban_bonus * strangled
+             * model.infiltration_foliage
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
     h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(a.ratio, 1e-9), float(cb.advance_half_ratio),
                                                            float(cb.advance_steepness)) * model.defender_boost[r, c]
-    h_counter *= model.counter_kill_zone
+    h_counter *= model.counter_kill_zone / strangled
     engaged_d = Ed.sum(axis=1)
     threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
     return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,
@@ -291,12 +295,19 @@ def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_pre
     return model.assault_kill_zone * engaged_tempo
 
 
-def _urban_strangulation(model, def_supply: np.ndarray, Ed: np.ndarray) -> np.ndarray:
-    """Per contact cell: the strangulation factor of the engaged defenders' supply (docs/ODD.md 7.19, mechanism 4)."""
+def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per contact cell: the strangulation factor of the widest route out of its neighbourhood.
+
+    The route's width is twice the largest bottleneck half-width (section 7.5) within
+    ``logistics.route_window_km`` of the cell, the window by which a unit's route is
+    judged (docs/ODD.md 7.19, mechanism 4).
+    """
     st = model.spec.mechanisms.strangulation
-    engaged = Ed.sum(axis=0)
-    local_supply = np.where(engaged > 0, (def_supply @ Ed) / np.maximum(engaged, 1e-9), 0.0)
-    return mechanisms.strangulation_factor(local_supply, float(st.strangled_supply), float(st.gain))
+    state = model.supply_state
+    if float(st.corridor_km) <= 0 or state is None:
+        return np.ones(len(r))
+    width = 2.0 * kernels.window_max_at(state.bottleneck_km, r, c, model.bottleneck_window // 2)
+    return mechanisms.strangulation_factor(width, float(st.corridor_km), float(st.gain))
 
 
 @dataclass

@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.mechanisms import kill_zone_factor
+from sim.model.mechanisms import foliage_factor, kill_zone_factor
 from sim.model.weather import drone_availability
 
 SIDES = (DEFENDER_SIDE, ATTACKER_SIDE)
 
 
-def availability(model) -> None:
+def availability(model, day: int) -> None:
     """Sorties that fly today, fire intensity (0..1 of nominal) and the grounded-day flag."""
     sc = model.spec
     eff = model.effect
@@ -37,9 +37,14 @@ def availability(model) -> None:
         # intensity of fire control over roads: drones (when they fly) and observed artillery
         model.fire_intensity[side] = w * share + (1 - w) * eff.observation
     model.grounded_today = eff.drone_availability < 0.5
-    kz = sc.mechanisms.kill_zone
-    # the kill zone (docs/ODD.md 7.19, mechanism 1): each side's drones stop a share of the other's assaults
-    model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], float(kz.assault_suppression))
+    mech = sc.mechanisms
+    kz = mech.kill_zone
+    # the kill zone (docs/ODD.md 7.19, mechanisms 1 and 6): each side's drones stop a share of the other's
+    # assaults, less of the attacker's in the leafy months
+    month = int(model.month_of_day[min(day, len(model.month_of_day) - 1)])
+    leaves = foliage_factor(month, mech.foliage.months, float(mech.foliage.kill_zone_factor))
+    model.infiltration_foliage = foliage_factor(month, mech.foliage.months, float(mech.foliage.infiltration_factor))
+    model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], float(kz.assault_suppression) * leaves)
     model.counter_kill_zone = kill_zone_factor(model.drone_share[ATTACKER_SIDE], float(kz.counter_suppression))
 
 

@@ -15,7 +15,9 @@ on arrays; nothing here loops over cells.
    attacker ground with little attacker ground around it (a breakthrough a few km
    wide) cannot be resupplied and is retaken by the defender's reserves.
 4. **Strangled towns fall** (:func:`strangulation_factor`): urban ground holds
-   while its defenders are supplied and gives way once their supply is strangled.
+   while its defenders' route out is wide and gives way as it narrows.
+6. **Foliage** (:func:`foliage_factor`): in the leafy months the kill zone sees
+   less and small groups slip through more; bare trees in winter help the drones.
 5. **Rotation** (:func:`rotation_recovery`): units that are not cut off rotate
    their worn sub-units out and regain cohesion.
 """
@@ -81,21 +83,45 @@ def sealing_hazard(support, min_support: float, retake_per_day: float, enemy_dro
     return float(retake_per_day) * thin * enemy_drone_factor
 
 
-def strangulation_factor(defender_supply, strangled_supply: float, gain: float):
-    """Multiplier on the attacker's hazards into urban ground, from the local defenders' supply.
+def strangulation_factor(route_width_km, strangled_width_km: float, gain: float):
+    """Multiplier on the attacker's hazards into urban ground, from the width of the defenders' route out.
 
-    1 while the defenders' supply is at or above ``strangled_supply``; rising to
-    ``1 + gain`` as it falls to 0. SOURCES.md s.9: the method was to degrade logistics
-    with drones and artillery for months, starve the positions, then assault (ISW,
-    late Oct 2025); a single corridor about 3 km wide under constant drone watch.
+    1 while the widest route from the town's ground to a supply source is at least
+    ``strangled_width_km`` wide; rising to ``1 + gain`` as it closes. The defender's
+    counter hazard there is divided by the same factor (starving positions do not
+    counter-attack). SOURCES.md s.9: the method was to degrade logistics with drones and
+    artillery for months, starve the positions, then assault; a single corridor about
+    3 km wide under constant drone watch (ISW, late Oct 2025).
     """
-    if strangled_supply <= 0:
-        return np.ones_like(np.asarray(defender_supply, dtype=float))
-    s = np.asarray(defender_supply, dtype=float)
-    return 1.0 + float(gain) * np.clip((strangled_supply - s) / strangled_supply, 0.0, 1.0)
+    w = np.asarray(route_width_km, dtype=float)
+    if strangled_width_km <= 0:
+        return np.ones_like(w)
+    return 1.0 + float(gain) * np.clip((strangled_width_km - w) / strangled_width_km, 0.0, 1.0)
 
 
 def rotation_recovery(cohesion, rotation_per_day: float):
     """Cohesion regained in a day by rotating worn sub-units out: a share of the gap to full cohesion."""
     c = np.asarray(cohesion, dtype=float)
     return float(rotation_per_day) * (1.0 - c)
+
+
+def foliage_factor(month: int, leafy_months, factor: float) -> float:
+    """``factor`` in the leafy months, 1 otherwise.
+
+    SOURCES.md s.6: summer vegetation and ravines help infiltration (Syrskyi, M); snow
+    and bare trees in Feb 2025 helped Ukrainian drones (M).
+    """
+    return float(factor) if int(month) in {int(m) for m in leafy_months} else 1.0
+
+
+def massing_divisor(engaged_personnel, party: float, enemy_drone_share, penalty: float):
+    """Divisor of the local force ratio that decides an assault, for attackers massed beyond a party.
+
+    ``1 + penalty x a x max(0, engaged / party - 1)`` with ``a`` the enemy's drone share
+    today: under drones, men massed at one cell beyond an assault party are targets, not
+    power. SOURCES.md s.9: drones forced the attacker from direct assaults to small teams
+    (Syrskyi, ISW, Jun 2025); the sector took 33% of the front's assaults for 19% of its
+    ground (DeepState, Aug 2025): concentration paid less than its share.
+    """
+    excess = np.clip(np.asarray(engaged_personnel, dtype=float) / float(party) - 1.0, 0.0, None)
+    return 1.0 + float(penalty) * float(np.clip(enemy_drone_share, 0.0, 1.0)) * excess

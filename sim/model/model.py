@@ -92,6 +92,7 @@ class PokrovskModel(mesa.Model):
         self.sorties_today = np.zeros(2)
         self.drone_share = np.zeros(2)        # share of each side's nominal sorties flying today
         self.assault_kill_zone = 1.0          # share of the attacker's assault hazard the defender's drones leave
+        self.infiltration_foliage = 1.0       # factor on the attacker's infiltration from the leaves (mechanism 6)
         self.counter_kill_zone = 1.0          # share of the defender's counter-attack hazard the attacker's drones leave
         self.fire_intensity = np.ones(2)
         self.fire_power_per_km = np.zeros(2)
@@ -125,7 +126,7 @@ class PokrovskModel(mesa.Model):
         today = self.steps - 1                               # Mesa counts the step before it runs it
         self.losses_today[:] = 0.0
         weather.set_today(self, today)                       # 1  weather
-        fires.availability(self)                             # 2  observation and drone availability
+        fires.availability(self, today)                      # 2  observation and drone availability
         self.update_front()                                  # 3a front
         logistics.update(self)                               # 3b logistics: supply, fire control, pockets
         fires.fire(self)                                     # 4a fires: drones and artillery

@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from sim.core.seeding import substream
 from sim.model.agents import ARMS, ATTACKER, CENTRE, NE, SW
-from sim.model.weather import draw_sequence
+from sim.model.weather import draw_sequence, month_of_days
 from sim.vocab import Arm, Posture, Terrain, UnitKind, by_code
 
 FOUR = ndimage.generate_binary_structure(2, 1)
@@ -37,6 +37,7 @@ class World:
     front_date: dt.date                 # the date of the front the run starts from
     initial_control: np.ndarray         # control on day 0
     weather_seq: np.ndarray             # the weather state of every day (stream ``weather``)
+    month_of_day: np.ndarray            # the calendar month of every day (the leafy months, mechanism 6)
     arm_phase: np.ndarray               # each arm's place in its cycle of assault and pause (stream ``tempo``)
     # cell factors (docs/ODD.md 2.2)
     active: np.ndarray                  # the active sector
@@ -82,6 +83,7 @@ def build_world(sc, theater, grid, seed: np.random.SeedSequence) -> World:
     front_date, control = grid.initial_control(sc.start_date)
     parts = dict(grid=grid, front_date=front_date, initial_control=control,
                  weather_seq=draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather")),
+                 month_of_day=month_of_days(sc.start_date, sc.days + 1),
                  arm_phase=substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days))
     parts |= _cell_factors(sc, grid, control)
     parts |= _tables(sc, grid)

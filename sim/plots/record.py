@@ -1,8 +1,9 @@
-"""Figures of the record test bench: the model's control-probability map beside the real front.
+"""The record test bench's report: its tables (Markdown) and figures (``sim validate-model``).
 
 One figure per hindcast start date, one panel per horizon: the share of runs in which
 each cell of the agglomeration window is attacker-held (colour), DeepState's occupied
 area on that day (red outline) and at the start (black dashed outline), and the towns.
+The runs and the scores come from ``sim/hindcast.py``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from sim import hindcast  # noqa: E402
+from sim.analysis import skill  # noqa: E402
+from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
+from sim.theater import record  # noqa: E402
 
 REAL_COLOUR = "#d62728"
+SECTION_TITLE = "## The record as a test bench"
 
 
 def _outline(ax, geometry, **style) -> None:
@@ -72,3 +79,90 @@ def plot_hindcast_maps(out: Path, start: dt.date, grid, window, probability: dic
     bar = fig.colorbar(mesh, cax=fig.add_axes((0.905, 0.2, 0.012, 0.62)))
     bar.set_label(f"model: share of {runs} runs attacker-held", fontsize=8)
     return _save(fig, out / name)
+
+
+# ------------------------------------------------------------------ the report
+def _day(value: float, run_days) -> str:
+    if np.isinf(value):
+        return f">{int(run_days)}"
+    return "" if np.isnan(value) else f"{value:.0f}"
+
+
+def front_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per start date and horizon: Brier scores, skill, ground taken model against real."""
+    skill_rows = scores[scores["target"] == "brier_skill"].set_index(["start_date", "horizon_days"])
+    ground = scores[scores["target"] == "ground_taken_km2"].set_index(["start_date", "horizon_days"])
+    out = pd.DataFrame({
+        "date": skill_rows["date"],
+        "Brier model": skill_rows["brier_model"].round(3),
+        "Brier persistence": skill_rows["brier_persistence"].round(3),
+        "skill": skill_rows["model"].round(2),
+        "Brier at start": skill_rows["brier_start"].round(3),
+        "ground taken real km²": ground["real"].round(0),
+        "model median km²": ground["model"].round(0),
+        "model 5-95%": [f"{a:.0f}-{b:.0f}" for a, b in zip(ground["model_p05"], ground["model_p95"])],
+        "model / real": (ground["model"] / ground["real"]).round(2),
+    })
+    return out.reset_index().rename(columns={"start_date": "start", "horizon_days": "day"})
+
+
+def town_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per start date and town: the real capture day against the model's."""
+    towns = scores[scores["target"] == "capture_day"]
+    last = hindcast.record_end()
+    rows = []
+    for _, r in towns.iterrows():
+        real = (f"{r['real']:.0f} ({r['date']:%d %b})" if np.isfinite(r["real"])
+                else f"not by {last:%d %b %Y} (day {(last - r['start_date']).days})")
+        rows.append({"start": r["start_date"], "town": r["town"], "real day": real,
+                     "model median": _day(r["model"], r["horizon_days"]),
+                     "model 5-95%": f"{_day(r['model_p05'], r['horizon_days'])} to {_day(r['model_p95'], r['horizon_days'])}",
+                     "runs fallen in the run": round(float(r["share_fallen_in_run"]), 2),
+                     "runs fallen by the real day": ("" if np.isnan(r["share_fallen_by_real"])
+                                                     else round(float(r["share_fallen_by_real"]), 2))})
+    return pd.DataFrame(rows)
+
+
+def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs: int) -> str:
+    """The Markdown of the record test bench: the two tables and the figures."""
+    lines = [SECTION_TITLE, "",
+             f"`{command}`: {runs} runs per start date, scored against DeepState's occupied area in the "
+             "agglomeration window (lon 36.80-37.50, lat 48.05-48.55); skill = 1 - Brier model / Brier "
+             "persistence (above 0: better than \"nothing moves\"). \"Brier at start\": the model's day 0 "
+             "against the record's start (0 when the model starts from the real front).", "",
+             "### The front", "", front_table(scores).to_markdown(index=False), "",
+             "### Town capture days (first day the town's centre is attacker-held; days from the start)", "",
+             town_table(scores).to_markdown(index=False), "", "### Figures", "",
+             *[f"![{p.name}]({p.parent.name}/{p.name})" for p in figures], ""]
+    return "\n".join(lines)
+
+
+def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str,
+                    starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
+    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
+    and one figure per start date into ``out``; put the section into ``validation.md`` if there
+    (in place of an earlier run's)."""
+    folder = Path(out) / "record"
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, figures = [], []
+    for start in starts:
+        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons)
+        frames.append(scores)
+        shown = sorted(d for d in snapshots if d > 0)
+        figures.append(plot_hindcast_maps(
+            folder, start, grid, skill.AGGLOMERATION,
+            {h: skill.attacker_probability(snapshots[h]) for h in shown},
+            {h: record.occupied_geometry(start + dt.timedelta(days=h)) for h in shown},
+            record.occupied_geometry(start), {s.name: (s.lat, s.lon) for s in grid.theater.settlements},
+            runs, f"record_{start}.png"))
+    scores = pd.concat(frames, ignore_index=True)
+    write_atomic(folder / "record_scores.csv", lambda p: scores.to_csv(p, index=False))
+    section = record_section(scores, figures, command, runs)
+    write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
+    validation = Path(out) / "validation.md"
+    if validation.exists():  # in place of the section of an earlier run, if any
+        before = validation.read_text(encoding="utf-8").split(SECTION_TITLE)[0].rstrip()
+        write_text_atomic(validation, before + "\n\n" + section)
+    print(front_table(scores).to_string(index=False))
+    print(f"the record test bench in {folder}/record.md")
+    return scores

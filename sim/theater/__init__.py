@@ -94,7 +94,7 @@ def check_places(doc: ScenarioDoc) -> None:
             fail(path, theater.sector_problem(sector))
     problem = front_problem(theater.front, sc.start_date)
     if problem:
-        fail(("front", "geojson") if sc.front and sc.front.geojson else ("start_date",), problem)
+        fail(("front", "geojson") if sc.front.geojson else ("start_date",), problem)
 
 
 def _locate(locations, path: tuple, default: str):

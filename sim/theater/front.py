@@ -31,8 +31,9 @@ from sim.core.errors import InputError
 from sim.core.io import write_text_atomic
 from sim.theater import record
 from sim.theater.spec import DEEPSTATE, FrontSource
+from sim.vocab import Control
 
-DEFENDER, ATTACKER, CONTESTED = 0, 1, 2  # cell control (sim.theater.grid re-exports them)
+DEFENDER, ATTACKER, CONTESTED = Control
 FOUR = ndimage.generate_binary_structure(2, 1)  # 4-neighbours
 
 
@@ -41,13 +42,13 @@ def front_map(front: FrontSource, date: dt.date) -> tuple[dt.date, tuple, object
     source = record.DEEPSTATE_DIR if front.geojson == DEEPSTATE else Path(front.geojson)
     if source.is_dir():
         map_date, path = record.occupied_file(date, source)
-        return map_date, (str(path), path.stat().st_mtime), lambda: record.load_geojson_geometry(path)
+        return map_date, record.file_key(path), lambda: record.load_geojson_geometry(path)
     if not source.is_file():
         raise InputError(f"front map not found: {source} (expected a GeoJSON file or a folder of them)")
     map_date = front.date or record.geojson_date(source) or date
     if map_date > date:
         raise InputError(f"the front map {source.name} is of {map_date}, after the start date {date}")
-    return map_date, (str(source), source.stat().st_mtime), lambda: record.load_geojson_geometry(source)
+    return map_date, record.file_key(source), lambda: record.load_geojson_geometry(source)
 
 
 def front_problem(front: FrontSource, date: dt.date) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.theater.cache import remember
-from sim.theater.front import start_control
+from sim.theater.front import front_map, start_control
 from sim.theater.spec import EARTH_RADIUS_KM, Theater
 from sim.vocab import Control, RoadClass, Terrain
 
@@ -238,7 +238,7 @@ def _build(theater: Theater, cell_km: float, key: tuple = ()) -> Grid:
 
 
 _GRIDS: OrderedDict = OrderedDict()     # (theater content, cell km) -> Grid
-_CONTROLS: OrderedDict = OrderedDict()  # (theater content, cell km, date) -> (front date, control)
+_CONTROLS: OrderedDict = OrderedDict()  # (theater content, cell km, map date, map file and mtime) -> (map date, control)
 _KEEP_GRIDS, _KEEP_CONTROLS = 4, 16     # a process rarely needs more; the oldest are dropped
 
 
@@ -255,7 +255,8 @@ def build_grid(theater: Theater, cell_km: float = 1.0) -> Grid:
 
 
 def _control_at(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:
-    return remember(_CONTROLS, (*grid.key, date), lambda: _control_build(grid, date), _KEEP_CONTROLS)
+    map_date, map_key, _ = front_map(grid.theater.front, date)  # start dates that share a map share its control
+    return remember(_CONTROLS, (*grid.key, map_date, *map_key), lambda: _control_build(grid, date), _KEEP_CONTROLS)
 
 
 def _control_build(grid: Grid, date: dt.date) -> tuple[dt.date, np.ndarray]:

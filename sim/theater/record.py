@@ -30,6 +30,11 @@ import numpy as np
 from sim.core.errors import InputError
 from sim.theater.cache import remember
 
+__all__ = [
+    "DEEPSTATE_DIR", "area_km2", "cached_mask", "clip_geometry", "file_key", "geojson_date", "geometry_geojson",
+    "geometry_mask", "load_geojson_geometry", "occupied_dates", "occupied_file", "occupied_geometry", "occupied_mask",
+]
+
 DEEPSTATE_DIR = Path(__file__).resolve().parent / "data" / "deepstate"
 FILE_PREFIX = "occupied_"
 _MASKS: OrderedDict = OrderedDict()  # (grid key, geometry key) -> bool mask
@@ -72,17 +77,17 @@ def occupied_file(date: dt.date | str, folder: Path = DEEPSTATE_DIR) -> tuple[dt
 
 def occupied_geometry(date: dt.date | str) -> Geometry:
     """DeepState's occupied area on ``date`` (the latest file at or before it)."""
-    return _load_cached(str(occupied_file(date)[1]))
+    return load_geojson_geometry(occupied_file(date)[1])
 
 
 def load_geojson_geometry(path: str | Path) -> Geometry:
     """The (multi)polygon of a user's GeoJSON file of the same form as DeepState's."""
-    return _load_cached(*_file_key(path))
+    return _load_cached(*file_key(path))
 
 
 def geojson_date(path: str | Path) -> dt.date | None:
     """The map's date: the ``date`` property of its (first) feature, as in DeepState's files; else None."""
-    data = _read_json(*_file_key(path))
+    data = _read_json(*file_key(path))
     if isinstance(data, dict) and isinstance(data.get("features"), list) and data["features"]:
         data = data["features"][0]
     props = data.get("properties") if isinstance(data, dict) else None
@@ -94,7 +99,8 @@ def geojson_date(path: str | Path) -> dt.date | None:
         return None
 
 
-def _file_key(path: str | Path) -> tuple[str, float]:
+def file_key(path: str | Path) -> tuple[str, float]:
+    """(absolute path, mtime) of a map: what its geometry and masks are cached under."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"GeoJSON file not found: {path}")
@@ -103,12 +109,12 @@ def _file_key(path: str | Path) -> tuple[str, float]:
 
 # ----------------------------------------------------------------- the parsing
 @lru_cache(maxsize=64)
-def _load_cached(path: str, mtime: float = 0.0) -> Geometry:
+def _load_cached(path: str, mtime: float) -> Geometry:
     return _geometry_of(_read_json(path, mtime), path)
 
 
 @lru_cache(maxsize=8)
-def _read_json(path: str, mtime: float = 0.0):
+def _read_json(path: str, mtime: float):
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -189,8 +195,8 @@ def _in_box(points: np.ndarray, ring: np.ndarray) -> np.ndarray:
 
 def occupied_mask(grid, date: dt.date | str) -> np.ndarray:
     """Cells of ``grid`` whose centre lies in DeepState's occupied area on ``date`` (read-only, cached)."""
-    file_date, path = occupied_file(date)
-    return cached_mask(grid, (str(path),), lambda: _load_cached(str(path)))
+    path = occupied_file(date)[1]
+    return cached_mask(grid, file_key(path), lambda: load_geojson_geometry(path))
 
 
 def cached_mask(grid, geometry_key: tuple, geometry) -> np.ndarray:
@@ -217,13 +223,6 @@ def _as_date(value: dt.date | str) -> dt.date:
 def area_km2(mask: np.ndarray, cell_km: float) -> float:
     """Area of a cell mask in km²."""
     return float(mask.sum()) * cell_km * cell_km
-
-
-__all__ = [
-    "DEEPSTATE_DIR", "area_km2", "cached_mask", "clip_geometry", "geojson_date", "geometry_geojson", "geometry_mask",
-    "load_geojson_geometry", "occupied_dates",
-    "occupied_file", "occupied_geometry", "occupied_mask",
-]
 
 
 # ------------------------------------------------------------- writing a map

@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.core.errors import InputError
 from sim.scenario import validation_error_line
+from sim.theater import record
 from sim.schema import Place, Strict
 from sim.yamlio import load_yaml_file, path_exists
 
@@ -180,12 +181,17 @@ class Theater(Strict):
     def with_front(self, front, relative_to: Path | None = None) -> Theater:
         """This theater with a scenario's ``front:`` (a model of FrontSource's fields, None where unset)
         laid over its front source; a map's path is made absolute, relative to ``relative_to``."""
-        if front is None:
+        if front is None or front.geojson is None:
+            return self.with_band(front)
+        over = {"geojson": resolve_front_path(front.geojson, relative_to), "date": front.date}
+        return self.model_copy(update={"front": self.front.model_copy(update=over)}).with_band(front)
+
+    def with_band(self, front) -> Theater:
+        """This theater with the contested band a scenario's ``front:`` sets (the map stays)."""
+        over = {k: getattr(front, k) for k in ("contested_band_km", "contested_sector")
+                if front is not None and getattr(front, k) is not None}
+        if not over:
             return self
-        over = front.model_dump(exclude_none=True)
-        if "geojson" in over:
-            over["geojson"] = resolve_front_path(over["geojson"], relative_to)
-            over.setdefault("date", None)
         return self.model_copy(update={"front": self.front.model_copy(update=over)})
 
 
@@ -252,7 +258,25 @@ def _load_cached(path: str, mtime: float) -> Theater:
         raise validation_error_line(exc, Theater, locations, path) from None
     _check_theater_places(theater, locations, path)
     front = theater.front.model_copy(update={"geojson": resolve_front_path(theater.front.geojson, Path(path).parent)})
+    problem = front_source_problem(front.geojson)
+    if problem:
+        src, line = locations.get(("front", "geojson"), (path, None))
+        raise InputError(problem, source=src, line=line, path="front.geojson")
     return theater.model_copy(update={"front": front})
+
+
+def front_source_problem(geojson: str) -> str | None:
+    """Why a front source cannot be read (a missing or bad file, a folder with no dated maps), or None."""
+    if geojson == DEEPSTATE:
+        return None
+    path = Path(geojson)
+    if path.is_dir():
+        return None if record.occupied_dates(path) else f"no occupied_YYYY-MM-DD.geojson maps in {path}"
+    try:
+        record.load_geojson_geometry(path)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def load_theater(name_or_path: str, relative_to: Path | None = None) -> Theater:
