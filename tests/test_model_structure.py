@@ -49,4 +49,6 @@ def test_the_world_is_read_only():
     assert not [name for name, a in arrays.items() if a.flags.writeable]
     with pytest.raises(ValueError):
         m.defence_cell[0, 0] = 2.0
+    with pytest.raises(AttributeError):
+        m.defence_cell = m.defence_cell * 2.0  # nor can a process put another layer in its place
     m.control[0, 0] = m.control[0, 0]  # the state stays writable

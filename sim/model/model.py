@@ -7,6 +7,8 @@ days fought so far; inside ``step`` the day being fought is ``steps - 1``.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import mesa
 import numpy as np
 from scipy import ndimage
@@ -25,7 +27,7 @@ from sim.scenario import Scenario, sample, uncertain_inputs
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, Grid
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from sim.theater.spec import Theater
 from sim.vocab import Arm, Echelon, UnitKind, Weather
 
@@ -65,8 +67,7 @@ class PokrovskModel(mesa.Model):
 
             theater = load_theater(sc.theater, BASE_SCENARIO.parent)
         self.theater = theater
-        self.grid: Grid = build_grid(theater, sc.grid.cell_km)
-        self.world = build_world(sc, theater, self.grid, seed)   # constant: read as model.<field> (__getattr__)
+        self.world = build_world(sc, theater, build_grid(theater, sc.grid.cell_km), seed)  # read as model.<field>
         self.control = self.world.initial_control.copy()
         self._start_state()
         self.option = build_option(self, sc.option)              # sim/model/options/
@@ -76,12 +77,6 @@ class PokrovskModel(mesa.Model):
         self.update_front()
         self.recorder = Recorder(self)
         self.running = True
-
-    def __getattr__(self, name: str):
-        """The World's constants read as the model's own: ``model.defence_cell`` is ``model.world.defence_cell``."""
-        if name in WORLD_FIELDS and "world" in self.__dict__:
-            return getattr(self.__dict__["world"], name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _start_state(self) -> None:
         """What changes day by day, as it stands on day 0 (every part set here; nothing appears later)."""
@@ -340,3 +335,8 @@ class PokrovskModel(mesa.Model):
         """Share of the city's urban cells held by the defender."""
         return float((self.control[self.city_mask] == DEFENDER).mean())
 
+
+# The World's constants read as the model's own, read-only: ``model.defence_cell`` is
+# ``model.world.defence_cell`` (a C-level attribute getter; assigning one raises).
+for _name in sorted(WORLD_FIELDS):
+    setattr(PokrovskModel, _name, property(attrgetter(f"world.{_name}"), doc=f"``world.{_name}`` (constant)"))
