@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import kernels, mechanisms
+from sim.vocab import Terrain
 
 # Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
 # 0.75 at 2.0, 0.65 at 3.0, 0.4 at 6.0), interpolated in log(ratio).
@@ -265,7 +266,7 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     att_present = Ea.sum(axis=0)
     gap = np.clip(1.0 - Ed.sum(axis=0) / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
-    urban = model.grid.terrain[r, c] == 1
+    urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
     h_attack = a.hazard * strangled
     h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)

@@ -5,9 +5,11 @@ Each mechanism is a small pure formula here, earns its place by a pattern of the
 and is pinned by tests/test_mechanisms.py. The combat and movement steps call them
 on arrays; nothing here loops over cells.
 
-1. **Kill zone** (:func:`kill_zone_factor`): where the enemy's drones fly, massed
-   assaults are shot up in a drone-covered zone about 15 km deep, so they win far
-   less often; small-group infiltration is not suppressed. Fog and rain lift it.
+1. **Kill zone** (:func:`kill_zone_factor`, :func:`massing_divisor`): where the
+   enemy's drones fly, massed assaults are shot up in a drone-covered zone about
+   15 km deep, so they win far less often, and men massed beyond an assault party
+   are targets, not power; small-group infiltration is not suppressed. Fog and
+   rain lift it.
 2. **Operational tempo** (:func:`tempo_factor`): each attacking arm assaults in
    pulses, then pauses to rotate and regroup, the arms out of step, so the
    main effort shifts between axes.
@@ -16,10 +18,10 @@ on arrays; nothing here loops over cells.
    wide) cannot be resupplied and is retaken by the defender's reserves.
 4. **Strangled towns fall** (:func:`strangulation_factor`): urban ground holds
    while its defenders' route out is wide and gives way as it narrows.
-6. **Foliage** (:func:`foliage_factor`): in the leafy months the kill zone sees
-   less and small groups slip through more; bare trees in winter help the drones.
 5. **Rotation** (:func:`rotation_recovery`): units that are not cut off rotate
    their worn sub-units out and regain cohesion.
+6. **Foliage** (:func:`foliage_factor`): in the leafy months the kill zone sees
+   less and small groups slip through more; bare trees in winter help the drones.
 """
 
 from __future__ import annotations
