@@ -23,6 +23,7 @@ from sim.scenario import BASE_SCENARIO  # noqa: E402
 from sim.theater import load_scenario  # noqa: E402
 from sim.core.seeding import replication_seed  # noqa: E402
 from sim.theater import theater_of  # noqa: E402
+from sim.vocab import OptionKind  # noqa: E402
 
 SCENARIO_FILE = os.environ.get("SIM_APP_SCENARIO", str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml"))
 
@@ -42,7 +43,7 @@ class AppModel(PokrovskModel):
 
 
 model_params = {
-    "option": {"type": "Select", "value": "hold", "values": ["hold", "withdraw", "reinforce", "kursk_pressure"],
+    "option": {"type": "Select", "value": OptionKind.HOLD.value, "values": [k.value for k in OptionKind],
                "label": "Option"},
     "fog_frequency": {"type": "SliderFloat", "value": 0.15, "min": 0.0, "max": 0.6, "step": 0.05,
                       "label": "Fog frequency"},

@@ -75,15 +75,20 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     """Milliseconds per simulated day spent in each step of the daily schedule (the profile
     behind docs/PERFORMANCE.md): every step function is timed in place for a few replications."""
     from sim import outcomes
-    from sim.model import combat, doctrine, fires, logistics, model as model_module, movement, options
+    from sim.model import combat, commanders, doctrine, fires, logistics, model as model_module, movement, weather
+    from sim.model.options import OPTIONS
     from sim.core.seeding import replication_seed
 
-    steps = [(fires, "availability"), (logistics, "update"), (fires, "fire"), (combat, "fight"),
-             (combat, "counter_offensive"), (movement, "change_control"), (movement, "clear_empty_pockets"),
-             (movement, "displace_defenders"), (movement, "move_toward_targets"), (options, "move_withdrawing"),
-             (doctrine, "cohesion_and_surrender"), (doctrine, "arrivals"), (doctrine, "defender_orders"),
-             (doctrine, "attacker_orders"), (model_module.PokrovskModel, "update_front"),
+    steps = [(weather, "set_today"), (fires, "availability"), (logistics, "update"), (fires, "fire"),
+             (combat, "fight"), (combat, "counter_offensive"), (movement, "change_control"),
+             (movement, "clear_empty_pockets"), (movement, "displace_defenders"), (movement, "move_toward_targets"),
+             (doctrine, "cohesion_and_surrender"), (doctrine, "arrivals"), (commanders, "defender_orders"),
+             (commanders, "counterattack_orders"), (commanders, "attacker_orders"),
+             (model_module.PokrovskModel, "update_front"), (model_module.PokrovskModel, "update_unit_agents"),
              (outcomes.Recorder, "record")]
+    # each option's own schedule rows (4b, 6e, 8d), where the option has them
+    steps += [(option, hook) for option in dict.fromkeys(OPTIONS.values())
+              for hook in ("under_fire", "march", "decide") if hook in vars(option)]
     spent: dict[str, float] = {}
     saved = []
 

@@ -395,7 +395,7 @@ class Recorder:
             "defender_arrivals": float(model.arrived_total[DEFENDER_SIDE]),
             "attacker_arrivals": float(model.arrived_total[ATTACKER_SIDE]),
             "surrendered_units": int(model.surrendered_units),
-            "defenders_withdrawn": float(model.withdrawn_personnel),
+            "defenders_withdrawn": model.option.report()["defenders_withdrawn"],
             "defenders_cut_off": self.defenders_cut_off(model),
             "corridor_before_fall_km": self.corridor_before_fall(d),
             "corridor_cut_day": self.corridor_cut_day(d),

@@ -194,3 +194,28 @@ def test_reinforcements_arrive_on_their_day(mini_doc):
         m.step()
         assert m.forces.present[late] == (day >= 5), day
     assert m.arrived_total[ATTACKER_SIDE] >= 2000
+
+
+def test_units_are_mesa_agents_that_leave_with_the_unit(mini_doc):
+    """The app and the tests see units through Mesa's AgentSet; a unit that surrenders leaves it."""
+    from sim.model import doctrine
+    from sim.model.agents import Unit
+
+    m = make(mini_doc)
+    m.step()
+    f = m.forces
+    assert len(m.agents_by_type[Unit]) == int(f.present.sum())
+    i = int(np.flatnonzero(f.side_mask(DEFENDER_SIDE))[0])
+    name = f.name[i]
+    f.in_pocket[i], f.cohesion[i], f.supply[i] = True, 0.0, 0.0  # cut off and broken: it surrenders
+    doctrine.cohesion_and_surrender(m)
+    m.update_unit_agents()
+    assert not f.present[i]
+    assert name not in {u.name for u in m.units()}
+    assert len(m.agents_by_type[Unit]) == int(f.present.sum())
+
+
+def test_the_day_is_mesas_step_counter(mini_doc):
+    m = make(mini_doc, days=3)
+    m.run()
+    assert m.day == m.steps == 3 and not m.running

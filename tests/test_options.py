@@ -12,7 +12,7 @@ from sim.analysis.compare import paired_difference, survival_curve
 from sim.cli import main
 from sim.model.agents import DEFEND, DEFENDER_SIDE, WITHDRAW
 from sim.model.model import PokrovskModel
-from sim.model.options import road_distance_field
+from sim.model.options.withdraw import road_distance_field
 from sim.scenario import replace_values
 from sim.theater import load_scenario
 from sim.core.seeding import replication_seed
@@ -41,9 +41,9 @@ def test_withdrawing_units_move_back_along_roads(mini):
     garrison = [i for i, n in enumerate(f.name) if n == "town bde"]
     for _ in range(3):
         m.step()
-    assert m.withdraw_day == 2
+    assert m.option.day == 2
     assert all(f.posture[i] == WITHDRAW for i in garrison)
-    field = road_distance_field(m, m.withdraw_destination_cells)
+    field = road_distance_field(m, m.option.destination_cells)
     start = {i: field[m.cell_of_xy(f.x[i], f.y[i])] for i in garrison}
     track = {i: [] for i in garrison}
     for _ in range(15):
@@ -56,8 +56,8 @@ def test_withdrawing_units_move_back_along_roads(mini):
         dist = [field[r, c] for r, c in track[i]]
         assert dist[-1] < start[i]
         assert all(a >= b for a, b in zip(dist, dist[1:])), "a column turned back"
-        assert f.posture[i] == DEFEND and m.near_destination[track[i][-1]], "did not dig in at the destination"
-    assert m.withdrawn_personnel > 0
+        assert f.posture[i] == DEFEND and m.option.near_destination[track[i][-1]], "did not dig in at the destination"
+    assert m.option.withdrawn_personnel > 0
 
 
 def test_rearguard_stays_then_follows(mini):
@@ -66,11 +66,11 @@ def test_rearguard_stays_then_follows(mini):
                        "option.withdraw.garrison_km": 30})
     m.step()
     m.step()
-    assert m.rearguard, "no rearguard was left"
-    rear = sorted(m.rearguard)
+    assert m.option.rearguard, "no rearguard was left"
+    rear = sorted(m.option.rearguard)
     for _ in range(5):
         m.step()
-    assert not m.rearguard
+    assert not m.option.rearguard
     assert all(m.forces.posture[i] in (WITHDRAW, DEFEND) for i in rear if m.forces.present[i])
 
 
@@ -83,7 +83,7 @@ def test_moving_columns_lose_men_to_drones_less_in_fog(mini):
                            "option.withdraw.column_drone_loss_per_day": 0.05})
         m.step()
         before = m.drone_casualties[DEFENDER_SIDE]
-        moving = [i for i in m.withdrawing]
+        moving = [i for i in m.option.withdrawing]
         assert moving
         m.step()
         losses[fog] = m.drone_casualties[DEFENDER_SIDE] - before

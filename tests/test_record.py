@@ -120,14 +120,14 @@ def test_a_settlement_falls_the_first_day_its_centre_cell_is_attacker_held(mini_
     cell = m.grid.settlement_cell[town]
     held_at_start = [n for n in rec.settlements if m.initial_control[m.grid.settlement_cell[n]] == ATTACKER]
 
-    m.day = 1
+    m.steps = 1
     m.control[cell] = CONTESTED                       # contested is not held
     rec.record(m)
     assert rec.outcome_row(m)[fall_day_column(town)] is None
-    m.day = 2
+    m.steps = 2
     m.control[cell] = ATTACKER
     rec.record(m)
-    m.day = 3
+    m.steps = 3
     m.control[cell] = DEFENDER                        # retaken: the first fall day stays
     rec.record(m)
     row = rec.outcome_row(m)

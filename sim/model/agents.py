@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.vocab import Arm, Echelon, Posture, Side, UnitKind, UnitSource
+from sim.vocab import Arm, Control, Echelon, Posture, Side, UnitKind, UnitSource
 
 # The codes are the members of sim/vocab.py's enums, bound to short names for the array code.
 DEFENDER_SIDE, ATTACKER_SIDE = Side
+DEFENDER, ATTACKER, CONTESTED = Control      # who holds a cell of the control grid
 ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = Posture
 SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = UnitSource
 NE, SW, CENTRE, FRONT, NO_ARM = Arm
@@ -112,6 +113,12 @@ class Forces:
         return self.side_mask(side) & (self.posture != RESERVE)
 
 
+def _column(column: str, convert):
+    """A unit's value in one column of :class:`Forces`, read live (a read-only property)."""
+    return property(lambda unit: convert(getattr(unit.model.forces, column)[unit.index]),
+                    doc=f"the unit's ``{column}`` (a view on ``model.forces.{column}``)")
+
+
 class Unit(mesa.Agent):
     """A unit (battalion or brigade) of one side: a view on its row of :class:`Forces`."""
 
@@ -119,53 +126,24 @@ class Unit(mesa.Agent):
         super().__init__(model)
         self.index = index
 
-    @property
-    def _f(self) -> Forces:
-        return self.model.forces
-
-    @property
-    def name(self) -> str:
-        return self._f.name[self.index]
-
-    @property
-    def side(self) -> str:
-        return Side(self._f.side[self.index]).label
-
-    @property
-    def kind(self) -> str:
-        return UnitKind(self._f.kind[self.index]).label
-
-    @property
-    def echelon(self) -> str:
-        return Echelon(self._f.echelon[self.index]).label
-
-    @property
-    def posture(self) -> str:
-        return Posture(self._f.posture[self.index]).label
-
-    @property
-    def personnel(self) -> float:
-        return float(self._f.personnel[self.index])
-
-    @property
-    def supply(self) -> float:
-        return float(self._f.supply[self.index])
-
-    @property
-    def cohesion(self) -> float:
-        return float(self._f.cohesion[self.index])
-
-    @property
-    def in_pocket(self) -> bool:
-        return bool(self._f.in_pocket[self.index])
+    name = _column("name", str)
+    side = _column("side", lambda code: Side(code).label)
+    kind = _column("kind", lambda code: UnitKind(code).label)
+    echelon = _column("echelon", lambda code: Echelon(code).label)
+    posture = _column("posture", lambda code: Posture(code).label)
+    personnel = _column("personnel", float)
+    supply = _column("supply", float)
+    cohesion = _column("cohesion", float)
+    in_pocket = _column("in_pocket", bool)
 
     @property
     def position_km(self) -> tuple[float, float]:
-        return float(self._f.x[self.index]), float(self._f.y[self.index])
+        f = self.model.forces
+        return float(f.x[self.index]), float(f.y[self.index])
 
     @property
     def cell(self) -> tuple[int, int]:
-        return self.model.cell_of_xy(self._f.x[self.index], self._f.y[self.index])
+        return self.model.cell_of_xy(self.model.forces.x[self.index], self.model.forces.y[self.index])
 
     def __repr__(self) -> str:
         return f"<Unit {self.name!r} {self.side} {self.kind} {self.personnel:.0f} {self.posture}>"

@@ -130,90 +130,167 @@ class ContactResult:
     def_units: np.ndarray       # the defender line units, in the order of def_losses
     def_threat: np.ndarray      # engagement-weighted local force ratio each defender line unit faces
     infiltrators: np.ndarray    # attacker presence x infiltration mix per contact cell (0..~2)
+    cells: np.ndarray           # (n, 2) the contact cells fought over, in the order of the arrays above
 
 
-def fight(model) -> ContactResult | None:
-    """The day's ground combat at every contact cell (schedule step 5).
+@dataclass(frozen=True)
+class Party:
+    """One side's units in an assault, in the role it plays there (attacking or defending)."""
 
-    Local combat power (SOURCES.md s.11 "Force ratio and attrition") of a side at a cell is
-    the sum over its units of engaged personnel x kind factor x cohesion x supply
-    factor (x posture, terrain and fortification for the defender; x the weather's
-    attack factor for the attacker), plus the side's fire power per km. The ratio
-    sets the assault hazard and both sides' casualty rates; thin defenders leave
-    gaps where infiltration rises, more so under fog and cloud.
+    units: np.ndarray                  # the units' indices
+    engaged: np.ndarray                # (units, cells) engaged personnel
+    power: np.ndarray                  # combat power per engaged person, per unit, in this role
+    cell_factors: tuple                # per-cell multipliers of the side's power, applied in order
+    fire_per_km: float                 # the side's fire power per km of front today
+    casualty_rate: float               # Dupuy's base casualty rate of the role (attacker or defender)
+
+
+@dataclass(frozen=True)
+class Assault:
+    """The one combat kernel's result at a set of cells."""
+
+    attack_power: np.ndarray           # per cell
+    defence_power: np.ndarray
+    ratio: np.ndarray                  # attacking over defending power
+    hazard: np.ndarray                 # daily hazard that the attacking party wins the cell (before kill zones)
+    attacker_losses: np.ndarray        # per unit of the attacking party (before the cap at half its personnel)
+    defender_losses: np.ndarray        # per unit of the defending party
+
+
+def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing=1.0) -> Assault:
+    """The combat kernel (SOURCES.md s.11 "Force ratio and attrition"; Dupuy, SOURCES.md s.7):
+    power at each cell, the force ratio, the attacking party's hazard of taking the cell
+    and both parties' casualties, booked on the units (each loses at most half its
+    personnel a day). Ground combat (:func:`fight`) and the defender's counter-attacks
+    (:func:`counter_offensive`) call it with the sides' roles swapped. ``massing`` divides the
+    ratio the hazard sees (the kill zone's penalty on massed assaults, docs/ODD.md 7.19)."""
+    cb = model.spec.combat
+    eff = model.effect
+    r, c = cells[:, 0], cells[:, 1]
+    A = _power_at_cells(attacking, model.grid.cell_km)
+    D = _power_at_cells(defending, model.grid.cell_km)
+    ratio = A / np.maximum(D, 1e-6)
+    presence = np.clip(attacking.engaged.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
+    hazard = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
+                            float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
+    terrain_cas = model.casualty_cell[r, c] * eff.casualties
+    modern = float(cb.modern_casualty_factor)
+    rate_att = daily_casualty_rate(attacking.casualty_rate, modern, ratio, terrain_cas)
+    rate_def = daily_casualty_rate(defending.casualty_rate, modern, 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
+    att_losses = attacking.engaged @ rate_att
+    def_losses = defending.engaged @ rate_def
+    for party, losses in ((attacking, att_losses), (defending, def_losses)):
+        model.record_losses(party.units, np.minimum(losses, 0.5 * model.forces.personnel[party.units]))
+    return Assault(A, D, ratio, hazard, att_losses, def_losses)
+
+
+def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
+    """A party's combat power at each cell: engaged personnel x power, the cell factors, plus its fires."""
+    power = party.power @ party.engaged
+    for factor in party.cell_factors:
+        power = power * factor
+    return power + party.fire_per_km * cell_km
+
+
+def _supply_factor(model, idx: np.ndarray) -> np.ndarray:
+    floor = float(model.spec.combat.supply_floor)
+    return floor + (1 - floor) * model.forces.supply[idx]
+
+
+def attack_power(model, idx: np.ndarray) -> np.ndarray:
+    """Power per engaged person of units in the attacking role: kind, cohesion, supply, the weather's attack factor."""
+    f = model.forces
+    return model.kind_attack[f.kind[idx]] * f.cohesion[idx] * _supply_factor(model, idx) * model.effect.attack
+
+
+def defence_power(model, idx: np.ndarray, posture) -> np.ndarray:
+    """Power per engaged person of units in the defending role: kind, posture, cohesion, supply."""
+    f = model.forces
+    return model.kind_defence[f.kind[idx]] * posture * f.cohesion[idx] * _supply_factor(model, idx)
+
+
+def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
+    """Engaged personnel of units at cells (:func:`engagement` on the units' positions)."""
+    f = model.forces
+    return engagement(np.column_stack([f.x[idx], f.y[idx]]), f.personnel[idx], sigma_km, cxy, model.grid.cell_km)
+
+
+def _attacker_sigma(model, idx: np.ndarray) -> np.ndarray:
+    return np.full(idx.size, float(model.spec.attacker.concentration_km))
+
+
+def fight(model, day: int) -> ContactResult | None:
+    """The day's ground combat at every contact cell (schedule step 5a): the attacker attacks.
+
+    Local combat power of a side at a cell is the sum over its units of engaged
+    personnel x kind factor x cohesion x supply factor (x posture, terrain and
+    fortification for the defender; x the weather's attack factor for the attacker),
+    plus the side's fire power per km (:func:`assault`). The ratio sets the assault
+    hazard and both sides' casualty rates; thin defenders leave gaps where
+    infiltration rises, more so under fog and cloud.
     """
     from sim.model.agents import ATTACKER_SIDE, DEFEND, DEFENDER_SIDE
 
     cells = model.contact_cells
     if len(cells) == 0:
         return None
-    sc = model.spec
-    cb = sc.combat
-    eff = model.effect
+    cb = model.spec.combat
     f = model.forces
-    k = model.grid.cell_km
     cxy = model.cell_xy(cells)
-
+    r, c = cells[:, 0], cells[:, 1]
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     dfd = np.flatnonzero(f.in_line(DEFENDER_SIDE))
-    floor = float(cb.supply_floor)
-    Ea = engagement(np.column_stack([f.x[att], f.y[att]]), f.personnel[att],
-                    np.full(att.size, float(sc.attacker.concentration_km)), cxy, k)
-    Ed = engagement(np.column_stack([f.x[dfd], f.y[dfd]]), f.personnel[dfd], model.def_sigma[dfd], cxy, k)
-    pa = model.kind_attack[f.kind[att]] * f.cohesion[att] * (floor + (1 - floor) * f.supply[att]) * eff.attack
-    posture = model.posture_defence[f.posture[dfd]]
     ur, uc = model.cells_of(dfd)
     dug_in = (f.posture[dfd] == DEFEND) & (model.grid.fortification[ur, uc] >= 2)  # in a prepared belt: fortified
-    posture = np.where(dug_in, model.fortified_posture, posture)
-    pd = model.kind_defence[f.kind[dfd]] * posture * f.cohesion[dfd] * (floor + (1 - floor) * f.supply[dfd])
-    r, c = cells[:, 0], cells[:, 1]
-    A = pa @ Ea + model.fire_power_per_km[ATTACKER_SIDE] * k
-    D = (pd @ Ed) * model.defence_cell[r, c] * model.defender_boost[r, c] + model.fire_power_per_km[DEFENDER_SIDE] * k
-    ratio = A / np.maximum(D, 1e-6)
-    att_present = Ea.sum(axis=0)
-    def_density = Ed.sum(axis=0) / k
-    gap = np.clip(1.0 - def_density / float(cb.min_density_per_km), 0.0, 1.0)
+    posture = np.where(dug_in, model.fortified_posture, model.posture_defence[f.posture[dfd]])
+    attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att), (),
+                      model.fire_power_per_km[ATTACKER_SIDE], float(cb.attacker_casualty_rate))
+    defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
+                      (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
+                      float(cb.defender_casualty_rate))
+    massing = mechanisms.massing_divisor(attackers.engaged.sum(axis=0), model.min_attack_party,
+                                         model.drone_share[DEFENDER_SIDE], float(model.spec.mechanisms.kill_zone.massing_penalty))
+    a = assault(model, attackers, defenders, cells, massing)
+    return _contact_result(model, day, attackers, defenders, a, cells)
 
-    mobility = model.mobility_cell[r, c] * eff.mobility
+
+def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assault, cells: np.ndarray) -> ContactResult:
+    """What the contact cells give the rest of the day: the assault's hazard with the city's
+    strangulation and the kill zone and tempo, infiltration through the gaps, the defender's
+    hazard of retaking contested cells, each defender unit's threat."""
+    sc = model.spec
+    cb = sc.combat
+    f = model.forces
+    r, c = cells[:, 0], cells[:, 1]
+    Ea, Ed = attackers.engaged, defenders.engaged
+    att_present = Ea.sum(axis=0)
+    gap = np.clip(1.0 - Ed.sum(axis=0) / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
     urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
-    massing = mechanisms.massing_divisor(att_present, model.min_attack_party, model.drone_share[DEFENDER_SIDE],
-                                         float(sc.mechanisms.kill_zone.massing_penalty))
-    h_attack = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
-                              float(cb.advance_steepness), mobility) * presence * strangled
-    h_attack *= _assault_intensity(model, att, Ea, att_present)
-    mix = (model.kind_infiltration[f.kind[att]] @ Ea) / np.maximum(att_present, 1e-9)
+    h_attack = a.hazard * strangled
+    h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
+    mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
     urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
-    h_inf = (float(cb.infiltration_per_day) * eff.infiltration_cover * mix * presence * urban_bonus * strangled
+    h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * mix * presence * urban_bonus * strangled
              * model.infiltration_foliage
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
-    h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(ratio, 1e-9), float(cb.advance_half_ratio),
+    h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(a.ratio, 1e-9), float(cb.advance_half_ratio),
                                                            float(cb.advance_steepness)) * model.defender_boost[r, c]
     h_counter *= model.counter_kill_zone / strangled
-
-    terrain_cas = model.casualty_cell[r, c] * eff.casualties
-    rate_a = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio,
-                                 terrain_cas)
-    rate_d = daily_casualty_rate(float(cb.defender_casualty_rate), float(cb.modern_casualty_factor),
-                                 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
-    att_losses = Ea @ rate_a
-    def_losses = Ed @ rate_d
-    model.record_losses(att, np.minimum(att_losses, 0.5 * f.personnel[att]))
-    model.record_losses(dfd, np.minimum(def_losses, 0.5 * f.personnel[dfd]))
-    engaged = Ed.sum(axis=1)
-    threat = np.where(engaged > 0, (Ed @ ratio) / np.maximum(engaged, 1e-9), 0.0)
-    return ContactResult(A, D, ratio, gap, h_attack, h_inf, h_counter, att_losses, def_losses, dfd, threat,
-                         presence * mix)
+    engaged_d = Ed.sum(axis=1)
+    threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
+    return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,
+                         a.defender_losses, defenders.units, threat, presence * mix, cells)
 
 
-def _assault_intensity(model, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
+def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
     """Per contact cell: the kill zone (the defender's drones flying today) x the engaged arms' tempo.
 
     docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
     """
     mech = model.spec.mechanisms
-    tempo = mechanisms.tempo_factor(model.day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
+    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
                                     float(mech.tempo.assault_share), float(mech.tempo.pause_intensity))
     engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
     return model.assault_kill_zone * engaged_tempo
@@ -243,11 +320,11 @@ class CounterResult:
 
 
 def counter_offensive(model) -> CounterResult | None:
-    """Defender units in the attack posture assault attacker-held cells next to them.
+    """Defender units in the attack posture assault attacker-held cells next to them (schedule step 5b).
 
-    The same kernel with the roles swapped: the defender's attack power (kind attack
-    factor, cohesion, supply, weather, the hold doctrine's boost) against the
-    attacker's hasty defence (Dupuy 1.3) on its terrain; the hazard turns an
+    The one kernel (:func:`assault`) with the roles swapped: the defender's attack power
+    (kind attack factor, cohesion, supply, weather, the hold doctrine's boost) against
+    the attacker's hasty defence (Dupuy 1.3) on its terrain; the hazard turns an
     attacker-held cell contested, from where the ordinary counter hazard can retake it.
     """
     from sim.model.agents import ATTACK, ATTACKER_SIDE, DEFENDER_SIDE
@@ -266,31 +343,14 @@ def counter_offensive(model) -> CounterResult | None:
     if not near.any():
         return None
     cells, cxy = cells[near], cxy[near]
-    sc = model.spec
-    cb = sc.combat
-    eff = model.effect
-    k = model.grid.cell_km
-    floor = float(cb.supply_floor)
-    att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
-    Ed = engagement(np.column_stack([f.x[dfd], f.y[dfd]]), f.personnel[dfd], sig, cxy, k)
-    Ea = engagement(np.column_stack([f.x[att], f.y[att]]), f.personnel[att],
-                    np.full(att.size, float(sc.attacker.concentration_km)), cxy, k)
+    cb = model.spec.combat
     r, c = cells[:, 0], cells[:, 1]
-    pd = model.kind_attack[f.kind[dfd]] * f.cohesion[dfd] * (floor + (1 - floor) * f.supply[dfd]) * eff.attack
-    pa = model.kind_defence[f.kind[att]] * float(cb.posture_defence["hasty"]) * f.cohesion[att] * (
-        floor + (1 - floor) * f.supply[att])
-    terrain = np.array([float(cb.terrain_defence[t]) for t in ("open", "urban", "forest", "water")])[model.grid.terrain[r, c]]
-    D = (pd @ Ed) * model.defender_boost[r, c] + model.fire_power_per_km[DEFENDER_SIDE] * k
-    A = (pa @ Ea) * terrain + model.fire_power_per_km[ATTACKER_SIDE] * k
-    ratio = D / np.maximum(A, 1e-6)
-    presence = np.clip(Ed.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
-    hazard = advance_hazard(ratio, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
-                            float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
-    hazard *= model.counter_kill_zone
-    terrain_cas = model.casualty_cell[r, c] * eff.casualties
-    rate_d = daily_casualty_rate(float(cb.attacker_casualty_rate), float(cb.modern_casualty_factor), ratio, terrain_cas)
-    rate_a = daily_casualty_rate(float(cb.defender_casualty_rate), float(cb.modern_casualty_factor),
-                                 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
-    model.record_losses(dfd, np.minimum(Ed @ rate_d, 0.5 * f.personnel[dfd]))
-    model.record_losses(att, np.minimum(Ea @ rate_a, 0.5 * f.personnel[att]))
-    return CounterResult(cells, hazard)
+    att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
+    terrain = model.terrain_defence[model.grid.terrain[r, c]]
+    counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd), (model.defender_boost[r, c],),
+                              model.fire_power_per_km[DEFENDER_SIDE], float(cb.attacker_casualty_rate))
+    holders = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy),
+                    defence_power(model, att, float(cb.posture_defence["hasty"])), (terrain,),
+                    model.fire_power_per_km[ATTACKER_SIDE], float(cb.defender_casualty_rate))
+    a = assault(model, counter_attackers, holders, cells)
+    return CounterResult(cells, a.hazard * model.counter_kill_zone)

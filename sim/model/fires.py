@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
+from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.mechanisms import foliage_factor, kill_zone_factor
 from sim.model.weather import drone_availability
 
 SIDES = (DEFENDER_SIDE, ATTACKER_SIDE)
 
 
-def availability(model) -> None:
+def availability(model, day: int) -> None:
     """Sorties that fly today, fire intensity (0..1 of nominal) and the grounded-day flag."""
     sc = model.spec
     eff = model.effect
@@ -41,7 +41,7 @@ def availability(model) -> None:
     kz = mech.kill_zone
     # the kill zone (docs/ODD.md 7.19, mechanisms 1 and 6): each side's drones stop a share of the other's
     # assaults, less of the attacker's in the leafy months
-    month = int(model.month_of_day[min(model.day, len(model.month_of_day) - 1)])
+    month = int(model.month_of_day[min(day, len(model.month_of_day) - 1)])
     leaves = foliage_factor(month, mech.foliage.months, float(mech.foliage.kill_zone_factor))
     model.infiltration_foliage = foliage_factor(month, mech.foliage.months, float(mech.foliage.infiltration_factor))
     model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], float(kz.assault_suppression) * leaves)
@@ -72,17 +72,4 @@ def fire(model) -> None:
         losses = np.minimum(kills * weight / total, 0.5 * f.personnel[targets])
         model.record_losses(targets, losses)
         model.drone_casualties[enemy] += losses.sum() * (drone_kills / kills)
-    _columns_under_drones(model)
 
-
-def _columns_under_drones(model) -> None:
-    """Withdrawing columns on the move are exposed to the attacker's drones (less in fog and cloud)."""
-    f = model.forces
-    moving = np.flatnonzero(f.present & (f.posture == WITHDRAW))
-    nominal = float(model.spec.drones.attacker.sorties_per_day)
-    if moving.size == 0 or nominal <= 0:
-        return
-    share = model.sorties_today[ATTACKER_SIDE] / nominal
-    losses = f.personnel[moving] * float(model.spec.option.withdraw.column_drone_loss_per_day) * share
-    model.record_losses(moving, losses)
-    model.drone_casualties[DEFENDER_SIDE] += losses.sum()

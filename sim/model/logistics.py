@@ -31,8 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from sim.model import kernels
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.theater.grid import ATTACKER, DEFENDER
+from sim.model.agents import ATTACKER, ATTACKER_SIDE, DEFENDER, DEFENDER_SIDE
 
 # half-widths (km) at which the corridor is probed; widths above the last are "wide open"
 HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0)
@@ -95,16 +94,25 @@ def distance_to_enemy_km(control_def: np.ndarray, cell_km: float) -> np.ndarray:
 
 
 def update(model) -> SupplyState:
-    """The day's supply network and every unit's supply level."""
-    sc = model.spec
-    lg = sc.logistics
-    f = model.forces
+    """The day's supply network and every unit's supply level (schedule step 3b)."""
+    state = _network_today(model)
+    rng_km = float(model.spec.drones.attacker.range_km)
+    relief = _new_route_relief(model, state, model.supply_state, rng_km)
+    _defender_supply(model, state, rng_km, relief)
+    _attacker_supply(model)
+    model.supply_state = state
+    return state
+
+
+def _network_today(model) -> SupplyState:
+    """Pockets, bottlenecks, the city's corridor and road service on today's control; the distance
+    from every cell to ground the defender does not hold (``model.dist_to_enemy_km``)."""
+    lg = model.spec.logistics
     control_def = model.control == DEFENDER
     passable = model.control != ATTACKER
     dist_km = distance_to_enemy_km(control_def, model.grid.cell_km)
     sources = model.source_cells[control_def[model.source_cells[:, 0], model.source_cells[:, 1]]]
     if len(sources) == 0:
-        sources = np.zeros((0, 2), dtype=int)
         pocket = control_def.copy()
         state = SupplyState(pocket, np.zeros(control_def.shape), 0.0, True, np.zeros_like(control_def))
     else:
@@ -113,37 +121,51 @@ def update(model) -> SupplyState:
             max(1, int(round(float(lg.road_reach_km) / model.grid.cell_km))))
         state = SupplyState(pocket, bottleneck, corridor, city_pocket, road_served)
     model.dist_to_enemy_km = dist_km
+    return state
 
-    prev = model.supply_state
-    rng_km = float(sc.drones.attacker.range_km)
+
+def _new_route_relief(model, state: SupplyState, prev: SupplyState | None, rng_km: float) -> float:
+    """Days the city's corridor has been under fire control (kept in ``state``), and the share of the
+    interdiction that new routes relieve after them (seed 000)."""
+    lg = model.spec.logistics
     city_exposure = np.clip(1.0 - (state.corridor_km / 2) / rng_km, 0.0, 1.0)
     state.pressure_days = (prev.pressure_days + 1) if (prev is not None and city_exposure > 0.5) else (
         prev.pressure_days if prev is not None else 0)
-    relief = float(lg.new_route_relief) * min(1.0, state.pressure_days / max(float(lg.new_route_days), 1e-9))
+    return float(lg.new_route_relief) * min(1.0, state.pressure_days / max(float(lg.new_route_days), 1e-9))
 
-    # defenders
+
+def _defender_supply(model, state: SupplyState, rng_km: float, relief: float) -> None:
+    """Defenders: cut off in a pocket, or supplied toward a target set by road service and fire control."""
+    sc = model.spec
+    lg = sc.logistics
+    f = model.forces
     d = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
-    if d.size:
-        r, c = model.cells_of(d)
-        in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
-        f.in_pocket[d] = in_pocket
-        window = model.bottleneck_window
-        b = kernels.window_max_at(state.bottleneck_km, r, c, window // 2)
-        exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
-        intensity = model.fire_intensity[ATTACKER_SIDE]
-        interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)
-        road_factor = np.where(state.road_served[r, c], 1.0, float(lg.offroad_supply) * model.effect.mobility)
-        target = np.clip(road_factor * (1.0 - interdiction), 0.0, 1.0)
-        s = f.supply[d]
-        s = np.where(in_pocket, np.maximum(s - float(lg.pocket_supply_loss_per_day), 0.0),
-                     s + float(lg.resupply_per_day) * (target - s))
-        f.supply[d] = np.clip(s, 0.0, 1.0)
-    # attackers: their routes run back to the south-east, outside the grid's supply model;
-    # the defender's drones interdict them at a fixed exposure (logistics.attacker_route_exposure)
+    if d.size == 0:
+        return
+    r, c = model.cells_of(d)
+    in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
+    f.in_pocket[d] = in_pocket
+    window = model.bottleneck_window
+    b = kernels.window_max_at(state.bottleneck_km, r, c, window // 2)
+    exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
+    intensity = model.fire_intensity[ATTACKER_SIDE]
+    interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)
+    road_factor = np.where(state.road_served[r, c], 1.0, float(lg.offroad_supply) * model.effect.mobility)
+    target = np.clip(road_factor * (1.0 - interdiction), 0.0, 1.0)
+    s = f.supply[d]
+    s = np.where(in_pocket, np.maximum(s - float(lg.pocket_supply_loss_per_day), 0.0),
+                 s + float(lg.resupply_per_day) * (target - s))
+    f.supply[d] = np.clip(s, 0.0, 1.0)
+
+
+def _attacker_supply(model) -> None:
+    """Attackers: their routes run back to the south-east, outside the grid's supply model; the
+    defender's drones interdict them at a fixed exposure (logistics.attacker_route_exposure)."""
+    sc = model.spec
+    lg = sc.logistics
+    f = model.forces
     a = np.flatnonzero(f.side_mask(ATTACKER_SIDE))
     if a.size:
         target = 1.0 - (float(sc.drones.defender.interdiction) * model.fire_intensity[DEFENDER_SIDE]
                         * float(lg.attacker_route_exposure))
         f.supply[a] += float(lg.resupply_per_day) * (target - f.supply[a])
-    model.supply_state = state
-    return state

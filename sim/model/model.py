@@ -1,40 +1,35 @@
 """The Mesa model of the fight for Pokrovsk. ``step()`` is the daily schedule.
 
-Read ``step`` as the ODD's "process overview and scheduling" (docs/ODD.md):
-
-1. weather
-2. observation and drone availability
-3. logistics: supply network, fire control over roads, encirclement check
-4. fires: drones and artillery
-5. ground combat at every contact by local force ratio
-6. movement and control changes
-7. cohesion, surrender of cut-off units
-8. arrivals and redeployments (commanders' orders)
-9. daily metrics
+``step`` is docs/ODD.md section 3 ("Process overview and scheduling"), one line per row
+of its table, in its order. The clock is Mesa's step counter: ``day`` is ``steps``, the
+days fought so far; inside ``step`` the day being fought is ``steps - 1``.
 """
 
 from __future__ import annotations
+
+from operator import attrgetter
 
 import mesa
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from sim.model import combat, doctrine, fires, logistics, movement, options
+from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
+from sim.model.options import build_option
+from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
 from sim.model.kernels import touches
 from sim.model.agents import (
-    ARMS, ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
+    ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
-from sim.model.weather import draw_sequence, month_of_days
 from sim.outcomes import Recorder
 from sim.scenario import Scenario, sample, uncertain_inputs
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER, URBAN, Grid
+from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from sim.theater.spec import Theater
-from sim.vocab import Arm, Echelon, OptionKind, Posture, Terrain, UnitKind, Weather, by_code
+from sim.vocab import Arm, Echelon, UnitKind, Weather
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -72,152 +67,93 @@ class PokrovskModel(mesa.Model):
 
             theater = load_theater(sc.theater, BASE_SCENARIO.parent)
         self.theater = theater
-        self.grid: Grid = build_grid(theater, sc.grid.cell_km)
-        g = self.grid
+        self.world = build_world(sc, theater, build_grid(theater, sc.grid.cell_km), seed)  # read as model.<field>
+        self.control = self.world.initial_control.copy()
+        self._start_state()
+        self.option = build_option(self, sc.option)              # sim/model/options/
+        self.counterattack_objective = self.option.counterattack_objective(self)
+        self.replacement_factor = np.array([self.option.replacement_factor(s) for s in (DEFENDER_SIDE, ATTACKER_SIDE)])
+        self._start_forces()
+        self.update_front()
+        self.recorder = Recorder(self)
+        self.running = True
 
-        # --------------------------------------------------------- state
-        self.day = 0
-        self.front_date, self.control = g.initial_control(sc.start_date)
-        self.initial_control = self.control.copy()
-        self.weather_seq = draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather"))
+    def _start_state(self) -> None:
+        """What changes day by day, as it stands on day 0 (every part set here; nothing appears later)."""
+        sc = self.spec
+        # the sky: the day's weather and what flies in it (steps 1, 2, 4)
         self.weather_state = int(self.weather_seq[0])
         self.effect = sc.weather.effects[Weather(self.weather_state).label]
         self.sorties_today = np.zeros(2)
         self.drone_share = np.zeros(2)        # share of each side's nominal sorties flying today
         self.assault_kill_zone = 1.0          # share of the attacker's assault hazard the defender's drones leave
         self.infiltration_foliage = 1.0       # factor on the attacker's infiltration from the leaves (mechanism 6)
-        self.month_of_day = month_of_days(sc.start_date, sc.days + 1)
         self.counter_kill_zone = 1.0          # share of the defender's counter-attack hazard the attacker's drones leave
-        # each arm's place in its cycle of assault and pause (docs/ODD.md 7.19, mechanism 2), drawn once
-        self.arm_phase = substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days)
         self.fire_intensity = np.ones(2)
         self.fire_power_per_km = np.zeros(2)
         self.grounded_today = False
+        # supply (step 3b)
         self.supply_state: logistics.SupplyState | None = None
-        self.last_contact: combat.ContactResult | None = None
-        self.last_contact_cells = np.zeros((0, 2), int)
+        self.dist_to_enemy_km = logistics.distance_to_enemy_km(self.control == DEFENDER, self.grid.cell_km)
+        # the ledger
         self.losses_today = np.zeros(2)
         self.arrived_total = np.zeros(2)
         self.captured_total = np.zeros(2)
         self.drone_casualties = np.zeros(2)   # casualties each side suffered from enemy drones
         self.surrendered_units = 0
-        self.counterattacking = False
-        self.replacement_factor = np.ones(2)
-        self.withdraw_day: int | None = None       # option withdraw: the day it started
-        self.withdrawing: set[int] = set()
-        self.rearguard: set[int] = set()
-        self.withdrawn_units: set[int] = set()     # reached the belt; not sent back
-        self.withdrawn_personnel = 0.0
-
-        # --------------------------------------------------------- cell factors (numpy layers)
-        cb = sc.combat
-        self.active = g.sectors[sc.active_sector] if sc.active_sector else np.ones(g.shape, bool)
-        self.defence_cell = by_code(cb.terrain_defence, Terrain)[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification)
-        self.mobility_cell = by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0)
-        self.casualty_cell = by_code(cb.terrain_casualties, Terrain)[g.terrain]
-        self.infiltration_gap_floor = float(cb.infiltration_gap_floor)
-        self.min_attack_party = float(cb.min_attack_party)
-        self.kind_attack = by_code({k: v.attack for k, v in sc.kinds.items()}, UnitKind)
-        self.kind_defence = by_code({k: v.defence for k, v in sc.kinds.items()}, UnitKind)
-        self.kind_infiltration = by_code({k: v.infiltration for k, v in sc.kinds.items()}, UnitKind)
-        pdef = cb.posture_defence
-        # each posture's defence factor, by name (a unit gone defends nothing)
-        table = {"attack": "hasty", "defend": "prepared", "delay": "delay", "withdraw": "withdrawal", "reserve": "hasty"}
-        self.posture_defence = by_code({p: pdef[table[p]] if p in table else 0.0 for p in Posture.labels()}, Posture)
-        self.bottleneck_window = max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1)
-        self.fortified_posture = float(pdef["fortified"])
-
-        # --------------------------------------------------------- places
-        out = sc.outcomes
-        self.city_mask = g.urban_mask(out.city)
-        self.city_zone = ndimage.binary_dilation(self.city_mask, structure=FOUR)
-        self.city_xy = self.xy_of_place(out.city)
-        self.pocket_town_masks = {town: g.urban_mask(town) for town in out.pocket_towns}
-        self.pocket_town_mask = np.logical_or.reduce(list(self.pocket_town_masks.values()))
-        self.next_line_mask = g.belts[out.next_line] & self.active & (self.initial_control != ATTACKER)
-        self.source_cells = np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2)
-        X, Y = g.centres_km()
-        self._X, self._Y = X, Y
-        near_city = np.hypot(X - self.city_xy[0], Y - self.city_xy[1]) <= float(sc.option.hold.counterattack_radius_km)
-        self.no_boost = np.ones(g.shape)
-        self.counterattack_zone_boost = np.where(near_city, float(sc.option.hold.counterattack_power_factor), 1.0)
-        self.defender_boost = self.no_boost
-        self.deep_mask = (g.terrain == URBAN) & self.active
-        self.open_ground = g.terrain != URBAN   # where thin wedges can be sealed (docs/ODD.md 7.19)
-        self.advance_from = ndimage.distance_transform_edt(self.initial_control != ATTACKER) * g.cell_km
-
-        # --------------------------------------------------------- attacker arms
-        arms = sc.attacker.arms
-        self.arm_waypoints = {a: [self.xy_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
-        self.arm_waypoint_cells = {a: [g.cell_of_place(p) for p in arms[a.label].waypoints] for a in ARMS}
-        self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
-        self.active_arms = {2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)]
-
-        # --------------------------------------------------------- options
-        opt = sc.option
-        self.withdraw_destination_cells, self.near_destination = options.destination_cells(self, opt.withdraw.destination)
-        self.pocket_town_xy = np.array([self.xy_of_place(t) for t in out.pocket_towns])
-        self.counterattack_objective = (self.xy_of_place(opt.reinforce.counterattack_toward)
-                                        if opt.kind == OptionKind.REINFORCE else self.arm_objective(NE))
-        if opt.kind == OptionKind.KURSK_PRESSURE:
-            self.replacement_factor[ATTACKER_SIDE] = float(opt.kursk_pressure.attacker_arrival_factor)
-
-        # --------------------------------------------------------- units
-        self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
-        self.forces = Forces.from_records(self._unit_records())
-        self.def_sigma = np.array([float(sc.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
-        self.agent_of: dict[int, Unit] = {}
         self.initial_personnel = np.zeros(2)
+        # the commanders' state (step 8)
+        self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)
+        self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
+        self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
+
+    def _start_forces(self) -> None:
+        """Every unit of the run as a row of ``forces``; the units present on day 0 deployed as Mesa agents."""
+        self.forces = Forces.from_records(self._unit_records())
+        self.def_sigma = np.array([float(self.spec.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
+        self.agent_of: dict[int, Unit] = {}
         for i in np.flatnonzero(self.forces.arrival_day == 0):
             self.deploy(int(i), initial=True)
 
-        self.update_front()
-        self.recorder = Recorder(self)
-        self.running = True
-
     # ================================================================= schedule
     def step(self) -> None:
-        """One day, in the order of the ODD (docs/ODD.md, "Process overview and scheduling")."""
-        sc = self.spec
+        """One day, in the order of docs/ODD.md section 3: one line per row of its table."""
+        today = self.steps - 1                               # Mesa counts the step before it runs it
         self.losses_today[:] = 0.0
-        # 1. weather
-        self.weather_state = int(self.weather_seq[self.day])
-        self.effect = sc.weather.effects[Weather(self.weather_state).label]
-        # 2. observation and drone availability
-        fires.availability(self)
-        # 3. logistics: supply, fire control over roads, encirclement check
-        self.update_front()
-        logistics.update(self)
-        # 4. fires
-        fires.fire(self)
-        # 5. ground combat
-        result = combat.fight(self)
-        counter = combat.counter_offensive(self)
-        # 6. movement and control changes
-        movement.change_control(self, result, counter)
-        movement.clear_empty_pockets(self)
-        movement.displace_defenders(self)
-        movement.move_toward_targets(self)
-        options.move_withdrawing(self)
-        # 7. cohesion, surrender
-        doctrine.cohesion_and_surrender(self)
-        # 8. arrivals and redeployments
-        self.day += 1
-        self.last_contact, self.last_contact_cells = result, self.contact_cells
-        doctrine.arrivals(self)
-        self.update_front()
-        doctrine.defender_orders(self)
-        doctrine.attacker_orders(self)
-        # 9. daily metrics
-        self.recorder.record(self)
-        if self.day >= sc.days:
-            self.running = False
+        weather.set_today(self, today)                       # 1  weather
+        fires.availability(self, today)                      # 2  observation and drone availability
+        self.update_front()                                  # 3a front
+        logistics.update(self)                               # 3b logistics: supply, fire control, pockets
+        fires.fire(self)                                     # 4a fires: drones and artillery
+        self.option.under_fire(self)                         # 4b the option's columns under fire
+        contact = combat.fight(self, today)                  # 5a ground combat at every contact cell
+        counter = combat.counter_offensive(self)             # 5b defender counter-attacks
+        movement.change_control(self, contact, counter)      # 6a control changes
+        movement.clear_empty_pockets(self)                   # 6b empty pockets
+        movement.displace_defenders(self)                    # 6c displaced defenders fall back or break out
+        movement.move_toward_targets(self)                   # 6d movement toward targets
+        self.option.march(self)                              # 6e the option's own movements
+        doctrine.cohesion_and_surrender(self)                # 7  cohesion, surrender of cut-off units
+        doctrine.arrivals(self)                              # 8a arrivals and replacements (for day + 1)
+        self.update_front()                                  # 8b front again
+        commanders.defender_orders(self, contact)            # 8c defender commander
+        self.option.decide(self)                             # 8d the option's orders (may overrule 8c)
+        commanders.counterattack_orders(self)                # 8e counter-attackers head for the objective
+        commanders.attacker_orders(self, contact)            # 8f attacker commander
+        self.update_unit_agents()                            # 9a the Mesa agents follow the units
+        self.recorder.record(self)                           # 9b daily metrics
+        self.running = self.steps < self.spec.days
 
     def run(self) -> PokrovskModel:
         """Step to the scenario's last day."""
         while self.running:
             self.step()
         return self
+
+    @property
+    def day(self) -> int:
+        """Days fought so far: Mesa's step counter (the one clock)."""
+        return self.steps
 
     # ================================================================= front
     def update_front(self) -> None:
@@ -312,38 +248,10 @@ class PokrovskModel(mesa.Model):
                 for n in range(u.count):
                     records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
                     k += 1
-            delay, factor = 0, 1.0
-            if side == ATTACKER_SIDE and sc.option.kind == OptionKind.KURSK_PRESSURE:
-                kp = sc.option.kursk_pressure
-                delay, factor = int(kp.attacker_arrival_delay_days), float(kp.attacker_arrival_factor)
             for a in spec.arrivals:
                 for n in range(a.count):
-                    records.append(self._record(side, a, float(a.personnel) * factor, int(a.day) + delay, a.count, n,
-                                                source="arrival"))
-        if sc.option.kind == OptionKind.REINFORCE:
-            records.extend(self._reinforcement_records())
-        return records
-
-    def _reinforcement_records(self) -> list[UnitRecord]:
-        """The Kursk brigades (defender) and the attacker's answer from Kursk."""
-        opt = self.spec.option.reinforce
-        n = int(opt.brigades)
-        arrive = int(opt.depart_day) + int(opt.transit_days)
-        out = []
-        for k in range(n):
-            at = opt.railheads[k % len(opt.railheads)]
-            out.append(UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=UnitKind.of(opt.kind),
-                                  echelon=Echelon.BRIGADE, sector="reinforce",
-                                  personnel=float(opt.personnel_per_brigade), arrival_day=arrive,
-                                  at=self.xy_of_place(at), posture=ATTACK, source="reinforce"))
-        answer = float(opt.attacker_response_share) * n * float(opt.personnel_per_brigade)
-        if answer > 0:
-            out.append(UnitRecord(name="attacker answer from Kursk", side=ATTACKER_SIDE,
-                                  kind=UnitKind.MECHANISED, echelon=Echelon.BRIGADE,
-                                  sector="reserve", personnel=answer,
-                                  arrival_day=int(opt.depart_day) + int(opt.attacker_response_delay_days),
-                                  at=self.xy_of_place(opt.attacker_response_at), posture=RESERVE, source="response"))
-        return out
+                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+        return self.option.enter(self, records)
 
     def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
         sector = spec.sector
@@ -363,9 +271,7 @@ class PokrovskModel(mesa.Model):
 
     # ================================================================= geometry
     def xy_of_place(self, place) -> tuple[float, float]:
-        lat, lon = self.theater.place_latlon(place)
-        x, y = self.grid.to_km(lat, lon)
-        return float(x), float(y)
+        return place_xy(self.theater, self.grid, place)
 
     def cell_of_xy(self, x: float, y: float) -> tuple[int, int]:
         k = self.grid.cell_km
@@ -410,10 +316,16 @@ class PokrovskModel(mesa.Model):
         return None, None
 
     # ================================================================= views
-    def units(self, side: str | None = None) -> list[Unit]:
-        """Present units as Mesa agents (optionally of one side)."""
-        f = self.forces
-        return [a for i, a in self.agent_of.items() if f.present[i] and (side is None or a.side == side)]
+    def units(self, side: str | None = None) -> mesa.agent.AgentSet:
+        """Present units as Mesa agents (optionally of one side), queried through Mesa's AgentSet."""
+        units = self.agents_by_type.get(Unit, mesa.agent.AgentSet([], random=self.random))
+        return units if side is None else units.select(lambda a: a.side == side)
+
+    def update_unit_agents(self) -> None:
+        """Remove the agent of every unit that has left (surrendered); arrivals got theirs at deployment."""
+        for i in np.flatnonzero(~self.forces.present):
+            if int(i) in self.agent_of:
+                self.agent_of.pop(int(i)).remove()
 
     @property
     def weather_name(self) -> str:
@@ -423,3 +335,8 @@ class PokrovskModel(mesa.Model):
         """Share of the city's urban cells held by the defender."""
         return float((self.control[self.city_mask] == DEFENDER).mean())
 
+
+# The World's constants read as the model's own, read-only: ``model.defence_cell`` is
+# ``model.world.defence_cell`` (a C-level attribute getter; assigning one raises).
+for _name in sorted(WORLD_FIELDS):
+    setattr(PokrovskModel, _name, property(attrgetter(f"world.{_name}"), doc=f"``world.{_name}`` (constant)"))

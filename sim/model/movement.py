@@ -18,9 +18,8 @@ from scipy import ndimage
 
 from sim.model import mechanisms
 from sim.model.kernels import touches
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE, WITHDRAW
+from sim.model.agents import ATTACKER, ATTACKER_SIDE, CONTESTED, DEFENDER, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
 FOUR = ndimage.generate_binary_structure(2, 1)
 

@@ -99,6 +99,12 @@ def draw_sequence(weather, start: dt.date, days: int, rng: np.random.Generator) 
     return seq
 
 
+def set_today(model, day: int) -> None:
+    """Schedule step 1: the day's weather state (drawn at build, ``weather_seq``) and its effects."""
+    model.weather_state = int(model.weather_seq[day])
+    model.effect = model.spec.weather.effects[Weather(model.weather_state).label]
+
+
 def drone_availability(effect, weather_state: int, weather_resistant_share: float) -> float:
     """Share of a side's nominal sorties that fly and see today.
 

@@ -1,0 +1,28 @@
+"""Kursk pressure: no brigades for the sector; the attacker's arrivals come later and smaller.
+
+Scenario ``option.kursk_pressure`` (docs/ODD.md A.11, 5 and 7.15; SOURCES.md s.11 "Options as
+doctrine"): the attacker's scheduled arrivals come ``attacker_arrival_delay_days`` later
+with ``attacker_arrival_factor`` of their personnel, and its daily replacements are cut by
+the same factor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sim.model.agents import ATTACKER_SIDE, UnitRecord
+from sim.model.options.base import Option
+from sim.vocab import OptionKind, UnitSource
+
+
+class KurskPressure(Option):
+    kind = OptionKind.KURSK_PRESSURE
+
+    def enter(self, model, records: list[UnitRecord]) -> list[UnitRecord]:
+        delay, factor = int(self.settings.attacker_arrival_delay_days), float(self.settings.attacker_arrival_factor)
+        return [dataclasses.replace(r, personnel=r.personnel * factor, arrival_day=r.arrival_day + delay)
+                if r.side == ATTACKER_SIDE and r.source == UnitSource.ARRIVAL.label else r
+                for r in records]
+
+    def replacement_factor(self, side: int) -> float:
+        return float(self.settings.attacker_arrival_factor) if side == ATTACKER_SIDE else 1.0
