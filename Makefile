@@ -42,7 +42,7 @@ provision:
 	@.ci/provision
 
 test: lint provision
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
