@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from sim.analysis.compare import option_events, outcome_values, survival_band, survival_curve  # noqa: E402
 from sim.outcomes import AMOUNT, EVENT_DAY, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
+from sim.vocab import Terrain  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
@@ -170,7 +171,7 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
 def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_km: float = 35.0) -> Path | None:
     """The baseline's P(attacker-held on the last day), then each option's difference from it
     (a diverging map centred on 0: blue where the option leaves the attacker less)."""
-    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
     from sim.plots.map import draw_base, draw_latlon_ticks
     from sim.theater import build_grid, load_scenario, theater_of
@@ -204,9 +205,12 @@ def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_k
             ax.set_title(f"baseline: {n}", fontsize=10)
         else:
             d = prob[n] - prob[baseline]
+            # water in grey, not the base map's light blue, which reads as "attacker holds less" here
+            water = np.ma.masked_where(grid.terrain != Terrain.WATER, np.ones(grid.shape))
+            ax.imshow(water, origin="lower", cmap=ListedColormap(["#b8b8b8"]), extent=ext, interpolation="nearest")
             im = ax.imshow(np.ma.masked_where(np.abs(d) < 0.02, d), origin="lower", cmap="RdBu_r", vmin=-top, vmax=top,
                            alpha=0.85, extent=ext, interpolation="nearest")
-            fig.colorbar(im, ax=ax, shrink=0.75, label=f"difference in P(attacker-held)\nblue: attacker holds less than under {baseline}")
+            fig.colorbar(im, ax=ax, shrink=0.75, label=f"difference in P(attacker-held)\nblue: attacker holds less than under {baseline}; grey: water")
             ax.set_title(f"{n} − {baseline}", fontsize=10)
         ax.contour(X, Y, (initial == ATTACKER).astype(float), levels=[0.5], colors=["black"], linewidths=1.0,
                    linestyles="dashed")
