@@ -324,11 +324,11 @@ class WindowReplication:
     horizons: dict[str, tuple[int, ...]]  # scenario name -> horizons
 
     def __call__(self, spec, theater, root_seed: int, index: int):
-        from sim.hindcast import run_one_hindcast
+        from sim.runner import run_one
         from sim.theater import build_grid
 
         days = self.horizons.get(spec.name, ())
-        run = run_one_hindcast(spec, theater, root_seed, index, (0, *days))
+        run = run_one(spec, theater, root_seed, index, (0, *days))
         grid = build_grid(theater, spec.grid.cell_km)
         for h in days:
             run.row[f"{GROUND}@{h}"] = window_gain(grid, run.snapshots[0], run.snapshots[h])

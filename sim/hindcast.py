@@ -18,18 +18,14 @@ on the record's last day instead (1 Sep 2025: day 71).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis import skill
-from sim.core.seeding import replication_seed, seed_int
 from sim.outcomes import fall_day_column
-from sim.scenario import BASE_SCENARIO, Scenario, ScenarioDoc
+from sim.scenario import BASE_SCENARIO, ScenarioDoc
 from sim.theater import build_grid, load_scenario, load_theater, theater_of
 from sim.theater import record
 from sim.theater.spec import Theater
@@ -44,15 +40,6 @@ START_SCENARIOS = {        # start date -> scenario file under scenarios/
 TARGET_COLUMNS = ("start_date", "horizon_days", "date", "target", "town", "real", "model", "model_p05", "model_p95",
                   "brier_model", "brier_persistence", "brier_start", "share_fallen_in_run", "share_fallen_by_real",
                   "runs")
-
-
-@dataclass
-class HindcastRun:
-    """One replication of a hindcast: its outcome row (with the fall days) and its snapshots."""
-
-    index: int
-    row: dict
-    snapshots: dict[int, np.ndarray]   # day -> attacker-held bool grid
 
 
 # ------------------------------------------------------------------ the record
@@ -106,56 +93,20 @@ def real_capture_days(theater: Theater, towns: list[str], start: dt.date) -> dic
 
 
 # ------------------------------------------------------------------ running
-def run_one_hindcast(spec: Scenario, theater: Theater, root_seed: int, index: int, snapshot_days) -> HindcastRun:
-    """Replication ``index`` (the runner's seed for it), keeping the attacker-held cells on ``snapshot_days``."""
-    from sim.model.model import PokrovskModel
-
-    seq = replication_seed(root_seed, index)
-    model = PokrovskModel(spec, seq, theater)
-    model.recorder.request_snapshots(snapshot_days, model)
-    model.run()
-    row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
-    row.update(model.recorder.outcome_row(model))
-    row.update(model.sampled)
-    return HindcastRun(index, row, dict(model.recorder.snapshots))
-
-
-_WORKER: dict = {}
-
-
-def _init_worker(spec, theater, root_seed, snapshot_days, parent) -> None:
-    from sim.runner import worker_setup
-
-    worker_setup(parent)
-    _WORKER.update(spec=spec, theater=theater, root=root_seed, days=snapshot_days)
-
-
-def _run_chunk(indices: list[int]) -> list[HindcastRun]:
-    w = _WORKER
-    return [run_one_hindcast(w["spec"], w["theater"], w["root"], i, w["days"]) for i in indices]
-
-
 def run_hindcast(doc: ScenarioDoc, *, runs: int, seed: int, workers: int = 1,
                  horizons=HORIZONS) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
-    """Run ``runs`` replications of a hindcast; the runs frame and, per snapshot day, runs x rows x cols."""
-    from sim.runner import _pool_context, pooled
+    """Run ``runs`` replications of a hindcast (the runner's replications, snapshots on day 0 and each
+    horizon); the runs frame and, per snapshot day, runs x rows x cols."""
+    from sim.runner import LostReplication, iterate
 
     spec, theater = doc.scenario, theater_of(doc)
     days = (0, *horizons)
-    indices = list(range(runs))
-    if workers <= 1:
-        reps = [run_one_hindcast(spec, theater, seed, i, days) for i in indices]
-    else:
-        def make_pool(n: int) -> ProcessPoolExecutor:
-            return ProcessPoolExecutor(max_workers=n, initializer=_init_worker, mp_context=_pool_context(),
-                                       initargs=(spec, theater, seed, days, os.getpid()))
-
-        def lost(index: int, reason: str) -> list[HindcastRun]:
-            print(f"{spec.name}: replication {index} left out: {reason}", file=sys.stderr)
-            return []
-
-        chunks = [indices[k:k + 4] for k in range(0, runs, 4)]
-        reps = [r for batch in pooled(make_pool, _run_chunk, chunks, workers, lost=lost) for r in batch]
+    reps = []
+    for rep in iterate(spec, theater, seed, list(range(runs)), workers, chunk=4, snapshot_days=days):
+        if isinstance(rep, LostReplication):
+            print(f"{spec.name}: replication {rep.index} left out: {rep.reason}", file=sys.stderr)
+        else:
+            reps.append(rep)
     reps.sort(key=lambda r: r.index)
     frame = pd.DataFrame([r.row for r in reps])
     snapshots = {d: np.stack([r.snapshots[d] for r in reps]) for d in days if all(d in r.snapshots for r in reps)}

@@ -34,7 +34,7 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,23 +62,28 @@ class Replication:
     row: dict
     timeseries: dict
     attacker_held: np.ndarray  # bool grid on the last day
+    snapshots: dict = field(default_factory=dict)  # day -> attacker-held bool grid, on the days asked for
 
 
-def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int) -> Replication:
-    """Run replication ``index`` of a scenario to its last day."""
+def run_one(spec: Scenario, theater: Theater, root_seed: int, index: int, snapshot_days=()) -> Replication:
+    """Run replication ``index`` of a scenario to its last day, keeping the attacker-held cells on
+    ``snapshot_days`` (the record bench and the calibration score the front on those days)."""
     from sim.model.model import PokrovskModel
 
     injected_fault(index)
     seq = replication_seed(root_seed, index)
     theater = theater.with_band(spec.front)  # a sweep's point may set front.contested_band_km
-    model = PokrovskModel(spec, seq, theater).run()
+    model = PokrovskModel(spec, seq, theater)
+    if snapshot_days:
+        model.recorder.request_snapshots(snapshot_days, model)
+    model.run()
     row = {"scenario": spec.name, "replication": index, "seed": seed_int(seq)}
     row.update(model.recorder.outcome_row(model))
     for path, value in model.sampled.items():
         row[path] = value
     ts = model.recorder.timeseries(model)
     ts["replication"] = np.full(len(ts["day"]), index, dtype=np.int32)
-    return Replication(index, row, ts, model.control == ATTACKER)
+    return Replication(index, row, ts, model.control == ATTACKER, dict(model.recorder.snapshots))
 
 
 # ------------------------------------------------------------------ executors
@@ -119,13 +124,14 @@ def injected_fault(index: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _init_worker(spec: Scenario, theater: Theater, root_seed: int, parent: int) -> None:
+def _init_worker(spec: Scenario, theater: Theater, root_seed: int, parent: int, snapshot_days=()) -> None:
     worker_setup(parent)
-    _WORKER.update(spec=spec, theater=theater, root=root_seed)
+    _WORKER.update(spec=spec, theater=theater, root=root_seed, days=snapshot_days)
 
 
 def _run_chunk(indices: list[int]) -> list[Replication]:
-    return [run_one(_WORKER["spec"], _WORKER["theater"], _WORKER["root"], i) for i in indices]
+    w = _WORKER
+    return [run_one(w["spec"], w["theater"], w["root"], i, w["days"]) for i in indices]
 
 
 def _pool_context():
@@ -137,10 +143,10 @@ def _pool_context():
     return ctx
 
 
-def local_pool(spec: Scenario, theater: Theater, root_seed: int, workers: int) -> ProcessPoolExecutor:
+def local_pool(spec: Scenario, theater: Theater, root_seed: int, workers: int, snapshot_days=()) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes ready to run replications of ``spec`` (see ``iterate``)."""
     return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=_pool_context(),
-                               initargs=(spec, theater, root_seed, os.getpid()))
+                               initargs=(spec, theater, root_seed, os.getpid(), tuple(snapshot_days)))
 
 
 # A pool's workers are replaced by fresh ones from the fork server after this many batches
@@ -319,7 +325,7 @@ class LostReplication:
 
 
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
-            chunk: int | None = None, pool: ProcessPoolExecutor | None = None):
+            chunk: int | None = None, pool: ProcessPoolExecutor | None = None, snapshot_days=()):
     """Yield replications as they finish (any order), on ``workers`` processes: a ``Replication``,
     or a ``LostReplication`` for one that kept killing its worker (see ``pooled``).
 
@@ -328,7 +334,7 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
     """
     if workers <= 1 and pool is None:
         for i in indices:
-            yield run_one(spec, theater, root_seed, i)
+            yield run_one(spec, theater, root_seed, i, snapshot_days)
         return
     chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
     chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
@@ -336,7 +342,7 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
     def lost(index: int, reason: str) -> list[LostReplication]:
         return [LostReplication(index, seed_int(replication_seed(root_seed, index)), reason)]
 
-    for reps in pooled(lambda n: local_pool(spec, theater, root_seed, n), _run_chunk, chunks, workers, pool,
+    for reps in pooled(lambda n: local_pool(spec, theater, root_seed, n, snapshot_days), _run_chunk, chunks, workers, pool,
                        lost=lost):
         yield from reps
 
