@@ -50,6 +50,24 @@ def _precision(text: str) -> float:
     return value
 
 
+def _levels(text: str) -> list[float]:
+    """--map-levels: probabilities in (0, 1] separated by commas, e.g. 0.1,0.5,0.9."""
+    try:
+        levels = sorted({float(t) for t in text.split(",") if t.strip()})
+    except ValueError:
+        levels = []
+    if not levels or not all(0 < lv <= 1 for lv in levels):
+        raise argparse.ArgumentTypeError(f"expected probabilities in (0, 1] separated by commas (e.g. 0.1,0.5,0.9), "
+                                         f"found {text!r}")
+    return levels
+
+
+def _map_levels_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--map-levels", type=_levels, default=None, metavar="P,P,...",
+                        help="probability levels of the GIS contour map control_probability.geojson "
+                             "(default 0.1,0.5,0.9)")
+
+
 def _towns(text: str) -> list[str]:
     towns = [t.strip() for t in text.split(",") if t.strip()]
     if not towns:
@@ -110,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--animate", action="store_true",
                    help="also write animation.gif (and .mp4 where ffmpeg exists) of replication 0, day by day")
     _posterior_option(r)
+    _map_levels_option(r)
 
     cp = sub.add_parser("compare", help="run options with common random numbers and compare them")
     cp.add_argument("scenarios", nargs="+", metavar="SCENARIO")
@@ -131,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add replications until P(encirclement) and its paired differences are known to +/-P; "
                          "--runs is the cap")
     _posterior_option(cp)
+    _map_levels_option(cp)
 
     sw = sub.add_parser("sweep", help="run an experiment: a design of points x replications, streamed to Parquet")
     sw.add_argument("experiment", metavar="EXPERIMENT")
@@ -183,8 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=_positive_int, default=8765)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
 
-    pl = sub.add_parser("plot", help="draw the figures of a results folder")
+    pl = sub.add_parser("plot", help="draw the figures (and maps for GIS) of a run, compare or sweep folder again; "
+                                     "a compare folder's report too")
     pl.add_argument("dir", metavar="DIR")
+    _map_levels_option(pl)
     return p
 
 
@@ -413,12 +435,31 @@ def cmd_app(args) -> int:
     return serve_app(scenario, args.host, args.port)
 
 
+def _read_manifest(path: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a manifest of sim ({exc})", source=str(path)) from None
+    return data if isinstance(data, dict) else {}
+
+
 def cmd_plot(args) -> int:
     folder = Path(args.dir)
+    manifest = folder / "manifest.json"
     if (folder / "design.parquet").exists():
         from sim.plots.sweep import plot_sweep as plot
+    elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
+        from sim.runner import redraw_comparison
+
+        def plot(f):
+            return [f / name for name in redraw_comparison(f, args.map_levels)]
     else:
-        from sim.plots.run import plot_results as plot
+        from sim.plots.run import plot_results
+
+        def plot(f):
+            return plot_results(f, args.map_levels)
     for path in plot(folder):
         print(f"wrote {path}")
     return 0

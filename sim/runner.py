@@ -580,8 +580,8 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
     if lost:
         print(failed_line(lost))
     if not getattr(args, "no_plots", False):
-        figures = plot_results(out)
-        print(f"figures: {', '.join(str(p.name) for p in figures)}")
+        figures = plot_results(out, getattr(args, "map_levels", None))
+        print(f"figures and maps: {', '.join(str(p.name) for p in figures)}")
     if getattr(args, "animate", False):
         from sim.model.model import PokrovskModel
         from sim.plots.animate import animate
@@ -704,6 +704,7 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
     manifest = {
         "scenarios": [d.scenario.name for d in docs], "root_seed": args.seed, "replications": len(common),
         "replications_requested": args.runs, "baseline": getattr(args, "baseline", None) or docs[0].scenario.name,
+        "towns": list(getattr(args, "towns", None) or []), "all_pairs": bool(getattr(args, "all_pairs", False)),
         "start_date": docs[0].scenario.start_date.isoformat(),
         "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
         "status": res.status, "package_version": __version__,
@@ -717,6 +718,27 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
     return 130 if res.status == "interrupted" else 0
 
 
+def redraw_comparison(out: Path, levels=None) -> list[str]:
+    """``sim plot`` on a compare folder: its tables, figures, reports and maps again, from the files
+    the comparison wrote (the options' folders and the manifest), without running anything."""
+    from types import SimpleNamespace
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    res = OptionResults({}, {}, {}, {}, {})
+    for name in manifest["scenarios"]:
+        folder = out / name
+        if not (folder / "runs.parquet").exists():
+            raise InputError(f"option {name!r} has no results folder here (its run did not finish)", source=str(out))
+        res.runs[name], res.series[name] = pd.read_parquet(folder / "runs.parquet"), pd.read_parquet(folder / "timeseries.parquet")
+        res.folders[name], res.horizons[name] = folder, int(load_scenario(folder / "scenario.yaml").scenario.days)
+    common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
+    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
+    args = SimpleNamespace(seed=manifest["root_seed"], towns=manifest.get("towns", []),
+                           all_pairs=manifest.get("all_pairs", False), map_levels=levels)
+    write_comparison(out, results, res, manifest, args)
+    return ["report.md", "report.html"]
+
+
 def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionResults, manifest: dict, args) -> None:
     """The comparison's tables, figures and reports, and each option's own figures."""
     from sim.analysis import compare as cmp
@@ -725,6 +747,7 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     from sim.analysis.summary import print_frame
     from sim.outcomes import headline
     from sim.plots.compare import plot_comparison
+    from sim.plots.gis import DEFAULT_LEVELS, write_comparison_gis
     from sim.plots.run import plot_results
 
     horizons, baseline, towns = res.horizons, manifest["baseline"], list(getattr(args, "towns", None) or [])
@@ -739,7 +762,8 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
                               towns=towns)
     for folder in res.folders.values():
-        plot_results(folder)
+        plot_results(folder, getattr(args, "map_levels", None))
+    write_comparison_gis(out, res.folders, getattr(args, "map_levels", None) or DEFAULT_LEVELS)
     rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=args.seed, horizons=horizons,
                        table=table, diff=diff, best=best, figures=figures, manifest=manifest, baseline=baseline,
                        start=start, towns=towns)

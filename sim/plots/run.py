@@ -119,8 +119,11 @@ def plot_control_probability(out_dir: Path, out: Path, title: str, zoom_km: floa
     return _save(fig, out)
 
 
-def plot_results(out_dir: str | Path) -> list[Path]:
-    """Every figure of a ``sim run`` results folder; returns the files written."""
+def plot_results(out_dir: str | Path, levels=None) -> list[Path]:
+    """Every figure of a ``sim run`` results folder, and its maps for GIS (contours at ``levels``,
+    sim/plots/gis.py); returns the files written."""
+    from sim.plots.gis import DEFAULT_LEVELS, write_gis
+
     out_dir = Path(out_dir)
     if not (out_dir / "runs.parquet").exists():
         raise InputError("no runs.parquet here: not a results folder of sim run", source=str(out_dir))
@@ -133,4 +136,4 @@ def plot_results(out_dir: str | Path) -> list[Path]:
     cp = plot_control_probability(out_dir, out_dir / "control_probability.png", title)
     if cp is not None:
         written.append(cp)
-    return written
+    return written + write_gis(out_dir, levels or DEFAULT_LEVELS)
