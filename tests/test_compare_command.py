@@ -55,6 +55,34 @@ def test_every_figure_is_there_in_the_report_and_in_each_option_folder(compared)
             assert (compared / option / fig).stat().st_size > 10_000, (option, fig)
 
 
+def test_compare_writes_gis_maps_for_every_option_and_for_the_comparison(compared):
+    import json
+
+    import rasterio
+
+    fc = json.loads((compared / "control_probability.geojson").read_text())
+    assert {(f["properties"]["scenario"], f["properties"]["level"]) for f in fc["features"]} == \
+        {(o, lv) for o in ("mini", "mini_withdraw") for lv in (0.1, 0.5, 0.9)}
+    with rasterio.open(compared / "control_probability.tif") as ds:
+        assert ds.count == 2 and ds.descriptions == ("mini", "mini_withdraw") and ds.crs.to_epsg() == 4326
+    towns = pd.read_csv(compared / "town_fall_days.csv")
+    assert set(towns["scenario"]) == {"mini", "mini_withdraw"} and set(towns["option"]) == {"hold", "withdraw"}
+    for option in ("mini", "mini_withdraw"):
+        for name in ("control_probability.geojson", "control_probability.tif", "town_fall_days.csv"):
+            assert (compared / option / name).exists(), (option, name)
+
+
+def test_plot_on_a_compare_folder_rebuilds_its_report(compared, capsys):
+    before = (compared / "report.md").read_text()
+    for name in ("report.md", "report.html", "survival.png", "control_probability.tif"):
+        (compared / name).unlink()
+    assert main(["plot", str(compared)]) == 0
+    assert "report.md" in capsys.readouterr().out
+    assert (compared / "report.md").read_text() == before  # the same tables, --towns and --all-pairs included
+    for name in ("report.html", "survival.png", "control_probability.tif"):
+        assert (compared / name).exists(), name
+
+
 @pytest.mark.parametrize("extra, says", [
     (["--baseline", "nope"], "--baseline 'nope' is not an option"),
     (["--set-for", "nope:days=3"], "no option named 'nope'"),

@@ -94,10 +94,13 @@ def contour_polygons(prob: np.ndarray, grid, level: float) -> list[list[list[lis
     z = np.pad(np.asarray(prob, dtype=float), 1, mode="edge")  # the outer cells reach the grid's edge
     gen = contourpy.contour_generator(xs, ys, z, fill_type="OuterOffset")
     points, offsets = gen.filled(level - 1e-9, np.inf)  # contourpy's lower level is exclusive: P >= level
+    west, south, east, north = raster_box(grid)
     polygons = []
     for pts, off in zip(points, offsets):
         lat, lon = grid.to_latlon(pts[:, 0], pts[:, 1])
-        ring_pts = np.column_stack([np.round(lon, DECIMALS), np.round(lat, DECIMALS)])
+        # rounded, and kept inside the box (rounding could carry an edge vertex 1e-6 degrees past it)
+        ring_pts = np.column_stack([np.clip(np.round(lon, DECIMALS), west, east),
+                                    np.clip(np.round(lat, DECIMALS), south, north)])
         polygons.append([ring_pts[a:b].tolist() for a, b in zip(off[:-1], off[1:])])
     return polygons
 
