@@ -50,6 +50,7 @@ class FolderMap:
     prob: np.ndarray  # (rows, cols), row 0 south: share of replications attacker-held on the last day
     grid: object      # sim.theater.grid.Grid
     runs_frame: pd.DataFrame
+    city: str = ""  # the scenario's city (outcomes.city), where a figure centres
 
     @property
     def properties(self) -> dict:
@@ -72,7 +73,7 @@ def read_folder(folder: Path) -> FolderMap | None:
     sc = doc.scenario
     grid = build_grid(theater_of(doc), sc.grid.cell_km)
     return FolderMap(sc.name, str(sc.option.kind), sc.start_date, int(sc.days), n,
-                     data["attacker_held_count"] / n, grid, pd.read_parquet(folder / "runs.parquet"))
+                     data["attacker_held_count"] / n, grid, pd.read_parquet(folder / "runs.parquet"), sc.outcomes.city)
 
 
 # ------------------------------------------------------------------ geometry
@@ -193,3 +194,48 @@ def write_comparison_gis(out: Path, folders: dict[str, Path], levels=DEFAULT_LEV
     GeoTIFF band each, and one town table."""
     maps = [fm for fm in (read_folder(Path(f)) for f in folders.values()) if fm is not None]
     return write_maps(Path(out), maps, levels) if maps else []
+
+
+# ------------------------------------------------------------------ a look at the GeoJSON
+def plot_contours(folder: str | Path, out: str | Path, zoom_km: float = 45.0) -> Path:
+    """The folder's GeoJSON contours, read back from the file as a GIS would, drawn over the base map:
+    the README's figure and a check by eye that the file lies where the model's map does."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    from sim.plots.map import draw_base, draw_latlon_ticks
+    from sim.plots.run import _save
+
+    folder = Path(folder)
+    fm = read_folder(folder)
+    grid = fm.grid
+    fc = json.loads((folder / GEOJSON).read_text())
+    fig, ax = plt.subplots(figsize=(9, 8.5))
+    draw_base(ax, grid)
+    colours = plt.get_cmap("OrRd")(np.linspace(0.35, 0.95, len(fc["features"])))
+    for feature, colour in zip(fc["features"], colours):
+        for polygon in feature["geometry"]["coordinates"]:
+            rings = [np.column_stack(grid.to_km(np.array(r)[:, 1], np.array(r)[:, 0])) for r in polygon]
+            path = MplPath.make_compound_path(*[MplPath(r, closed=True) for r in rings])
+            ax.add_patch(PathPatch(path, facecolor=(*colour[:3], 0.28), edgecolor=colour, lw=1.4))
+        ax.plot([], [], color=colour, lw=3, label=f"P(attacker-held) ≥ {feature['properties']['level']:g}")
+    draw_latlon_ticks(ax, grid)
+    cx, cy = grid.to_km(*grid.theater.place_latlon(fm.city))
+    ax.set_xlim(float(cx) - zoom_km, float(cx) + zoom_km)
+    ax.set_ylim(float(cy) - zoom_km, float(cy) + zoom_km)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    p = fm.properties
+    ax.set_title(f"{GEOJSON} of {p['scenario']} ({p['runs']} runs): where the attacker holds on {p['date']} "
+                 f"(day {p['horizon_days']})", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, Path(out))
+
+
+if __name__ == "__main__":  # python -m sim.plots.gis RESULTS_DIR OUT.png: the README's figure
+    import sys
+
+    print(plot_contours(sys.argv[1], sys.argv[2]))
