@@ -126,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--precision", type=_precision, default=None, metavar="P",
                    help="add replications until the 95%% interval of P(encirclement) is at most +/-P; --runs is the cap")
     r.add_argument("--animate", action="store_true",
-                   help="also write animation.gif (and .mp4 where ffmpeg exists) of replication 0, day by day")
+                   help="also write animation.gif (and .mp4 where ffmpeg exists) of the first replication, day by day")
+    r.add_argument("--first", type=_non_negative_int, default=0, metavar="I",
+                   help="run replications I .. I+N-1 of the root seed (default 0): replays replication I of a "
+                        "comparison with --seed ROOT --first I --runs 1")
     _posterior_option(r)
     _map_levels_option(r)
 
@@ -370,6 +373,9 @@ def cmd_run(args) -> int:
     from sim.runner import run_command
 
     _posterior_as_set(args)
+    if args.first and args.precision:
+        raise InputError("--first replays chosen replications; --precision adds them from 0: use one of them",
+                         source="sim run")
     return run_command(args)
 
 

@@ -569,7 +569,8 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
         print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
               f"(asked +/- {args.precision}, cap {args.runs})")
     else:
-        reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers)
+        reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers,
+                                          start=getattr(args, "first", 0))
     if not reps:
         print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
         return 1 if lost and status == "complete" else 130
@@ -586,7 +587,7 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
         from sim.model.model import PokrovskModel
         from sim.plots.animate import animate
 
-        model = PokrovskModel(doc.scenario, replication_seed(args.seed, 0), theater_of(doc))
+        model = PokrovskModel(doc.scenario, replication_seed(args.seed, getattr(args, "first", 0)), theater_of(doc))
         for path in animate(model, out / "animation.gif"):
             print(f"animation: {path}")
     print(f"results in {out}/ ({status})")
@@ -642,6 +643,8 @@ def check_compare_names(docs: list[ScenarioDoc], baseline: str | None, towns: li
             if town not in known:
                 raise InputError(f"--towns: no settlement {town!r} in {doc.scenario.name}'s theater "
                                  f"(e.g. {', '.join(known[:6])})", source="sim compare")
+    if len(docs) < 2:
+        raise InputError("needs at least two scenarios to compare (for one, use sim run)", source="sim compare")
 
 
 @dataclass
@@ -745,6 +748,7 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     from sim.analysis.html import compare_html
     from sim.analysis.report import build_report, write_report
     from sim.analysis.summary import print_frame
+    from sim.analysis.surprises import surprises
     from sim.outcomes import headline
     from sim.plots.compare import plot_comparison
     from sim.plots.gis import DEFAULT_LEVELS, write_comparison_gis
@@ -764,9 +768,10 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     for folder in res.folders.values():
         plot_results(folder, getattr(args, "map_levels", None))
     write_comparison_gis(out, res.folders, getattr(args, "map_levels", None) or DEFAULT_LEVELS)
+    kinds = {n: str(load_scenario(f / "scenario.yaml").scenario.option.kind) for n, f in res.folders.items()}
     rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=args.seed, horizons=horizons,
                        table=table, diff=diff, best=best, figures=figures, manifest=manifest, baseline=baseline,
-                       start=start, towns=towns)
+                       start=start, towns=towns, surprises=surprises(results, horizons, diff, kinds, baseline, args.seed))
     write_report(out / "report.md", rep)
     compare_html(out, rep, manifest=manifest, folders=res.folders)
     print("\n".join(["Bottom line: " + rep.setting.replace("*", ""), *[b.replace("*", "") for b in rep.bottom_line],

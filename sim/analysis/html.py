@@ -76,11 +76,15 @@ def inline(text: str) -> str:
 
 def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) -> Path:
     """The comparison report (a ``sim.analysis.report.Report``) as one self-contained page."""
-    from sim.analysis.report import SURE_NOTE
+    from sim.analysis.report import SURE_NOTE, SURPRISES_NOTE
 
     names = list(folders)
     bottom = "<ul>" + "".join(f"<li>{inline(s)}</li>" for s in rep.bottom_line) + "</ul>"
     bottom += "".join(f"<p class='warn'><b>Warning.</b> {inline(w)}</p>" for w in rep.warnings)
+    if rep.surprises:
+        bottom += f"<h3>Surprises: the runs behind them</h3><p class='note'>{inline(SURPRISES_NOTE)}.</p>"
+        bottom += "".join(f"<p>{inline(sp.sentence)}</p>" + table(sp.runs.replace(r"^`|`$", "", regex=True))
+                          for sp in rep.surprises)
     bottom += ("<h3>How sure: probability that each option is best</h3>"
                f"<p class='note'>{inline(SURE_NOTE)}</p>" + table(rep.how_sure))
     scen = "".join(details(f"{n}: scenario as resolved", pre((folders[n] / "scenario.yaml").read_text()))

@@ -58,6 +58,12 @@ class Report:
     glossary: list[tuple[str, str]]
     figures: list[str] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
+    surprises: list = field(default_factory=list)  # sim.analysis.surprises.Surprise: worse than meant, and why
+
+
+SURPRISES_NOTE = ("An option meant to help the defender that does worse than the baseline on a headline outcome, and "
+                  "the paired runs in which it did worst: replay one with the command beside it (replication *i* of "
+                  "the root seed; `--animate` draws it day by day)")
 
 
 def num(x: float, kind: str = "amount") -> str:
@@ -194,7 +200,7 @@ def _setting(start: dt.date | None, horizons: dict[str, int], runs: int, seed: i
 
 def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[str, int], table: pd.DataFrame,
                  diff: pd.DataFrame, best: pd.DataFrame, figures: list[str], manifest: dict,
-                 baseline: str, start: dt.date | None = None, towns: list[str] = ()) -> Report:
+                 baseline: str, start: dt.date | None = None, towns: list[str] = (), surprises=()) -> Report:
     flat = constant_outcomes(table)
     outs = [o for o in outcomes_for(towns) if o.name not in flat]
     by_kind = [("Probabilities", "share of replications, Wilson 95% interval",
@@ -219,7 +225,7 @@ def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[s
     base_diff = diff[diff["versus"] == baseline] if (diff["versus"] == baseline).any() else diff
     return Report(f"Comparison of options: {', '.join(scenarios)}", _setting(start, horizons, runs, seed, baseline),
                   most_likely_best(best) + bottom_line(base_diff), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
-                  figures, provenance)
+                  figures, provenance, list(surprises))
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -234,6 +240,10 @@ def _md_table(df: pd.DataFrame) -> str:
 def markdown(rep: Report) -> str:
     text = [f"# {rep.title}", "", rep.setting, "", "## Bottom line", "", *rep.bottom_line, ""]
     text += [f"> **Warning.** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
+    if rep.surprises:
+        text += ["### Surprises: the runs behind them", "", f"_{SURPRISES_NOTE}._", ""]
+        for sp in rep.surprises:
+            text += [sp.sentence, "", _md_table(sp.runs), ""]
     text += ["### How sure: probability that each option is best", "",
              SURE_NOTE, "", _md_table(rep.how_sure), ""]
     for heading, note, df in rep.tables:

@@ -57,27 +57,55 @@ def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
     return _save(fig, out)
 
 
-def plot_fans(ts: pd.DataFrame, out: Path, title: str, start_date: str | None = None) -> Path:
-    fig, axes = plt.subplots(1, len(FANS), figsize=(18, 4.5))
+def fan_figure(ts: pd.DataFrame, title: str, start_date: str | None = None, events=()):
+    """The fan charts; on calendar dates when the start date is known, with ``events`` (day, label: the
+    attackers' arrivals, the withdrawal's start, the Kursk brigades' arrival) as labelled dashed lines."""
+    import datetime as dt
+
+    from sim.plots.compare import _date_axis, _dates, mark_events
+
+    start = dt.date.fromisoformat(start_date) if start_date else None
+    marks = sorted((float(day), label, "black") for day, label in events) if start else []
+    fig, axes = plt.subplots(1, len(FANS), figsize=(18, 4.8))
     for ax, (cols, label, colours) in zip(axes, FANS):
         for col, colour in zip(cols, colours):
             if col not in ts:
                 continue
             wide = ts.pivot(index="day", columns="replication", values=col)
             q = wide.quantile([0.05, 0.25, 0.5, 0.75, 0.95], axis=1).T
-            ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
-            ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.3, lw=0)
-            ax.plot(q.index, q[0.5], color=colour, lw=1.8, label=col.replace("_", " "))
+            x = _dates(start, q.index) if start else q.index
+            ax.fill_between(x, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
+            ax.fill_between(x, q[0.25], q[0.75], color=colour, alpha=0.3, lw=0)
+            ax.plot(x, q[0.5], color=colour, lw=1.8, label=col.replace("_", " "))
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel("day" + (f" (0 = {start_date})" if start_date else ""), fontsize=8)
+        if start:
+            _date_axis(ax, start)
+            mark_events(ax, start, marks, labels=ax is axes[0])
+        else:
+            ax.set_xlabel("day", fontsize=8)
         if "personnel" in cols[0] or cols[0] == "corridor_km":  # counts and widths from 0; areas zoomed in
             ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=7)
         if len(cols) > 1:
-            ax.legend(fontsize=7)
-    fig.suptitle(f"{title}: median, 50% and 90% bands over replications", fontsize=11)
+            ax.legend(fontsize=7, loc="lower left")
+    note = "; dashed: events (median day where uncertain), labelled on the first panel" if marks else ""
+    fig.suptitle(f"{title}: median, 50% and 90% bands over replications{note}", fontsize=11)
     fig.tight_layout()
-    return _save(fig, out)
+    return fig
+
+
+def plot_fans(ts: pd.DataFrame, out: Path, title: str, start_date: str | None = None, events=()) -> Path:
+    return _save(fan_figure(ts, title, start_date, events), out)
+
+
+def run_events(out_dir: Path, runs: pd.DataFrame) -> list[tuple[float, str]]:
+    """The events of a run folder's scenario (sim.analysis.compare.option_events); none without scenario.yaml."""
+    from sim.analysis.compare import option_events
+    from sim.theater import load_scenario
+
+    if not (out_dir / "scenario.yaml").exists():
+        return []
+    return option_events(load_scenario(out_dir / "scenario.yaml").scenario, runs)
 
 
 def plot_control_probability(out_dir: Path, out: Path, title: str, zoom_km: float = 40.0) -> Path | None:
@@ -132,7 +160,7 @@ def plot_results(out_dir: str | Path, levels=None) -> list[Path]:
     manifest = json.loads((out_dir / "manifest.json").read_text()) if (out_dir / "manifest.json").exists() else {}
     title = manifest.get("scenario", out_dir.name)
     written = [plot_distributions(runs, out_dir / "outcomes.png", title),
-               plot_fans(ts, out_dir / "fan.png", title, manifest.get("start_date"))]
+               plot_fans(ts, out_dir / "fan.png", title, manifest.get("start_date"), run_events(out_dir, runs))]
     cp = plot_control_probability(out_dir, out_dir / "control_probability.png", title)
     if cp is not None:
         written.append(cp)
