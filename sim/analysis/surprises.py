@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.analysis.compare import outcome_values
-from sim.outcomes import HIGHER, PROBABILITY, headline
+from sim.outcomes import EVENT_DAY, HIGHER, PROBABILITY, headline
 from sim.vocab import OptionKind
 
 SHOULD_HELP = (OptionKind.WITHDRAW, OptionKind.REINFORCE, OptionKind.KURSK_PRESSURE)
@@ -57,6 +57,8 @@ def what_happened(row: pd.Series) -> str:
 def _shown(value: float, kind: str) -> str:
     if kind == PROBABILITY:
         return "yes" if value >= 0.5 else "no"
+    if kind == EVENT_DAY:
+        return f"day {value:.0f}"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
@@ -85,6 +87,8 @@ def surprises(results: dict[str, pd.DataFrame], horizons: dict[str, int], diff: 
               kinds: dict[str, str], baseline: str, root_seed: int, most: int = MOST) -> list[Surprise]:
     """Every headline outcome on which an option meant to help is worse than the baseline (its paired
     95% interval excludes 0), with the runs behind it."""
+    from sim.analysis.report import num, signed
+
     heads = {o.name: o for o in headline()}
     if diff.empty:  # one option: nothing to compare
         return []
@@ -98,7 +102,7 @@ def surprises(results: dict[str, pd.DataFrame], horizons: dict[str, int], diff: 
         if runs.empty:
             continue
         sentence = (f"**{option}** ({kinds[option]}, meant to help the defender) is worse than **{baseline}** on "
-                    f"{o.label} (paired difference {r['diff']:+.2f}, 95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}). "
-                    f"The {len(runs)} paired runs in which it did worst:")
+                    f"{o.label}: paired difference {signed(r['diff'], o.kind)} (95% CI {num(r['ci_low'], o.kind)} to "
+                    f"{num(r['ci_high'], o.kind)}). The {len(runs)} paired runs in which it did worst:")
         found.append(Surprise(option, baseline, o.name, sentence, runs))
     return found
