@@ -48,12 +48,13 @@ def centres_lonlat(grid, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def theater_box(grid) -> tuple[float, float, float, float]:
-    """The theater's box as the model grids it: the bbox rounded up to whole cells (at most one cell more)."""
+    """The theater's box as the model grids it: the bbox rounded up to whole cells (less than one cell more)."""
     b = grid.theater.bbox
-    north, east = grid.to_latlon(grid.cols * grid.cell_km, grid.rows * grid.cell_km)
-    dlat, dlon = grid.to_latlon(grid.cell_km, grid.cell_km)
-    assert b.north <= north < b.north + (dlat - b.south) + 1e-9 and b.east <= east < b.east + (dlon - b.west) + 1e-9
-    return b.west, b.south, float(east), float(north)
+    north, east = (float(v) for v in grid.to_latlon(grid.cols * grid.cell_km, grid.rows * grid.cell_km))
+    one_lat, one_lon = (float(v) for v in grid.to_latlon(grid.cell_km, grid.cell_km))
+    cell_lat, cell_lon = one_lat - b.south, one_lon - b.west  # one cell, in degrees
+    assert b.north <= north < b.north + cell_lat and b.east <= east < b.east + cell_lon
+    return b.west, b.south, east, north
 
 
 def test_run_folder_has_the_three_gis_files(ran):
