@@ -105,7 +105,7 @@ class UnitSpec(Strict):
     name: str
     kind: Kind
     echelon: Echelon
-    sector: str = Field(description="attacker: ne, sw, centre or reserve; defender: a free label or reserve")
+    sector: str = Field(description="attacker: ne, sw, centre, front (presses where it stands) or reserve; defender: a free label or reserve")
     at: Place = Field(description="settlement name or [lat, lon]; the unit starts at its own side's cell nearest to it")
     weight: Positive = Field(default=1.0, description="share of the side's personnel, relative to the other units")
     count: int = Field(default=1, ge=1, le=200)
@@ -243,6 +243,12 @@ class Foliage(Strict):
         return months
 
 
+class SmallGroups(Strict):
+    """Small groups work the whole line, not only the arms (SOURCES.md s.9: months of small-group infiltration; about 50 clashes a day, Jun 2025)."""
+
+    spread: Fraction = Field(description="share of the attacker's infiltrators at each contact cell spread evenly along the whole contact line (0: where the units stand)")
+
+
 class Mechanisms(Strict):
     """The mechanisms of the 2025 record (docs/ODD.md section 7.19; ranges in docs/CALIBRATION.md)."""
 
@@ -252,6 +258,7 @@ class Mechanisms(Strict):
     strangulation: Strangulation
     foliage: Foliage
     rotation_per_day: Fraction = Field(description="share of the gap to full cohesion a unit not cut off regains per day by rotating worn sub-units out")
+    small_groups: SmallGroups
 
 
 class Logistics(Strict):

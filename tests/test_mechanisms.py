@@ -89,6 +89,15 @@ def test_rotation_closes_a_share_of_the_gap():
     assert mechanisms.rotation_recovery(np.array([0.2, 1.0]), 0.05).tolist() == pytest.approx([0.04, 0.0])
 
 
+def test_small_groups_spread_the_infiltrators_along_the_line_without_adding_any():
+    own = np.array([2.0, 0.0, 0.0, 0.0])
+    spread = mechanisms.spread_along_line(own, 0.8)
+    assert spread.tolist() == pytest.approx([0.2 * 2.0 + 0.8 * 0.5, 0.4, 0.4, 0.4])
+    assert spread.sum() == pytest.approx(own.sum())                       # no new men
+    assert mechanisms.spread_along_line(own, 0.0).tolist() == own.tolist()   # off
+    assert mechanisms.spread_along_line(own, 1.0).tolist() == pytest.approx([0.5] * 4)
+
+
 # ------------------------------------------------------------------ the model
 @pytest.fixture(scope="module")
 def hold():
@@ -189,3 +198,46 @@ def test_massed_assaults_pay_less_under_drones(hold):
     punished = outcomes(hold, 6, **clear, **{"mechanisms.kill_zone.massing_penalty": 2.0})
     assert free["territory_lost_km2"].mean() - punished["territory_lost_km2"].mean() > 5.0     # km² in 30 days
     assert (punished["territory_lost_km2"] < free["territory_lost_km2"]).mean() >= 0.8        # paired twins
+
+
+def _captures_far_from_attackers(doc, spread: float, seed_index: int) -> tuple[int, int]:
+    """Cells the attacker takes in 30 days (under fog, small groups' weather), all and those more than
+    8 km from every attacker line unit of day 0: the front creeping where no unit masses."""
+    from scipy import ndimage
+    from sim.model.agents import ATTACKER_SIDE
+
+    spec = replace_values(doc.scenario, {"days": 30, "weather.fog_frequency": 0.6, "combat.infiltration_per_day": 0.04,
+                                         "mechanisms.small_groups.spread": spread})
+    model = PokrovskModel(spec, replication_seed(SEED, seed_index), theater_of(doc))
+    start = model.control == ATTACKER
+    f = model.forces
+    line = np.flatnonzero(f.in_line(ATTACKER_SIDE))
+    near = np.zeros_like(start)
+    near[model.cells_of(line)] = True
+    far = ndimage.distance_transform_edt(~near) * model.grid.cell_km > 8.0
+    model.run()
+    taken = (model.control == ATTACKER) & ~start & model.active
+    return int(taken.sum()), int((taken & far).sum())
+
+
+def test_small_groups_make_the_whole_line_creep(hold):
+    far = {s: sum(_captures_far_from_attackers(hold, s, i)[1] for i in range(3)) for s in (0.0, 0.8)}
+    assert far[0.8] > far[0.0] + 30, far          # cells, 3 replications of 30 days (measured: 3 against 67)
+
+
+def test_a_frontal_group_presses_its_own_face_while_an_arm_manoeuvres():
+    """The hindcast's western group (sector ``front``) stays on the western face; the SW arm's units
+    head north-west for their waypoints (docs/ODD.md 4.4)."""
+    from sim.model.agents import FRONT, SW
+
+    doc = load(ROOT / "scenarios" / "hindcast_2025.yaml")
+    model = PokrovskModel(replace_values(doc.scenario, {"days": 40}), replication_seed(SEED, 0), theater_of(doc))
+    f = model.forces
+    west = np.flatnonzero(f.arm == FRONT)
+    arm = np.flatnonzero((f.arm == SW) & f.present)
+    assert west.size == 4 and arm.size > 0                  # two brigades, two detachments
+    x0, y0 = f.x.copy(), f.y.copy()
+    model.run()
+    moved = np.hypot(f.x - x0, f.y - y0)
+    assert np.nanmax(moved[west]) < 10.0                      # km: pressing where they stand
+    assert np.nanmedian(moved[arm]) > np.nanmedian(moved[west])

@@ -271,8 +271,9 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     h_attack = a.hazard * strangled
     h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
+    infiltrators = mechanisms.spread_along_line(presence * mix, float(sc.mechanisms.small_groups.spread))
     urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
-    h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * mix * presence * urban_bonus * strangled
+    h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * infiltrators * urban_bonus * strangled
              * model.infiltration_foliage
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
     h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(a.ratio, 1e-9), float(cb.advance_half_ratio),
@@ -281,7 +282,7 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     engaged_d = Ed.sum(axis=1)
     threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
     return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,
-                         a.defender_losses, defenders.units, threat, presence * mix, cells)
+                         a.defender_losses, defenders.units, threat, infiltrators, cells)
 
 
 def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:

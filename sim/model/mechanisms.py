@@ -22,6 +22,9 @@ on arrays; nothing here loops over cells.
    their worn sub-units out and regain cohesion.
 6. **Foliage** (:func:`foliage_factor`): in the leafy months the kill zone sees
    less and small groups slip through more; bare trees in winter help the drones.
+7. **Small groups along the whole line** (:func:`spread_along_line`): a share of
+   the attacker's infiltrators works every stretch of the contact line, not only
+   where its units mass, so the whole front creeps while the arms push.
 """
 
 from __future__ import annotations
@@ -127,3 +130,18 @@ def massing_divisor(engaged_personnel, party: float, enemy_drone_share, penalty:
     """
     excess = np.clip(np.asarray(engaged_personnel, dtype=float) / float(party) - 1.0, 0.0, None)
     return 1.0 + float(penalty) * float(np.clip(enemy_drone_share, 0.0, 1.0)) * excess
+
+
+def spread_along_line(infiltrators, spread: float):
+    """Per contact cell, the infiltrators after a share ``spread`` of each cell's is spread evenly
+    along the whole contact line: ``(1 - spread) x own + spread x mean``.
+
+    The total over the line is unchanged (no new men, only where they work). SOURCES.md s.9:
+    months of small-group infiltration on foot along the whole sector (Reuters, 31 Jan 2025);
+    about 50 clashes a day in the sector (Syrskyi, 27 Jun 2025); the drones forced the attacker
+    from massed assaults to small teams (ISW, Jun 2025).
+    """
+    x = np.asarray(infiltrators, float)
+    if spread <= 0 or x.size == 0:
+        return x
+    return (1.0 - spread) * x + spread * float(x.mean())

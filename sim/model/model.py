@@ -260,7 +260,7 @@ class PokrovskModel(mesa.Model):
         if sector == "reserve":
             posture = RESERVE
         elif side == ATTACKER_SIDE:
-            arm = {Arm.NE.label: NE, Arm.SW.label: SW}.get(sector, CENTRE)
+            arm = {Arm.NE.label: NE, Arm.SW.label: SW, Arm.FRONT.label: FRONT}.get(sector, CENTRE)
             arms = int(self.spec.attacker.pincer_arms)
             if (arm == SW and arms < 2) or (arm == NE and arms < 1):
                 arm = FRONT  # an arm not used presses frontally in its own sector
