@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import skill
-from sim.outcomes import fall_day_column
+from sim.outcomes import BreakthroughProbe, fall_day_column
 from sim.scenario import BASE_SCENARIO, ScenarioDoc
 from sim.theater import build_grid, load_scenario, load_theater, theater_of
 from sim.theater import record
@@ -149,7 +149,36 @@ def score_hindcast(start: dt.date, snapshots: dict[int, np.ndarray], runs: pd.Da
                      "model": s["ground_taken_model_km2"], "model_p05": s["ground_taken_model_p05"],
                      "model_p95": s["ground_taken_model_p95"]})
     rows += _town_rows(start, runs, grid.theater, towns, max(snapshots))
+    rows += _breakthrough_rows(start, runs, grid, max(snapshots))
     return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+
+
+def record_breakthroughs(start: dt.date, days: int, grid) -> dict:
+    """The record's breakthroughs from ``start`` over ``days`` (to the record's end), by the model's rule
+    (``sim.outcomes.BreakthroughProbe``): DeepState's occupied area read day by day."""
+    probe = BreakthroughProbe(grid.cell_km)
+    held = None
+    for d in range(min(days, (record_end() - start).days) + 1):
+        held = record.occupied_mask(grid, start + dt.timedelta(days=d))
+        probe.feed(d, held)
+    return probe.row(held)
+
+
+def _breakthrough_rows(start: dt.date, runs: pd.DataFrame, grid, run_days: int) -> list[dict]:
+    """Breakthrough rows: the share of runs with one (record: 0 or 1), the first one's depth and the share
+    of it retaken (model: median and 5-95% over the runs that had one)."""
+    if "breakthroughs" not in runs:
+        return []
+    real = record_breakthroughs(start, run_days, grid)
+    had = runs[runs["breakthroughs"].astype(float) > 0]
+    base = {"start_date": start, "horizon_days": run_days, "runs": len(runs),
+            "date": start + dt.timedelta(days=int(real["breakthrough_day"])) if real["breakthrough_day"] is not None else None}
+    rows = [{**base, "target": "breakthrough_runs_share", "real": float(real["breakthroughs"] > 0),
+             "model": float((runs["breakthroughs"].astype(float) > 0).mean())}]
+    for name in ("breakthrough_depth_km", "breakthrough_retaken_share"):
+        p05, median, p95 = skill.quantiles(had[name].astype(float).dropna()) if len(had) else (np.nan,) * 3
+        rows.append({**base, "target": name, "real": float(real[name]), "model": median, "model_p05": p05, "model_p95": p95})
+    return rows
 
 
 def score_hindcasts(results, grid=None) -> pd.DataFrame:

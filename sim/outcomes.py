@@ -39,6 +39,15 @@ Definitions (also in docs/ODD.md):
   compared on one rule; ``pokrovsk_fall_day`` keeps the brief's (SOURCES.md s.11) half-the-urban-cells
   rule.
 
+* ``breakthroughs``: events in which the attacker holds ground at least ``BREAKTHROUGH_KM``
+  beyond the ground it held ``BREAKTHROUGH_DAYS`` days before (the Dobropillia wedge of Aug 2025:
+  at least 10 km in 2-3 days, SOURCES.md s.9); days of one event closer than twice that window
+  are one event. ``breakthrough_day``, ``breakthrough_depth_km``: the first event's first day
+  and deepest reach; ``breakthrough_retaken_share``: the share of the first event's wedge (the
+  cells taken in its window at least ``WEDGE_BEYOND_KM`` beyond the older front) the attacker no longer holds ``RETAKEN_AFTER_DAYS`` days after
+  its first day, or on the last day if the run ends sooner (Dobropillia: mostly retaken in 2.5
+  months). :class:`BreakthroughProbe` measures the record's fronts with the same rule.
+
 Control snapshots: :meth:`Recorder.request_snapshots` asks for the attacker-held
 cells (a bool grid) on chosen days; only those days are kept (the hindcasts of
 ``sim/hindcast.py`` use them to score the model against the record).
@@ -68,6 +77,84 @@ def fall_day_column(settlement: str) -> str:
     return FALL_DAY_PREFIX + settlement
 
 
+
+
+BREAKTHROUGH_KM = 8.0        # a breakthrough: this deep beyond the front of ...
+BREAKTHROUGH_DAYS = 7         # ... this many days before (Dobropillia: at least 10 km in 2-3 days, SOURCES.md s.9)
+RETAKEN_AFTER_DAYS = 75       # the share retaken is read this many days after (mostly retaken by 26 Oct 2025)
+WEDGE_BEYOND_KM = 2.0         # a breakthrough's wedge: its new ground this far beyond the older front
+
+
+class BreakthroughProbe:
+    """Finds breakthroughs in a sequence of daily attacker-held grids (the model's or the record's).
+
+    Feed it every day in order (:meth:`feed`); it keeps the last ``BREAKTHROUGH_DAYS`` grids. Cheap: the
+    distance to the older front is computed only around the ground taken since, when there is any.
+    """
+
+    def __init__(self, cell_km: float, active: np.ndarray | None = None) -> None:
+        from collections import deque
+
+        self.cell_km = float(cell_km)
+        self.active = active
+        self.history: deque = deque(maxlen=BREAKTHROUGH_DAYS + 1)
+        self.events = 0
+        self.first_day: int | None = None
+        self.depth_km = 0.0
+        self.wedge: np.ndarray | None = None
+        self.retaken_share: float | None = None
+        self._last_event_day: int | None = None
+
+    def feed(self, day: int, held: np.ndarray) -> None:
+        self.history.append(held)
+        if len(self.history) > 1:
+            self._check(day, self.history[0], held)
+        if self.first_day is not None and self.retaken_share is None and day >= self.first_day + RETAKEN_AFTER_DAYS:
+            self.retaken_share = self.retaken(held)
+
+    def retaken(self, held: np.ndarray) -> float:
+        """The share of the first event's new ground not attacker-held in ``held``."""
+        if self.wedge is None or not self.wedge.any():
+            return float("nan")
+        return float(1.0 - held[self.wedge].mean())
+
+    def _check(self, day: int, past: np.ndarray, held: np.ndarray) -> None:
+        from scipy import ndimage
+
+        new = held & ~past
+        if self.active is not None:
+            new &= self.active
+        if not new.any():
+            return
+        rows, cols = np.flatnonzero(new.any(axis=1)), np.flatnonzero(new.any(axis=0))
+        m = int(np.ceil(BREAKTHROUGH_KM / self.cell_km)) + 2
+        box = (slice(max(rows[0] - m, 0), rows[-1] + m + 1), slice(max(cols[0] - m, 0), cols[-1] + m + 1))
+        old = past[box]
+        if not old.any():
+            return
+        dist = ndimage.distance_transform_edt(~old) * self.cell_km
+        depth = float(dist[new[box]].max())
+        if depth < BREAKTHROUGH_KM:
+            return
+        beyond = np.zeros_like(new)
+        beyond[box] = new[box] & (dist >= WEDGE_BEYOND_KM)   # the wedge, not the creeping edge of the front
+        ongoing = self._last_event_day is not None and day - self._last_event_day <= 2 * BREAKTHROUGH_DAYS
+        if not ongoing:
+            self.events += 1
+        if self.events == 1:
+            if self.first_day is None:
+                self.first_day, self.wedge = day, np.zeros_like(held)
+            if ongoing or self.first_day == day:
+                self.depth_km = max(self.depth_km, depth)
+                self.wedge |= beyond
+        self._last_event_day = day
+
+    def row(self, held_last: np.ndarray) -> dict:
+        """The run's breakthrough columns (the share retaken read on the last day if not yet read)."""
+        share = self.retaken_share if self.retaken_share is not None else self.retaken(held_last)
+        return {"breakthroughs": self.events, "breakthrough_day": self.first_day,
+                "breakthrough_depth_km": self.depth_km if self.first_day is not None else np.nan,
+                "breakthrough_retaken_share": share if self.first_day is not None else np.nan}
 
 
 # ----------------------------------------------------------------- declarations
@@ -200,6 +287,17 @@ OUTCOMES: tuple[Outcome, ...] = (
             "attacker casualties caused by the defender's drones", in_tables=False),
     Outcome("defender_drone_casualties", AMOUNT, "personnel", "defender casualties to drones", LOWER,
             "defender casualties caused by the attacker's drones", in_tables=False),
+    Outcome("breakthroughs", AMOUNT, "events", "breakthroughs", LOWER,
+            f"events in which the attacker holds ground at least {BREAKTHROUGH_KM:g} km beyond its front of "
+            f"{BREAKTHROUGH_DAYS} days before (a Dobropillia-like wedge; the record of 2025 has one, Aug 2025)",
+            in_tables=False),
+    Outcome("breakthrough_day", EVENT_DAY, "days", "days until the first breakthrough", HIGHER,
+            "the first day of the first breakthrough (see breakthroughs)", in_tables=False),
+    Outcome("breakthrough_depth_km", AMOUNT, "km", "depth of the first breakthrough", LOWER,
+            "the deepest reach of the first breakthrough beyond the front of a week before", in_tables=False),
+    Outcome("breakthrough_retaken_share", RATIO, "share", "share of the first breakthrough retaken", HIGHER,
+            f"the share of the first breakthrough's new ground the attacker no longer holds {RETAKEN_AFTER_DAYS} "
+            "days after it began (or on the last day if sooner)", in_tables=False),
     Outcome("encircled_towns", LABEL, "", "encircled towns", None,
             "the pocket towns encircled on any day, joined with '+'", in_tables=False),
 )
@@ -212,7 +310,8 @@ RECORDED = ("pokrovsk_held", "pokrovsk_fall_day", "encircled", "encirclement_day
             "attacker_max_advance_km", "min_corridor_km", "drone_grounded_days", "defender_personnel_end",
             "attacker_personnel_end", "next_line_reached_day", "defender_personnel_preserved", "defenders_captured",
             "defender_arrivals", "attacker_arrivals", "surrendered_units", "attacker_drone_casualties",
-            "defender_drone_casualties", "defenders_withdrawn", "defenders_cut_off", "corridor_before_fall_km", "corridor_cut_day")
+            "defender_drone_casualties", "defenders_withdrawn", "defenders_cut_off", "corridor_before_fall_km", "corridor_cut_day",
+            "breakthroughs", "breakthrough_day", "breakthrough_depth_km", "breakthrough_retaken_share")
 EVENT_DAY_COLUMNS = tuple(o.name for o in OUTCOMES if o.kind == EVENT_DAY)
 
 
@@ -268,6 +367,7 @@ class Recorder:
         self.cut_off_peak = np.zeros(len(model.forces.personnel))  # per unit: its strength at its strongest while cut off
         self.snapshot_days: frozenset[int] = frozenset()
         self.snapshots: dict[int, np.ndarray] = {}
+        self.breakthrough = BreakthroughProbe(model.grid.cell_km, model.active)
         self.record(model)
 
     def request_snapshots(self, days, model) -> None:
@@ -320,6 +420,7 @@ class Recorder:
         self.grounded[d] = model.grounded_today if d > 0 else False
         self._settlements_fall(control, d)
         self._snapshot(model)
+        self.breakthrough.feed(d, control == ATTACKER)
 
         if d > 0:
             if self.fall_day is None and share < 0.5:
@@ -402,6 +503,7 @@ class Recorder:
             "attacker_drone_casualties": float(model.drone_casualties[ATTACKER_SIDE]),
             "defender_drone_casualties": float(model.drone_casualties[DEFENDER_SIDE]),
         }
+        row.update(self.breakthrough.row(model.control == ATTACKER))
         row.update(self.fall_days())
         return row
 

@@ -26,6 +26,7 @@ from sim.analysis import skill  # noqa: E402
 from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 from sim.theater import record  # noqa: E402
+from sim.outcomes import BREAKTHROUGH_DAYS, BREAKTHROUGH_KM, RETAKEN_AFTER_DAYS  # noqa: E402
 
 REAL_COLOUR = "#d62728"
 SECTION_TITLE = "## The record as a test bench"
@@ -123,6 +124,23 @@ def town_table(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def breakthrough_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per start date: the record's breakthroughs against the model's."""
+    rows = []
+    for start, g in scores[scores["target"].astype(str).str.startswith("breakthrough")].groupby("start_date"):
+        t = g.set_index("target")
+        depth, share = t.loc["breakthrough_depth_km"], t.loc["breakthrough_retaken_share"]
+        real = ("none" if t.loc["breakthrough_runs_share", "real"] == 0 else
+                f"{t.loc['breakthrough_runs_share', 'date']:%d %b %Y}, {depth['real']:.0f} km, {share['real']:.0%} retaken")
+        model = ("none in any run" if t.loc["breakthrough_runs_share", "model"] == 0 else
+                 f"{depth['model']:.0f} km ({depth['model_p05']:.0f}-{depth['model_p95']:.0f}), "
+                 f"{share['model']:.0%} retaken ({share['model_p05']:.0%}-{share['model_p95']:.0%})")
+        rows.append({"start": start, "days": int(t["horizon_days"].iloc[0]), "record": real,
+                     "runs with one": round(float(t.loc["breakthrough_runs_share", "model"]), 2),
+                     "model's first (median, 5-95%)": model})
+    return pd.DataFrame(rows)
+
+
 def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs: int) -> str:
     """The Markdown of the record test bench: the two tables and the figures."""
     lines = [SECTION_TITLE, "",
@@ -132,7 +150,10 @@ def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs
              "against the record's start (0 when the model starts from the real front).", "",
              "### The front", "", front_table(scores).to_markdown(index=False), "",
              "### Town capture days (first day the town's centre is attacker-held; days from the start)", "",
-             town_table(scores).to_markdown(index=False), "", "### Figures", "",
+             town_table(scores).to_markdown(index=False), "",
+             f"### Breakthroughs (ground {BREAKTHROUGH_KM:g} km beyond the front of {BREAKTHROUGH_DAYS} days before; "
+             f"share of the wedge retaken {RETAKEN_AFTER_DAYS} days on, or on the last day)", "",
+             breakthrough_table(scores).to_markdown(index=False), "", "### Figures", "",
              *[f"![{p.name}]({p.parent.name}/{p.name})" for p in figures], ""]
     return "\n".join(lines)
 
