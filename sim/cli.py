@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=_positive_int, default=8765)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
 
-    pl = sub.add_parser("plot", help="draw the figures (and maps for GIS) of a run, compare or sweep folder again; "
+    pl = sub.add_parser("plot", help="draw the figures (and maps for GIS) of a run, compare, sweep or robust folder again; "
                                      "a compare folder's report too")
     pl.add_argument("dir", metavar="DIR")
     _map_levels_option(pl)

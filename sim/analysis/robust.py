@@ -110,7 +110,8 @@ def option_summary(values: pd.DataFrame, o: Outcome) -> pd.DataFrame:
                      "mean_regret": float(r.mean()), "wins": float((win["winner"] == opt).sum() / n),
                      "close": float(len(close) / n), "worlds": len(reg)})
     table = pd.DataFrame(rows)
-    pick = table.sort_values(["max_regret", "p90_regret", "mean_regret"], kind="mergesort").index[0]
+    keys = table[["max_regret", "p90_regret", "mean_regret"]].round(9)   # floating dust does not break a tie
+    pick = keys.sort_values(list(keys.columns), kind="mergesort").index[0]
     table["robust"] = table.index == pick
     tie = {"outcome": o.name, "option": TOO_CLOSE, "wins": float((win["winner"] == TOO_CLOSE).sum() / n),
            "worlds": len(reg), "robust": False}
@@ -215,10 +216,10 @@ def evpi_table(values: pd.DataFrame, design: pd.DataFrame, inputs: list[str], o:
         lo, hi = np.quantile(boot, [0.025, 0.975])
         rows.append({"outcome": o.name, "input": name, "evpi": value, "ci_low": float(lo), "ci_high": float(hi),
                      "floor": floor, "floor_all": floor_all, "clears": bool(value > max(floor, floor_all) + 1e-12),
-                     "share": value / total if total > 0 else 0.0, "bins": int(labels[name].max() + 1),
-                     "worlds": len(m)})
+                     "share": value / total if total > 0 else 0.0, "evpi_world": total,
+                     "bins": int(labels[name].max() + 1), "worlds": len(m)})
     return pd.DataFrame(rows, columns=["outcome", "input", "evpi", "ci_low", "ci_high", "floor", "floor_all", "clears",
-                                       "share", "bins", "worlds"])
+                                       "share", "evpi_world", "bins", "worlds"])
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
@@ -248,6 +249,8 @@ def fmt(x: float, o: Outcome) -> str:
     if o.kind == PROBABILITY:
         return f"{x:.2f}"
     unit = f" {o.unit}" if o.unit else ""
+    if x == 0:
+        return "0" + unit
     return (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 1 else f"{x:.2f}") + unit
 
 
@@ -261,8 +264,8 @@ def outcome_sentence(o: Outcome, summary: pd.DataFrame) -> str:
     tie = summary[summary["option"] == TOO_CLOSE]["wins"].iloc[0]
     rivals = summary[(summary["option"] != TOO_CLOSE) & (summary["option"] != best.option)]
     tied = [str(n) for n, r in zip(rivals["option"], rivals["max_regret"]) if np.isclose(r, best.max_regret)]
-    tie_note = (f"; tied on the largest regret with {', '.join(tied)}, chosen on the 90th percentile, then the mean"
-                if tied else "")
+    tie_note = (f"; tied on the largest regret with {', '.join(tied)}: the 90th percentile, then the mean regret, "
+                "then the experiment's order of the options break the tie" if tied else "")
     return (f"**{o.label}** ({o.better} is better): the robust choice is **{best.option}** (largest regret "
             f"{fmt(best.max_regret, o)} over {int(best.worlds)} worlds, 90% of worlds within {fmt(best.p90_regret, o)}"
             f"{tie_note}). "
@@ -376,7 +379,10 @@ def report_markdown(meta: dict, outcomes: list[Outcome], summary: pd.DataFrame, 
     for o in outcomes:
         n = int((evpi["outcome"] == o.name).sum())
         more = f" (the {EVPI_ROWS} largest of {n}; all in evpi.csv)" if n > EVPI_ROWS else ""
-        text += [f"#### {o.label}{more}", "", _md(evpi_frame(evpi, o, meta)), ""]
+        world = evpi.loc[evpi["outcome"] == o.name, "evpi_world"]
+        whole = (f"_Knowing the whole world before choosing (every input at once, and the replications' luck) would "
+                 f"be worth {fmt(float(world.iloc[0]), o)}: the ceiling of any one input's EVPI._") if len(world) else ""
+        text += [f"#### {o.label}{more}", "", whole, "", _md(evpi_frame(evpi, o, meta)), ""]
     text += ["## Figures", "", *[f"![{f}]({f})" for f in figures], "",
              "## Files", "", "- `options.csv`: regret and worlds won per outcome and option",
              "- `worlds.csv`: per outcome and world, the best two options, their gap and its standard error, the winner",
