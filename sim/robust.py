@@ -27,7 +27,7 @@ from sim.core.errors import InputError, found
 from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment import ExperimentDoc, Knob, experiment_doc
 from sim.outcomes import headline
-from sim.posterior import Posterior, load_posterior
+from sim.posterior import Posterior, check_fits, load_posterior
 from sim.yamlio import load_yaml_file
 
 ROBUST_FILE = "robust.json"
@@ -91,8 +91,6 @@ def load_robust(path: str | Path, sets: list[str] | None = None) -> RobustDoc:
 
 
 def _posterior(name, path: Path, doc: ExperimentDoc, bad) -> Posterior:
-    from sim.scenario import replace_values
-
     if not isinstance(name, str) or not name.strip():
         raise bad(f"expected a posterior file (sim calibrate), found {found(name)}", "posterior")
     try:
@@ -105,14 +103,7 @@ def _posterior(name, path: Path, doc: ExperimentDoc, bad) -> Posterior:
     if clash:
         raise bad(f"{clash[0]!r} is both a deep uncertainty and a posterior parameter; keep one", "posterior")
     for d in doc.scenarios:
-        for p in post.parameters:
-            column = post.column(p)
-            for value in (min(column), max(column)):
-                try:
-                    replace_values(d.scenario, {p: value}, source=post.path)
-                except InputError as exc:
-                    raise bad(f"posterior parameter {p!r} = {found(value)} does not fit scenario "
-                              f"{d.scenario.name!r}: {exc.message}", "posterior") from None
+        check_fits(post, d.scenario)
     return post
 
 
@@ -167,9 +158,9 @@ def robust_command(args) -> int:
     out = Path(args.out)
     with out_lock(out):
         table = world_design(rdoc)
-        write_text_atomic(out / ROBUST_FILE, json.dumps(settings(rdoc, table), indent=2))
         runs, status = sweep(sweep_doc(rdoc), out, executor=LocalExecutor(args.workers), resume=args.resume,
                              force=args.force, table=table)
+        write_text_atomic(out / ROBUST_FILE, json.dumps(settings(rdoc, table), indent=2))
         failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
         print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
         if status != "complete":

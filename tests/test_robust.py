@@ -208,3 +208,12 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, change, says):
 def test_missing_experiment_file_exits_2(tmp_path, capsys):
     assert main(["robust", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_posterior_set_that_does_not_fit_an_option_exits_2(tmp_path, capsys):
+    post = tmp_path / "post.yaml"
+    post.write_text("posterior: {campaign: test}\nparameters: [combat.advance_max_per_day]\nsets:\n- [0.4]\n- [-3.0]\n")
+    exp = tiny_experiment(tmp_path, posterior=str(post))
+    assert main(["robust", str(exp), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "combat.advance_max_per_day" in err[0] and "does not fit" in err[0], err

@@ -145,7 +145,7 @@ def sweep_html(out: Path, figures: list[Path]) -> Path:
 # ------------------------------------------------------------------ robust
 def robust_html(out: Path, markdown_text: str, figures: list[Path]) -> Path:
     """The robust report (report.md's text) as one self-contained page with its figures embedded."""
-    body, sections, title = [], [], "Robust choice"
+    body, sections, title, intro = [], [], "Robust choice", ""
     heading = None
     for line in markdown_text.splitlines():
         if line.startswith("# "):
@@ -164,12 +164,14 @@ def robust_html(out: Path, markdown_text: str, figures: list[Path]) -> Path:
             body.append(f"<li>{inline(line)}</li>")
         elif line.strip():
             body.append(f"<p>{inline(line.strip('_') if line.startswith('_') else line)}</p>")
+        if heading is None and line.startswith("_"):
+            intro = inline(line.strip("_"))
     if heading is not None:
         sections.append((heading, "\n".join(body)))
     sections = [(h, _lists(_tables(b))) for h, b in sections]
     sections = [(h, b + "".join(image(p) for p in figures if Path(p).exists()) if h == "Figures" else b)
                 for h, b in sections]
-    return write(out / "report.html", page(title, sections))
+    return write(out / "report.html", page(title, sections, intro))
 
 
 def _lists(body: str) -> str:

@@ -300,7 +300,7 @@ def options_frame(summary: pd.DataFrame, o: Outcome) -> pd.DataFrame:
     rows = []
     for r in part.itertuples():
         if r.option == TOO_CLOSE:
-            rows.append({"option": f"_{TOO_CLOSE}_", "max regret": "", "90th pct regret": "", "mean regret": "",
+            rows.append({"option": f"*{TOO_CLOSE}*", "max regret": "", "90th pct regret": "", "mean regret": "",
                          "worlds won": f"{r.wins:.0%}", "in a close call": ""})
             continue
         name = f"**{r.option}** (robust)" if r.robust else r.option
