@@ -32,12 +32,11 @@ from sim.outcomes import HIGHER, PROBABILITY, Outcome
 TOO_CLOSE = "too close to call"
 CLOSE_SE = 2.0          # standard errors of the top-two difference below which a world is too close to call
 BOOTSTRAP = 500         # resamples of the worlds for EVPI's interval
-PERMUTATIONS = 500      # permutations of an input for EVPI's noise floor
-FLOOR_QUANTILE = 0.95   # the noise floor: this quantile of the EVPI of a permuted (unrelated) input
+PERMUTATIONS = 500      # shuffles of the worlds' values against the design for EVPI's noise floors
+FLOOR_QUANTILE = 0.95   # a noise floor: this quantile of the EVPI of an input made unrelated by the shuffles
 PRIM_MASS_MIN = 0.1     # the smallest box PRIM may keep: a tenth of the worlds
 PRIM_MAX_DIMS = 2       # a box restricts at most two inputs: with a few dozen worlds more fits noise
 EVPI_ROWS = 6           # inputs per outcome in the report's EVPI tables (all of them in evpi.csv)
-KEYS = ["option", "world", "replication"]
 
 
 # ------------------------------------------------------------------ values
