@@ -167,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a value in every scenario of the experiment (repeatable)")
     sw.add_argument("--no-plots", action="store_true", help="skip the figures")
 
+    rb = sub.add_parser("robust", help="which option holds up across deep uncertainties: regret over a design of "
+                                       "worlds, the worlds each option wins, the facts that would change the choice")
+    rb.add_argument("experiment", metavar="EXPERIMENT", help="an experiment whose scenarios are the options and whose "
+                    "parameters are the deep uncertainties (optionally with posterior: FILE)")
+    rb.add_argument("--out", required=True, help="results folder (the sweep's files, report.md, report.html, figures)")
+    rb.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
+    rb.add_argument("--resume", action="store_true", help="finish an interrupted robust run in --out")
+    rb.add_argument("--force", action="store_true", help="start again, deleting the runs in --out")
+    rb.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a value in every option (repeatable)")
+
     ca = sub.add_parser("calibrate", help="history-match the model to the record in waves; write the posterior")
     ca.add_argument("campaign", metavar="CAMPAIGN")
     ca.add_argument("--out", required=True, help="results folder (one sweep a wave, points.csv, report.md, posterior.yaml)")
@@ -206,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=_positive_int, default=8765)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
 
-    pl = sub.add_parser("plot", help="draw the figures (and maps for GIS) of a run, compare or sweep folder again; "
+    pl = sub.add_parser("plot", help="draw the figures (and maps for GIS) of a run, compare, sweep or robust folder again; "
                                      "a compare folder's report too")
     pl.add_argument("dir", metavar="DIR")
     _map_levels_option(pl)
@@ -251,6 +262,13 @@ def cmd_validate(args) -> int:
 
                 post = load_posterior(f)
                 print(f"ok: {f} (posterior: {len(post.sets)} sets of {len(post.parameters)} parameters)")
+            elif _looks_like_robust(f):
+                from sim.robust import load_robust
+
+                rob = load_robust(f, args.sets)
+                post = f", a posterior set a world from {len(rob.posterior.sets)}" if rob.posterior else ""
+                print(f"ok: {f} (robust experiment {rob.experiment.name}, {len(rob.options())} options x "
+                      f"{len(rob.doc.design())} worlds x {rob.experiment.replications} replications{post})")
             elif _looks_like_campaign(f):
                 from sim.calibrate import load_campaign
 
@@ -313,6 +331,11 @@ def _looks_like_posterior(path: str) -> bool:
     """A posterior (sim calibrate) has top-level ``posterior``, ``parameters`` and ``sets`` keys."""
     lines = _head_lines(path)
     return all(any(line.startswith(key) for line in lines) for key in ("posterior:", "parameters:", "sets:"))
+
+
+def _looks_like_robust(path: str) -> bool:
+    """A robust experiment (sim robust) is an experiment that names a top-level ``posterior``."""
+    return _looks_like_experiment(path) and any(line.startswith("posterior:") for line in _head_lines(path))
 
 
 def _looks_like_experiment(path: str) -> bool:
@@ -392,6 +415,12 @@ def cmd_sweep(args) -> int:
     return sweep_command(args)
 
 
+def cmd_robust(args) -> int:
+    from sim.robust import robust_command
+
+    return robust_command(args)
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibrate import calibrate_command
 
@@ -454,7 +483,9 @@ def _read_manifest(path: Path) -> dict:
 def cmd_plot(args) -> int:
     folder = Path(args.dir)
     manifest = folder / "manifest.json"
-    if (folder / "design.parquet").exists():
+    if (folder / "robust.json").exists():
+        from sim.robust import analyse_folder as plot
+    elif (folder / "design.parquet").exists():
         from sim.plots.sweep import plot_sweep as plot
     elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
         from sim.runner import redraw_comparison
@@ -472,7 +503,7 @@ def cmd_plot(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "map": cmd_map, "front": cmd_front, "run": cmd_run, "compare": cmd_compare,
-            "sweep": cmd_sweep, "calibrate": cmd_calibrate,
+            "sweep": cmd_sweep, "robust": cmd_robust, "calibrate": cmd_calibrate,
             "validate-model": cmd_validate_model, "bench": cmd_bench, "app": cmd_app, "plot": cmd_plot}
 
 

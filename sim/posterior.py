@@ -151,8 +151,6 @@ def resolve_in(doc) -> None:
     """Load the posterior a scenario names (relative to the file that named it, or to the working
     folder for ``--set``/``--posterior``), check every set against the scenario's own validation,
     and leave the absolute path in the scenario so that workers read the same file."""
-    from sim.scenario import replace_values
-
     name = doc.scenario.posterior
     if name is None:
         return
@@ -165,16 +163,24 @@ def resolve_in(doc) -> None:
             raise
         raise InputError(f"posterior file {name!r} not found (looked in {base}/)", source=src, line=line,
                          path="posterior") from None
-    for j, param in enumerate(post.parameters):
-        column = [s[j] for s in post.sets]
-        for value in (min(column), max(column)):
-            try:
-                replace_values(doc.scenario, {param: value}, source=post.path)
-            except InputError as exc:
-                raise InputError(f"parameter {param!r} = {found(value)} does not fit scenario "
-                                 f"{doc.scenario.name!r}: {exc.message}", source=post.path, path="parameters") from None
+    check_fits(post, doc.scenario)
     doc.scenario = doc.scenario.model_copy(update={"posterior": post.path})
     doc.raw["posterior"] = post.path
+
+
+def check_fits(post: Posterior, scenario) -> None:
+    """Every parameter's smallest and largest kept value passes ``scenario``'s own validation; otherwise
+    one InputError line naming the posterior file."""
+    from sim.scenario import replace_values
+
+    for param in post.parameters:
+        column = post.column(param)
+        for value in (min(column), max(column)):
+            try:
+                replace_values(scenario, {param: value}, source=post.path)
+            except InputError as exc:
+                raise InputError(f"parameter {param!r} = {found(value)} does not fit scenario "
+                                 f"{scenario.name!r}: {exc.message}", source=post.path, path="parameters") from None
 
 
 def draw_from(name: str, seq: np.random.SeedSequence) -> dict[str, float | int]:

@@ -204,9 +204,11 @@ def _chunks(tasks: list, size: int) -> list[list]:
 
 
 def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, force: bool = False,
-          progress: bool = True, replicate=None) -> tuple[pd.DataFrame, str]:
+          progress: bool = True, replicate=None, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
     """Run (or finish) a sweep; returns the merged runs and the status. ``replicate``: a picklable
-    ``(spec, theater, root_seed, index) -> object with .row`` run instead of ``runner.run_one``."""
+    ``(spec, theater, root_seed, index) -> object with .row`` run instead of ``runner.run_one``.
+    ``table``: the design, when the caller draws it (sim robust adds each world's posterior set);
+    by default the experiment's own (``design(exp)``). It must be the same on a ``--resume``."""
     from sim.core.progress import progress_bar
 
     exp = doc.experiment
@@ -221,7 +223,7 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     parts_dir.mkdir(parents=True, exist_ok=True)
     for stale in parts_dir.glob("*.part"):
         stale.unlink()  # a part that was being written when the sweep was killed
-    table = design_apart(doc.experiment)
+    table = design_apart(doc.experiment) if table is None else table
     write_atomic(out / "design.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     names = [d.scenario.name for d in doc.scenarios]
     todo_all = all_tasks(doc, table)

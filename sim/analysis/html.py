@@ -140,3 +140,65 @@ def sweep_html(out: Path, figures: list[Path]) -> Path:
     intro = (f"{manifest.get('runs')} runs ({manifest.get('runs_failed')} failed) over {manifest.get('points')} points, "
              f"root seed {manifest.get('root_seed')}, status {manifest.get('status')}.")
     return write(out / "report.html", page(f"Sweep: {manifest.get('experiment')}", sections, intro))
+
+
+# ------------------------------------------------------------------ robust
+def robust_html(out: Path, markdown_text: str, figures: list[Path]) -> Path:
+    """The robust report (report.md's text) as one self-contained page with its figures embedded."""
+    body, sections, title, intro = [], [], "Robust choice", ""
+    heading = None
+    for line in markdown_text.splitlines():
+        if line.startswith("# "):
+            title = line[2:]
+        elif line.startswith("## "):
+            if heading is not None:
+                sections.append((heading, "\n".join(body)))
+            heading, body = line[3:], []
+        elif line.startswith("!["):
+            continue
+        elif line.startswith("|"):
+            body.append(line)
+        elif line.startswith("#"):
+            body.append(f"<h3>{inline(line.lstrip('#').strip())}</h3>")
+        elif line.startswith("- "):
+            body.append(f"<li>{inline(line)}</li>")
+        elif line.strip():
+            body.append(f"<p>{inline(line.strip('_') if line.startswith('_') else line)}</p>")
+        if heading is None and line.startswith("_"):
+            intro = inline(line.strip("_"))
+    if heading is not None:
+        sections.append((heading, "\n".join(body)))
+    sections = [(h, _lists(_tables(b))) for h, b in sections]
+    sections = [(h, b + "".join(image(p) for p in figures if Path(p).exists()) if h == "Figures" else b)
+                for h, b in sections]
+    return write(out / "report.html", page(title, sections, intro))
+
+
+def _lists(body: str) -> str:
+    """Runs of <li> lines wrapped in <ul>."""
+    out, inside = [], False
+    for line in body.splitlines():
+        item = line.startswith("<li>")
+        if item != inside:
+            out.append("<ul>" if item else "</ul>")
+            inside = item
+        out.append(line)
+    return "\n".join(out + (["</ul>"] if inside else []))
+
+
+def _tables(body: str) -> str:
+    """Markdown tables (lines starting with |) as HTML tables."""
+    out, rows = [], []
+    for line in body.splitlines() + [""]:
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        if rows:
+            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows if not set(r) <= set("|-")]
+            head = "".join(f"<th>{inline(c)}</th>" for c in cells[0])
+            rest = "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in r) + "</tr>" for r in cells[1:])
+            out.append(f"<table><tr>{head}</tr>{rest}</table>")
+            rows = []
+        if line:
+            out.append(line)
+    return "\n".join(out)

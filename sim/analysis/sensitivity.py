@@ -51,12 +51,13 @@ def morris_indices(exp: Experiment, runs: pd.DataFrame, design: pd.DataFrame, ou
 
 
 def prim_box(runs: pd.DataFrame, inputs: list[str], target: pd.Series, mass_min: float = 0.05,
-             peel_alpha: float = 0.05) -> dict | None:
+             peel_alpha: float = 0.05, max_dims: int | None = None) -> dict | None:
     """The EMA Workbench PRIM box for ``target`` (bool per run) over ``inputs``.
 
     Picks, on the peeling trajectory, the box with the highest density that still
     covers at least half of the cases (a usual compromise), and returns its limits,
-    coverage, density and mass.
+    coverage, density and mass. ``max_dims``: only boxes that restrict at most this many
+    inputs (a box over few cases and many inputs fits noise; one a reader can act on is small).
     """
     import logging
     import warnings
@@ -73,6 +74,8 @@ def prim_box(runs: pd.DataFrame, inputs: list[str], target: pd.Series, mass_min:
     p = prim.Prim(x, y, mass_min=mass_min, peel_alpha=peel_alpha)
     box = p.find_box()
     traj = box.peeling_trajectory
+    if max_dims is not None:
+        traj = traj[traj["res_dim"] <= max_dims]
     ok = traj[traj["coverage"] >= 0.5]
     pick = int(ok["density"].idxmax()) if len(ok) else int(traj["density"].idxmax())
     box.select(pick)
