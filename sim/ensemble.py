@@ -119,7 +119,6 @@ class EnsembleJob:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
-        self.pools: list = []  # the pools the job made (the tests check their workers are gone)
 
     # -------------------------------------------------------------- control
     def start(self) -> EnsembleJob:
@@ -149,11 +148,9 @@ class EnsembleJob:
 
         from sim.runner import _pool_context
 
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
                                    initargs=([d.scenario for d in self.docs], [theater_of(d) for d in self.docs],
                                              int(self.request.seed), os.getpid()))
-        self.pools.append(pool)
-        return pool
 
     def _run(self) -> None:
         from sim.core.seeding import replication_seed, seed_int

@@ -193,6 +193,7 @@ def control_maps_figure(prob: dict[str, np.ndarray], initial: np.ndarray, grid, 
     zoomed on ``city``, with the front at the start (``initial`` control) dashed. Returns the figure."""
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
+    from sim.analysis.ensemble import differences
     from sim.plots.map import draw_base, draw_latlon_ticks
     from sim.theater.grid import ATTACKER
 
@@ -206,7 +207,8 @@ def control_maps_figure(prob: dict[str, np.ndarray], initial: np.ndarray, grid, 
     ext = [0, grid.cols * grid.cell_km, 0, grid.rows * grid.cell_km]
     cx, cy = grid.to_km(*grid.theater.place_latlon(city))
     X, Y = grid.centres_km()
-    spread = max((float(np.abs(prob[n] - prob[baseline]).max()) for n in names[1:]), default=0.0)
+    diffs = differences(prob)
+    spread = max((float(np.abs(d).max()) for d in diffs.values()), default=0.0)
     top = max(0.2, float(np.ceil(spread * 10) / 10))  # one scale for every difference panel
     seq = LinearSegmentedColormap.from_list("p", ["#ffffff00", "#fdae61", "#d7191c", "#67000d"])
     for k, (ax, n) in enumerate(zip(axes.ravel(), names)):
@@ -217,7 +219,7 @@ def control_maps_figure(prob: dict[str, np.ndarray], initial: np.ndarray, grid, 
             fig.colorbar(im, ax=ax, shrink=0.75, label=f"P(attacker-held on the last day), {n}")
             ax.set_title(f"baseline: {n}", fontsize=10)
         else:
-            d = prob[n] - prob[baseline]
+            d = diffs[n]
             # water in grey, not the base map's light blue, which reads as "attacker holds less" here
             water = np.ma.masked_where(grid.terrain != Terrain.WATER, np.ones(grid.shape))
             ax.imshow(water, origin="lower", cmap=ListedColormap(["#b8b8b8"]), extent=ext, interpolation="nearest")
