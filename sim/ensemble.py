@@ -143,25 +143,28 @@ class EnsembleJob:
         with self._lock:
             return sum(len(r) for r in self._reps.values()) + sum(len(x) for x in self.lost.values())
 
-    def _make_pool(self, workers: int):
-        from concurrent.futures import ProcessPoolExecutor
-
-        from sim.runner import _pool_context
-
-        return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                   initargs=([d.scenario for d in self.docs], [theater_of(d) for d in self.docs],
-                                             int(self.request.seed), os.getpid()))
-
     def _run(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import cache
+
         from sim.core.seeding import replication_seed, seed_int
-        from sim.runner import DIED, pooled
+        from sim.runner import DIED, _pool_context, pooled
+
+        @cache
+        def initargs() -> tuple:  # once for every pool the job makes
+            return ([d.scenario for d in self.docs], [theater_of(d) for d in self.docs], int(self.request.seed),
+                    os.getpid())
+
+        def make_pool(workers: int) -> ProcessPoolExecutor:  # as sim sweep's local pools: from the fork server
+            return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
+                                       initargs=initargs())
 
         def lost(item: tuple[int, int], reason: str = DIED) -> list[tuple[int, LostReplication]]:
             k, i = item
             return [(k, LostReplication(i, seed_int(replication_seed(self.request.seed, i)), reason))]
 
         items = [[(k, i)] for i in range(int(self.request.runs)) for k in range(len(self.docs))]
-        results = pooled(self._make_pool, _run_items, items, max(1, int(self.request.workers)), lost=lost)
+        results = pooled(make_pool, _run_items, items, max(1, int(self.request.workers)), lost=lost)  # runs when read
         status = FINISHED
         try:
             for batch in results:

@@ -73,8 +73,9 @@ def test_the_options_come_from_the_registry_and_bad_requests_are_one_line():
     docs = ensemble_docs(EnsembleRequest(str(MINI), ("hold", "reinforce"), 2, 1, days=10))
     assert [d.scenario.name for d in docs] == ["hold", "reinforce"]
     assert [str(d.scenario.option.kind) for d in docs] == ["hold", "reinforce"] and docs[0].scenario.days == 10
-    for bad, words in ((dict(options=("hold", "surrender")), "no option 'surrender'"), (dict(options=()), "at least one"),
-                       (dict(runs=0), "at least 1"), (dict(posterior="/nonexistent.yaml"), "not found")):
+    for bad, words in ((dict(options=("hold", "surrender")), "no option 'surrender'"),
+                       (dict(options=()), "at least one"), (dict(runs=0), "at least 1"),
+                       (dict(posterior="/nonexistent.yaml"), "not found")):
         request = EnsembleRequest(**{**dict(scenario=str(MINI), options=("hold",), runs=2, seed=1), **bad})
         with pytest.raises(InputError, match=words) as info:
             ensemble_docs(request)
