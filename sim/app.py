@@ -5,11 +5,12 @@ Started by ``sim app [SCENARIO] [--port P] [--host H]``, which runs this file wi
 file comes in the ``SIM_APP_SCENARIO`` environment variable (default
 ``scenarios/hold_pokrovsk.yaml``). The controls set the main knobs and the option;
 they are applied on Reset, through the same loader and validation as ``--set``.
+
+Two pages: ``/``, one replication stepped day by day (this file), and ``/ensemble``,
+several options x many replications watched as they finish (sim/app_ensemble.py).
 """
 
 from __future__ import annotations
-
-import os
 
 import matplotlib
 
@@ -18,14 +19,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 
+from sim.app_ensemble import SCENARIO_FILE, EnsemblePage  # noqa: E402
 from sim.model.model import PokrovskModel  # noqa: E402
-from sim.scenario import BASE_SCENARIO  # noqa: E402
 from sim.theater import load_scenario  # noqa: E402
 from sim.core.seeding import replication_seed  # noqa: E402
 from sim.theater import theater_of  # noqa: E402
 from sim.vocab import OptionKind  # noqa: E402
-
-SCENARIO_FILE = os.environ.get("SIM_APP_SCENARIO", str(BASE_SCENARIO.parent / "hold_pokrovsk.yaml"))
 
 
 class AppModel(PokrovskModel):
@@ -107,11 +106,22 @@ def Charts(model):
     return solara.FigureMatplotlib(fig, format="png")
 
 
-page = SolaraViz(
-    AppModel(),
-    components=[(Status, 0), (MapView, 0), (Charts, 0)],
-    model_params=model_params,
-    name="Pokrovsk: hold, withdraw or reinforce",
-    play_interval=400,
-)
-page  # noqa: B018
+def EnsembleLink(model):
+    """To the ensemble page (sim/app_ensemble.py)."""
+    from sim.app_ensemble import page_link
+
+    return page_link("ensemble", "Ensemble: options × replications →")
+
+
+MODEL = AppModel()
+
+
+@solara.component
+def SingleRun():
+    """One replication, stepped day by day."""
+    SolaraViz(MODEL, components=[(EnsembleLink, 0), (Status, 0), (MapView, 0), (Charts, 0)],
+              model_params=model_params, name="Pokrovsk: hold, withdraw or reinforce", play_interval=400)
+
+
+routes = [solara.Route(path="/", component=SingleRun, label="Single run"),
+          solara.Route(path="ensemble", component=EnsemblePage, label="Ensemble")]

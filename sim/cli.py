@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--sweep-runs", type=_non_negative_int, default=0,
                     help="also measure the memory of a sweep of this many runs (long; 0 keeps the last measurement)")
 
-    ap = sub.add_parser("app", help="the browser view: watch one replication day by day (Mesa SolaraViz)")
+    ap = sub.add_parser("app", help="the browser view: watch one replication day by day (Mesa SolaraViz); on /ensemble, several options x many replications")
     ap.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO")
     ap.add_argument("--port", type=_positive_int, default=8765)
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

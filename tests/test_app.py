@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,9 @@ def test_stopping_sim_app_ends_its_whole_process_tree(sig):
     assert proc.returncode == 0
 
 
-def test_page_shows_the_model_and_steps_in_a_real_browser(server):
+@contextmanager
+def browser_page():
+    """A page of a headless Chromium (the one `make provision` provides), closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     if not os.access(CHROMIUM, os.X_OK):
@@ -131,7 +134,14 @@ def test_page_shows_the_model_and_steps_in_a_real_browser(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1100})
+        finally:
+            browser.close()
+
+
+def test_page_shows_the_model_and_steps_in_a_real_browser(server):
+    with browser_page() as page:
         page.goto(server, wait_until="domcontentloaded", timeout=60_000)
         page.get_by_text("Day 0", exact=False).first.wait_for(timeout=60_000)
         before = page.screenshot()
@@ -142,8 +152,39 @@ def test_page_shows_the_model_and_steps_in_a_real_browser(server):
         after = page.screenshot(path=str(ARTIFACTS / "app_after_3_steps.png"), full_page=True)
         assert after != before
         assert page.get_by_text("Option").count() > 0  # the controls are there
-        browser.close()
     assert (ARTIFACTS / "app_after_3_steps.png").stat().st_size > 20_000
+
+
+def test_ensemble_page_runs_a_tiny_ensemble_in_a_real_browser(server):
+    """The single-run view links to /ensemble; there, 2 options x 2 replications of a 10-day horizon run
+    in the background, the progress line counts them, and the probability map appears; a link leads back."""
+    with browser_page() as page:
+        page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_text("Ensemble: options", exact=False).first.click(timeout=60_000)
+        page.get_by_text("Replications per option").first.wait_for(timeout=60_000)
+        assert page.url.endswith("/ensemble")
+        for kind in ("hold", "withdraw", "reinforce", "kursk_pressure"):  # the option registry's, each a checkbox
+            assert page.get_by_label(kind, exact=True).is_checked()
+        for kind in ("reinforce", "kursk_pressure"):
+            page.get_by_label(kind, exact=True).uncheck(force=True)  # Vuetify's ripple covers the box itself
+        for label, value in (("Replications per option", "2"), ("Days (horizon)", "10"), ("Seed", "3")):
+            page.get_by_label(label).fill(value)
+            page.get_by_label(label).press("Enter")
+        assert page.locator("img").count() == 0
+        page.get_by_role("button", name="Run", exact=True).click()
+        try:
+            page.get_by_text("4 of 4 replications", exact=False).first.wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "app_ensemble_failed.png"), full_page=True)
+            pytest.fail(f"the ensemble did not finish within 60 s; the page says:\n{page.inner_text('body')}")
+        page.get_by_text("finished", exact=False).first.wait_for(timeout=30_000)
+        page.get_by_text("Control probability", exact=False).first.wait_for(timeout=30_000)
+        page.locator("img").first.wait_for(timeout=30_000)  # the maps, the survival curve, the fans
+        page.wait_for_timeout(500)
+        shot = page.screenshot(path=str(ARTIFACTS / "app_ensemble.png"), full_page=True)
+        assert page.locator("img").count() >= 3 and len(shot) > 20_000
+        page.get_by_text("Single run", exact=False).first.click()
+        page.get_by_text("Ensemble: options", exact=False).first.wait_for(timeout=60_000)  # the single-run view again
 
 
 def provision(env: dict) -> subprocess.CompletedProcess:

@@ -171,11 +171,7 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
 def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_km: float = 35.0) -> Path | None:
     """The baseline's P(attacker-held on the last day), then each option's difference from it
     (a diverging map centred on 0: blue where the option leaves the attacker less)."""
-    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
-
-    from sim.plots.map import draw_base, draw_latlon_ticks
     from sim.theater import build_grid, load_scenario, theater_of
-    from sim.theater.grid import ATTACKER
 
     names = [baseline, *(n for n in folders if n != baseline)]
     doc = load_scenario(folders[baseline] / "scenario.yaml")
@@ -185,15 +181,34 @@ def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_k
         data = np.load(folders[n] / "control.npz")
         prob[n] = data["attacker_held_count"] / max(int(data["replications"]), 1)
         initial = data["initial_control"]
-    ncols = min(2, len(names))
+    fig = control_maps_figure(prob, initial, grid, doc.scenario.outcomes.city, zoom_km)
+    fig.suptitle("Where the attacker ends: the baseline, and each option's difference from it "
+                 "(dashed: front at the start)", fontsize=11)
+    return _save(fig, out)
+
+
+def control_maps_figure(prob: dict[str, np.ndarray], initial: np.ndarray, grid, city: str, zoom_km: float = 35.0,
+                        ncols: int = 2, size: tuple[float, float] = (7.4, 6.6)):
+    """The first option's P(attacker-held on the last day), then each other option's difference from it,
+    zoomed on ``city``, with the front at the start (``initial`` control) dashed. Returns the figure."""
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+
+    from sim.analysis.ensemble import differences
+    from sim.plots.map import draw_base, draw_latlon_ticks
+    from sim.theater.grid import ATTACKER
+
+    names = list(prob)
+    baseline = names[0]
+    ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.4 * ncols, 6.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     ext = [0, grid.cols * grid.cell_km, 0, grid.rows * grid.cell_km]
-    cx, cy = grid.to_km(*grid.theater.place_latlon(doc.scenario.outcomes.city))
+    cx, cy = grid.to_km(*grid.theater.place_latlon(city))
     X, Y = grid.centres_km()
-    spread = max((float(np.abs(prob[n] - prob[baseline]).max()) for n in names[1:]), default=0.0)
+    diffs = differences(prob)
+    spread = max((float(np.abs(d).max()) for d in diffs.values()), default=0.0)
     top = max(0.2, float(np.ceil(spread * 10) / 10))  # one scale for every difference panel
     seq = LinearSegmentedColormap.from_list("p", ["#ffffff00", "#fdae61", "#d7191c", "#67000d"])
     for k, (ax, n) in enumerate(zip(axes.ravel(), names)):
@@ -204,7 +219,7 @@ def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_k
             fig.colorbar(im, ax=ax, shrink=0.75, label=f"P(attacker-held on the last day), {n}")
             ax.set_title(f"baseline: {n}", fontsize=10)
         else:
-            d = prob[n] - prob[baseline]
+            d = diffs[n]
             # water in grey, not the base map's light blue, which reads as "attacker holds less" here
             water = np.ma.masked_where(grid.terrain != Terrain.WATER, np.ones(grid.shape))
             ax.imshow(water, origin="lower", cmap=ListedColormap(["#b8b8b8"]), extent=ext, interpolation="nearest")
@@ -217,9 +232,7 @@ def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_k
         draw_latlon_ticks(ax, grid)
         ax.set_xlim(float(cx) - zoom_km, float(cx) + zoom_km)
         ax.set_ylim(float(cy) - zoom_km, float(cy) + zoom_km)
-    fig.suptitle("Where the attacker ends: the baseline, and each option's difference from it "
-                 "(dashed: front at the start)", fontsize=11)
-    return _save(fig, out)
+    return fig
 
 
 def plot_comparison(out: Path, results, series, folders, horizons, *, baseline: str, start: dt.date,
