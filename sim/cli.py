@@ -81,6 +81,12 @@ def _posterior_option(parser: argparse.ArgumentParser) -> None:
                              "the same as --set posterior=FILE")
 
 
+def _scheduler_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the replications on a Dask scheduler (tcp://HOST:PORT), or 'local' to start a "
+                             "LocalCluster of --workers processes; the same seeds give the same results")
+
+
 def _posterior_as_set(args) -> None:
     """``--posterior FILE`` is the scenario key ``posterior`` set for every scenario of the command."""
     import json
@@ -131,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run replications I .. I+N-1 of the root seed (default 0): replays replication I of a "
                         "comparison with --seed ROOT --first I --runs 1")
     _posterior_option(r)
+    _scheduler_option(r)
     _map_levels_option(r)
 
     cp = sub.add_parser("compare", help="run options with common random numbers and compare them")
@@ -153,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add replications until P(encirclement) and its paired differences are known to +/-P; "
                          "--runs is the cap")
     _posterior_option(cp)
+    _scheduler_option(cp)
     _map_levels_option(cp)
 
     sw = sub.add_parser("sweep", help="run an experiment: a design of points x replications, streamed to Parquet")

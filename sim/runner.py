@@ -324,14 +324,32 @@ class LostReplication:
     reason: str
 
 
+def _dask_chunk(shared: tuple, indices: list[int]) -> list[Replication]:
+    """A batch of replications on a Dask worker (``shared``: spec, theater, root seed, snapshot days)."""
+    spec, theater, root_seed, snapshot_days = shared
+    return [run_one(spec, theater, root_seed, i, snapshot_days) for i in indices]
+
+
 def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int], workers: int = 1,
-            chunk: int | None = None, pool: ProcessPoolExecutor | None = None, snapshot_days=()):
+            chunk: int | None = None, pool: ProcessPoolExecutor | None = None, snapshot_days=(),
+            scheduler: str | None = None):
     """Yield replications as they finish (any order), on ``workers`` processes: a ``Replication``,
     or a ``LostReplication`` for one that kept killing its worker (see ``pooled``).
 
     ``pool``: an open ``local_pool`` of the same scenario and root seed to use (and leave
     open), so that a caller running several batches starts its workers once.
+    ``scheduler``: a Dask cluster (``tcp://HOST:PORT``, or ``local`` for a LocalCluster of
+    ``workers`` processes) instead of the local pool; the same seeds, so the same results.
     """
+    if scheduler:
+        from sim.sweep import DaskExecutor
+
+        chunk = chunk or max(1, min(8, len(indices) // (max(workers, 1) * 4) or 1))
+        chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
+        for reps in DaskExecutor(scheduler, workers).map_shared(_dask_chunk, (spec, theater, root_seed, snapshot_days),
+                                                                 chunks):
+            yield from reps
+        return
     if workers <= 1 and pool is None:
         for i in indices:
             yield run_one(spec, theater, root_seed, i, snapshot_days)
@@ -486,7 +504,7 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 # ------------------------------------------------------------------ the command
 def run_scenario(doc: ScenarioDoc, out: Path | None, *, runs: int, seed: int, workers: int, progress=True,
-                 start: int = 0) -> tuple[list[Replication], list[LostReplication], str]:
+                 start: int = 0, scheduler: str | None = None) -> tuple[list[Replication], list[LostReplication], str]:
     """Run replications ``start .. start + runs - 1`` with a progress bar; Ctrl-C keeps what finished.
     Returns the replications that finished, those given up (see ``pooled``) and the status."""
     from sim.core.progress import progress_bar
@@ -497,7 +515,8 @@ def run_scenario(doc: ScenarioDoc, out: Path | None, *, runs: int, seed: int, wo
     status = "complete"
     with progress_bar(runs, f"{doc.scenario.name}", enabled=progress) as advance:
         try:
-            for rep in iterate(doc.scenario, theater, seed, list(range(start, start + runs)), workers):
+            for rep in iterate(doc.scenario, theater, seed, list(range(start, start + runs)), workers,
+                               scheduler=scheduler):
                 (lost if isinstance(rep, LostReplication) else reps).append(rep)
                 advance()
         except KeyboardInterrupt:
@@ -525,7 +544,7 @@ def encirclement_half_widths(reps: dict[str, list[Replication]]) -> dict[str, fl
 
 
 def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: int, workers: int,
-                 batch: int = 50) -> tuple[dict[str, list[Replication]], dict[str, list[LostReplication]], str,
+                 batch: int = 50, scheduler: str | None = None) -> tuple[dict[str, list[Replication]], dict[str, list[LostReplication]], str,
                                            dict[str, float]]:
     """Add replications in batches until every 95% interval of P(encirclement) (and, for several
     options, of its paired differences) is at most +/- ``precision`` wide, or ``cap`` is reached."""
@@ -535,7 +554,8 @@ def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: i
     while done < cap:
         size = min(batch, cap - done)
         for d in docs:
-            got, gone, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done)
+            got, gone, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done,
+                                             scheduler=scheduler)
             reps[d.scenario.name].extend(got)
             lost[d.scenario.name].extend(gone)
             if status != "complete":
@@ -564,13 +584,14 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
     started = time.time()
     if getattr(args, "precision", None):
         by_name, lost_by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs,
-                                                             seed=args.seed, workers=args.workers)
+                                                             seed=args.seed, workers=args.workers,
+                                                             scheduler=getattr(args, "scheduler", None))
         reps, lost = by_name[doc.scenario.name], lost_by_name[doc.scenario.name]
         print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
               f"(asked +/- {args.precision}, cap {args.runs})")
     else:
         reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers,
-                                          start=getattr(args, "first", 0))
+                                          start=getattr(args, "first", 0), scheduler=getattr(args, "scheduler", None))
     if not reps:
         print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
         return 1 if lost and status == "complete" else 130
@@ -665,7 +686,7 @@ def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> Op
     adaptive = None
     if getattr(args, "precision", None):
         adaptive, adaptive_lost, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs,
-                                                           seed=args.seed, workers=args.workers)
+                                                           seed=args.seed, workers=args.workers, scheduler=getattr(args, "scheduler", None))
         print(f"{len(adaptive[docs[0].scenario.name])} replications per option for +/- {max(widths.values()):.3f} "
               f"on P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
     for doc in docs:
@@ -673,7 +694,8 @@ def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> Op
         if adaptive is not None:
             reps, lost = adaptive[name], adaptive_lost[name]
         else:
-            reps, lost, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+            reps, lost, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers,
+                                          scheduler=getattr(args, "scheduler", None))
         res.lost[name] = lost
         if not reps:
             res.status = "interrupted" if st != "complete" else "failed"

@@ -111,6 +111,11 @@ class DaskExecutor:
         self.workers = workers
 
     def map_unordered(self, payload: dict, chunks: list[list]) -> Iterator[list[dict]]:
+        yield from self.map_shared(run_tasks, payload, chunks)
+
+    def map_shared(self, fn, shared, chunks: list[list]) -> Iterator:
+        """Yield ``fn(shared, chunk)`` for every chunk as it finishes on the cluster (``shared`` sent once
+        to every worker); the cluster a ``local`` address started is closed at the end."""
         try:
             from distributed import Client, LocalCluster, as_completed
         except ImportError:  # pragma: no cover - distributed is a dependency
@@ -126,8 +131,8 @@ class DaskExecutor:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise InputError(f"cannot reach the Dask scheduler: {exc}", source="--scheduler") from None
         try:
-            shared = client.scatter(payload, broadcast=True)
-            futures = client.map(run_tasks, [shared] * len(chunks), chunks, pure=False)
+            sent = client.scatter(shared, broadcast=True)
+            futures = client.map(fn, [sent] * len(chunks), chunks, pure=False)
             for fut in as_completed(futures):
                 yield fut.result()
         finally:
