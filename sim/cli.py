@@ -401,7 +401,7 @@ def _draw_map(doc, out) -> Path:
 
 
 def cmd_run(args) -> int:
-    from sim.runner import run_command
+    from sim.commands import run_command
 
     _posterior_as_set(args)
     if args.first and args.precision:
@@ -411,7 +411,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from sim.runner import compare_command
+    from sim.commands import compare_command
 
     _posterior_as_set(args)
     return compare_command(args)
@@ -437,7 +437,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_validate_model(args) -> int:
     from sim.plots.record import validate_record
-    from sim.runner import validate_model_command
+    from sim.commands import validate_model_command
 
     status = 0 if args.record_only else validate_model_command(args)
     if status == 0 and args.record_runs > 0:
@@ -496,7 +496,7 @@ def cmd_plot(args) -> int:
     elif (folder / "design.parquet").exists():
         from sim.plots.sweep import plot_sweep as plot
     elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
-        from sim.runner import redraw_comparison
+        from sim.commands import redraw_comparison
 
         def plot(f):
             return [f / name for name in redraw_comparison(f, args.map_levels)]

@@ -1,0 +1,369 @@
+"""The commands that run the model and present what it gives: ``sim run``, ``sim compare`` and
+``sim validate-model`` (floor 7, beside ``sim.cli``).
+
+They take the parsed arguments, run replications through the experiment floor below
+(``sim.runner``: replications, pools, Dask, result files), and hand the frames to analysis
+and the plots; ``sim.runner`` itself neither computes statistics nor draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim import __version__
+from sim.core.errors import InputError
+from sim.core.io import write_atomic
+from sim.core.seeding import replication_seed
+from sim.runner import (LostReplication, Replication, check_out_dir, clear_results, failed_line, failed_listing,
+                        out_lock, run_scenario, write_results)
+from sim.scenario import ScenarioDoc
+from sim.theater import load_scenario, theater_of
+
+
+def encirclement_half_widths(reps: dict[str, list[Replication]]) -> dict[str, float]:
+    """Half-widths of the 95% intervals of P(encirclement) per option and of its paired differences."""
+    from sim.analysis.compare import paired_difference
+    from sim.analysis.stats import wilson_interval
+
+    out = {}
+    names = list(reps)
+    flags = {n: {r.index: float(r.row["encircled"]) for r in reps[n]} for n in names}
+    for n in names:
+        k, m = int(sum(flags[n].values())), len(flags[n])
+        lo, hi = wilson_interval(k, m)
+        out[n] = (hi - lo) / 2
+    for n in names[1:]:
+        common = sorted(set(flags[names[0]]) & set(flags[n]))
+        d = paired_difference([flags[names[0]][i] for i in common], [flags[n][i] for i in common])
+        out[f"{n} - {names[0]}"] = (d["ci_high"] - d["ci_low"]) / 2 if d["n"] > 1 else float("inf")
+    return out
+
+
+def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: int, workers: int,
+                 batch: int = 50, scheduler: str | None = None) -> tuple[dict[str, list[Replication]], dict[str, list[LostReplication]], str,
+                                           dict[str, float]]:
+    """Add replications in batches until every 95% interval of P(encirclement) (and, for several
+    options, of its paired differences) is at most +/- ``precision`` wide, or ``cap`` is reached."""
+    reps: dict[str, list[Replication]] = {d.scenario.name: [] for d in docs}
+    lost: dict[str, list[LostReplication]] = {d.scenario.name: [] for d in docs}
+    done, widths = 0, {}
+    while done < cap:
+        size = min(batch, cap - done)
+        for d in docs:
+            got, gone, status = run_scenario(d, None, runs=size, seed=seed, workers=workers, start=done,
+                                             scheduler=scheduler)
+            reps[d.scenario.name].extend(got)
+            lost[d.scenario.name].extend(gone)
+            if status != "complete":
+                return reps, lost, "interrupted", encirclement_half_widths(reps)
+        done += size
+        widths = encirclement_half_widths(reps)
+        print(f"{done} replications: widest interval of P(encirclement) +/- {max(widths.values()):.3f} "
+              f"(target +/- {precision:.3f})", file=sys.stderr)
+        if max(widths.values()) <= precision:
+            break
+    return reps, lost, "complete", widths
+
+
+def run_command(args) -> int:
+    doc = load_scenario(args.scenario, args.sets)
+    out = Path(args.out)
+    with out_lock(out):
+        check_out_dir(out, args.force)
+        return _run_into(out, doc, args)
+
+
+def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
+    from sim.analysis.summary import print_summary
+    from sim.plots.run import plot_results
+
+    started = time.time()
+    if getattr(args, "precision", None):
+        by_name, lost_by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs,
+                                                             seed=args.seed, workers=args.workers,
+                                                             scheduler=getattr(args, "scheduler", None))
+        reps, lost = by_name[doc.scenario.name], lost_by_name[doc.scenario.name]
+        print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
+              f"(asked +/- {args.precision}, cap {args.runs})")
+    else:
+        reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers,
+                                          start=getattr(args, "first", 0), scheduler=getattr(args, "scheduler", None))
+    if not reps:
+        print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
+        return 1 if lost and status == "complete" else 130
+    write_results(out, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=status,
+                  workers=args.workers, lost=lost)
+    runs = pd.read_parquet(out / "runs.parquet")
+    print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}", int(doc.scenario.days))
+    if lost:
+        print(failed_line(lost))
+    if not getattr(args, "no_plots", False):
+        figures = plot_results(out, getattr(args, "map_levels", None))
+        print(f"figures and maps: {', '.join(str(p.name) for p in figures)}")
+    if getattr(args, "animate", False):
+        from sim.model.model import PokrovskModel
+        from sim.plots.animate import animate
+
+        model = PokrovskModel(doc.scenario, replication_seed(args.seed, getattr(args, "first", 0)), theater_of(doc))
+        for path in animate(model, out / "animation.gif"):
+            print(f"animation: {path}")
+    print(f"results in {out}/ ({status})")
+    return 130 if status == "interrupted" else 0
+
+
+# ------------------------------------------------------------------ compare
+def compare_command(args) -> int:
+    """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
+    docs = option_docs(args.scenarios, args.sets, getattr(args, "sets_for", []))
+    names = [d.scenario.name for d in docs]
+    check_compare_names(docs, getattr(args, "baseline", None), getattr(args, "towns", None))
+    out = Path(args.out)
+    with out_lock(out):
+        existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
+        if existing and not args.force:
+            raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
+                             source=str(out))
+        (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
+        for name in names:
+            clear_results(out / name)
+        return _compare_into(out, docs, args)
+
+
+def option_docs(files: list[str], sets: list[str], sets_for: list[str]) -> list[ScenarioDoc]:
+    """Load each option; ``--set-for OPTION:KEY=VALUE`` overrides a value in the option named OPTION only."""
+    docs = [load_scenario(s, sets) for s in files]
+    names = [d.scenario.name for d in docs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"two scenarios share the name {dup[0]!r}; each option needs its own name", source="sim compare")
+    own: dict[str, list[str]] = {}
+    for item in sets_for:
+        name, sep, assignment = item.partition(":")
+        if not sep or "=" not in assignment:
+            raise InputError(f"--set-for {item!r}: expected OPTION:KEY=VALUE (e.g. withdraw:option.withdraw.trigger_day=10)",
+                             source="sim compare")
+        if name not in names:
+            raise InputError(f"--set-for {item!r}: no option named {name!r} (options: {', '.join(names)})",
+                             source="sim compare")
+        own.setdefault(name, []).append(assignment)
+    return [load_scenario(f, sets + own[d.scenario.name]) if d.scenario.name in own else d for f, d in zip(files, docs)]
+
+
+def check_compare_names(docs: list[ScenarioDoc], baseline: str | None, towns: list[str] | None) -> None:
+    """--baseline names an option; --towns name settlements of every option's theater (one line otherwise)."""
+    names = [d.scenario.name for d in docs]
+    if baseline is not None and baseline not in names:
+        raise InputError(f"--baseline {baseline!r} is not an option (options: {', '.join(names)})", source="sim compare")
+    for doc in docs:
+        known = theater_of(doc).settlement_names
+        for town in towns or []:
+            if town not in known:
+                raise InputError(f"--towns: no settlement {town!r} in {doc.scenario.name}'s theater "
+                                 f"(e.g. {', '.join(known[:6])})", source="sim compare")
+    if len(docs) < 2:
+        raise InputError("needs at least two scenarios to compare (for one, use sim run)", source="sim compare")
+
+
+@dataclass
+class OptionResults:
+    """What each option's run left in its folder, as the comparison reads it."""
+
+    runs: dict[str, pd.DataFrame]
+    series: dict[str, pd.DataFrame]
+    folders: dict[str, Path]
+    horizons: dict[str, int]
+    lost: dict[str, list[LostReplication]]
+    status: str = "complete"
+
+
+def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> OptionResults:
+    """Run (or take from the adaptive run) each option's replications and write its folder."""
+    res = OptionResults({}, {}, {}, {}, {})
+    adaptive = None
+    if getattr(args, "precision", None):
+        adaptive, adaptive_lost, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs,
+                                                           seed=args.seed, workers=args.workers, scheduler=getattr(args, "scheduler", None))
+        print(f"{len(adaptive[docs[0].scenario.name])} replications per option for +/- {max(widths.values()):.3f} "
+              f"on P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
+    for doc in docs:
+        name = doc.scenario.name
+        if adaptive is not None:
+            reps, lost = adaptive[name], adaptive_lost[name]
+        else:
+            reps, lost, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers,
+                                          scheduler=getattr(args, "scheduler", None))
+        res.lost[name] = lost
+        if not reps:
+            res.status = "interrupted" if st != "complete" else "failed"
+            break
+        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=st,
+                      workers=args.workers, lost=lost)
+        res.runs[name] = pd.read_parquet(out / name / "runs.parquet")
+        res.series[name] = pd.read_parquet(out / name / "timeseries.parquet")
+        res.folders[name], res.horizons[name] = out / name, int(doc.scenario.days)
+        if st != "complete":
+            res.status = st
+            break
+    return res
+
+
+def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
+    started = time.time()
+    res = _run_options(out, docs, args, started)
+    for name, lost in res.lost.items():
+        if lost:
+            print(failed_line(lost, name), file=sys.stderr)
+    if res.status == "failed":
+        print("an option has no replication left; nothing compared", file=sys.stderr)
+        return 1
+    if not res.runs:
+        print("interrupted before any replication finished; nothing written", file=sys.stderr)
+        return 130
+    # compare only the replications every option finished
+    common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
+    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
+    manifest = {
+        "scenarios": [d.scenario.name for d in docs], "root_seed": args.seed, "replications": len(common),
+        "replications_requested": args.runs, "baseline": getattr(args, "baseline", None) or docs[0].scenario.name,
+        "towns": list(getattr(args, "towns", None) or []), "all_pairs": bool(getattr(args, "all_pairs", False)),
+        "start_date": docs[0].scenario.start_date.isoformat(),
+        "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
+        "status": res.status, "package_version": __version__,
+        "scenario_sha256": {d.scenario.name: d.digest for d in docs},
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+    }
+    write_comparison(out, results, res, manifest, args)
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({res.status})")
+    return 130 if res.status == "interrupted" else 0
+
+
+def redraw_comparison(out: Path, levels=None) -> list[str]:
+    """``sim plot`` on a compare folder: its tables, figures, reports and maps again, from the files
+    the comparison wrote (the options' folders and the manifest), without running anything."""
+    from types import SimpleNamespace
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    res = OptionResults({}, {}, {}, {}, {})
+    for name in manifest["scenarios"]:
+        folder = out / name
+        if not (folder / "runs.parquet").exists():
+            raise InputError(f"option {name!r} has no results folder here (its run did not finish)", source=str(out))
+        res.runs[name], res.series[name] = pd.read_parquet(folder / "runs.parquet"), pd.read_parquet(folder / "timeseries.parquet")
+        res.folders[name], res.horizons[name] = folder, int(load_scenario(folder / "scenario.yaml").scenario.days)
+    common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
+    results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
+    args = SimpleNamespace(seed=manifest["root_seed"], towns=manifest.get("towns", []),
+                           all_pairs=manifest.get("all_pairs", False), map_levels=levels)
+    write_comparison(out, results, res, manifest, args)
+    return ["report.md", "report.html"]
+
+
+def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionResults, manifest: dict, args) -> None:
+    """The comparison's tables, figures and reports, and each option's own figures."""
+    from sim.analysis import compare as cmp
+    from sim.analysis.html import compare_html
+    from sim.analysis.report import build_report, write_report
+    from sim.analysis.summary import print_frame
+    from sim.analysis.surprises import surprises
+    from sim.outcomes import headline
+    from sim.plots.compare import plot_comparison
+    from sim.plots.gis import DEFAULT_LEVELS, write_comparison_gis
+    from sim.plots.run import plot_results
+
+    horizons, baseline, towns = res.horizons, manifest["baseline"], list(getattr(args, "towns", None) or [])
+    table = cmp.option_table(results, horizons, towns)
+    diff = cmp.difference_table(results, horizons, baseline, getattr(args, "all_pairs", False), towns)
+    best = cmp.probability_best(results, horizons, headline())
+    for name, frame in (("options.csv", table), ("differences.csv", diff), ("best.csv", best)):
+        write_atomic(out / name, lambda p, f=frame: f.to_csv(p, index=False))
+    allruns = pd.concat(results.values(), ignore_index=True)
+    write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
+    start = dt.date.fromisoformat(manifest["start_date"])
+    figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
+                              towns=towns)
+    for folder in res.folders.values():
+        plot_results(folder, getattr(args, "map_levels", None))
+    write_comparison_gis(out, res.folders, getattr(args, "map_levels", None) or DEFAULT_LEVELS)
+    kinds = {n: str(load_scenario(f / "scenario.yaml").scenario.option.kind) for n, f in res.folders.items()}
+    rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=args.seed, horizons=horizons,
+                       table=table, diff=diff, best=best, figures=figures, manifest=manifest, baseline=baseline,
+                       start=start, towns=towns, surprises=surprises(results, horizons, diff, kinds, baseline, args.seed))
+    write_report(out / "report.md", rep)
+    compare_html(out, rep, manifest=manifest, folders=res.folders)
+    print("\n".join(["Bottom line: " + rep.setting.replace("*", ""), *[b.replace("*", "") for b in rep.bottom_line],
+                     *[f"Warning: {w}" for w in rep.warnings]]))
+    for heading, _note, frame in rep.tables:
+        print_frame(frame, heading)
+
+
+# ------------------------------------------------------------------ validate-model
+def validate_model_command(args) -> int:
+    """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
+    from sim.analysis import validation as v
+    from sim.scenario import BASE_SCENARIO
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = load_scenario(BASE_SCENARIO)
+    engel = v.engel_check()
+    engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
+    success = v.engagement_success(base.scenario, days=args.engagement_days)
+    dupuy = v.dupuy_table(base.scenario, days=args.engagement_days)
+    success.to_csv(out / "force_ratio_success.csv", index=False)
+    dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
+    figures = v.plot_validation(out, engel, success, dupuy, args.engagement_days)
+
+    lines = ["# Validation", "", f"`sim validate-model --out {args.out} --runs {args.runs} --seed {args.seed}`", ""]
+    lines += ["## Lanchester square law: Engel's Iwo Jima", "", engel[0].round(1).to_markdown(index=False), ""]
+    lines += [f"## Force ratio and success (standard engagement of {args.engagement_days} days)", "",
+              dupuy.round(3).to_markdown(index=False), ""]
+    checks = []
+    for scenario, horizon_record, name in (
+            ("hindcast_2025.yaml", [(v.RECORD_FALL_DAY_CLAIM, "Russian claim, 1 Dec 2025"),
+                                    (v.RECORD_NORTH_HELD_DAY, "Ukraine holds 45%, 9 Dec 2025")], "hindcast"),
+            ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
+                                    (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
+        doc = load_scenario(BASE_SCENARIO.parent / scenario)
+        reps, _lost, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        if status != "complete":
+            print("interrupted; the validation is incomplete", file=sys.stderr)
+            return 130
+        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=time.time(),
+                      status=status, workers=args.workers)
+        runs = pd.read_parquet(out / name / "runs.parquet")
+        ts = pd.read_parquet(out / name / "timeseries.parquet")
+        fall = runs["pokrovsk_fall_day"]
+        figures.append(v.plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
+                                        f"{doc.scenario.name}: day Pokrovsk falls, {len(runs)} runs, beside the record"))
+        q = pd.to_numeric(fall, errors="coerce").dropna()
+        for day, label in horizon_record:
+            checks.append({"scenario": doc.scenario.name, "record": label, "record_day": day,
+                           "model_median_fall_day": float(q.median()) if len(q) else float("nan"),
+                           "model_p05": float(q.quantile(0.05)) if len(q) else float("nan"),
+                           "model_p95": float(q.quantile(0.95)) if len(q) else float("nan"),
+                           "share_of_runs_fallen_before": v.percentile_of(day, fall)})
+        if name == "hindcast":
+            month = ts[ts["day"] == 30].set_index("replication")["attacker_casualties"]
+            checks.append({"scenario": doc.scenario.name, "record": "attacker casualties, first 30 days (Jan 2025)",
+                           "record_day": v.RECORD_JAN_2025_ATTACKER_CASUALTIES,
+                           "model_median_fall_day": float(month.median()), "model_p05": float(month.quantile(0.05)),
+                           "model_p95": float(month.quantile(0.95)),
+                           "share_of_runs_fallen_before": float((month < v.RECORD_JAN_2025_ATTACKER_CASUALTIES).mean())})
+    record = pd.DataFrame(checks).rename(columns={"record_day": "record_value", "model_median_fall_day": "model_median",
+                                                  "share_of_runs_fallen_before": "share_of_runs_below_record"})
+    record.to_csv(out / "record_vs_model.csv", index=False)
+    lines += ["## The record beside the model", "", record.round(3).to_markdown(index=False), "",
+              "## Figures", "", *[f"![{p.name}]({p.name})" for p in figures], ""]
+    (out / "validation.md").write_text("\n".join(lines))
+    print(record.round(2).to_string(index=False))
+    print(f"validation in {out}/validation.md")
+    return 0
