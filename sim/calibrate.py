@@ -46,7 +46,7 @@ from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.analysis import skill
-from sim.experiment import Experiment, ExperimentDoc, Knob, design, experiment_doc
+from sim.experiment import Experiment, ExperimentDoc, Knob, design, experiment_doc, refuse_own_posteriors
 from sim.outcomes import FALL_DAY_PREFIX
 from sim.posterior import write_posterior
 from sim.outcomes import RECORDED as OUTCOME_COLUMNS
@@ -166,12 +166,8 @@ def load_campaign(path: str | Path, sets: list[str] | None = None) -> Campaign:
     data.setdefault("outcomes", sorted({t.statistic for t in calibration.targets if t.statistic in OUTCOME_COLUMNS})
                     or ["pokrovsk_fall_day"])
     doc = experiment_doc(path, data, locations, sets)
-    for i, d in enumerate(doc.scenarios):
-        if d.scenario.posterior:
-            src, line = locations.get(("scenarios", str(i)), (str(path), None))
-            raise InputError(f"scenario {d.scenario.name!r} draws from a posterior, which would override the "
-                             "parameters being calibrated; calibrate without it", source=src, line=line,
-                             path=f"scenarios.{i}")
+    refuse_own_posteriors(doc, locations, path, "draws from a posterior, which would override the parameters "
+                          "being calibrated; calibrate without it")
     observed = {t.name: _observed(t, doc, _target_at(locations, str(path), i))
                 for i, t in enumerate(calibration.targets)}
     return Campaign(doc, calibration, observed)

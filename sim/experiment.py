@@ -140,6 +140,15 @@ def experiment_doc(path: Path, data: dict, locations, sets: list[str] | None = N
     return ExperimentDoc(path, exp, docs, locations)
 
 
+def refuse_own_posteriors(doc: ExperimentDoc, locations, path, why: str) -> None:
+    """One line, at the scenario's entry, if a scenario of ``doc`` draws its own posterior set
+    (``why``: the reason the command cannot take it)."""
+    for i, d in enumerate(doc.scenarios):
+        if d.scenario.posterior:
+            src, line = locations.get(("scenarios", str(i)), (str(path), None))
+            raise InputError(f"scenario {d.scenario.name!r} {why}", source=src, line=line, path=f"scenarios.{i}")
+
+
 def _known_outcomes() -> list[str]:
     from sim.outcomes import RECORDED
 

@@ -141,12 +141,11 @@ class BreakthroughProbe:
         ongoing = self._last_event_day is not None and day - self._last_event_day <= 2 * BREAKTHROUGH_DAYS
         if not ongoing:
             self.events += 1
-        if self.events == 1:
+        if self.events == 1:   # the first event, on its first day or while it goes on
             if self.first_day is None:
                 self.first_day, self.wedge = day, np.zeros_like(held)
-            if ongoing or self.first_day == day:
-                self.depth_km = max(self.depth_km, depth)
-                self.wedge |= beyond
+            self.depth_km = max(self.depth_km, depth)
+            self.wedge |= beyond
         self._last_event_day = day
 
     def row(self, held_last: np.ndarray) -> dict:
@@ -420,14 +419,14 @@ class Recorder:
         self.grounded[d] = model.grounded_today if d > 0 else False
         self._settlements_fall(control, d)
         self._snapshot(model)
-        self.breakthrough.feed(d, control == ATTACKER)
+        held = control == ATTACKER
+        self.breakthrough.feed(d, held)
 
         if d > 0:
             if self.fall_day is None and share < 0.5:
                 self.fall_day = d
             if state is not None and trapped > 0 and state.pocket.any():
                 self._check_encirclement(model, state, d)
-            held = control == ATTACKER
             if held.any():
                 self.max_advance_km = max(self.max_advance_km, float(model.advance_from[held].max()))
             if self.next_line_day is None and (held & model.next_line_mask).any():

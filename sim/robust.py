@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.core.errors import InputError, found
 from sim.core.io import write_atomic, write_text_atomic
-from sim.experiment import ExperimentDoc, Knob, experiment_doc
+from sim.experiment import ExperimentDoc, Knob, experiment_doc, refuse_own_posteriors
 from sim.outcomes import headline
 from sim.posterior import Posterior, check_fits, load_posterior
 from sim.yamlio import load_yaml_file
@@ -80,12 +80,8 @@ def load_robust(path: str | Path, sets: list[str] | None = None) -> RobustDoc:
         raise bad("at least 2 replications a world are needed to tell a close call from a win", "replications")
     if "days" in exp.parameters:
         raise bad("the horizon (days) cannot be a deep uncertainty here; fix it with fixed: {days: N}", "parameters")
-    for i, d in enumerate(doc.scenarios):
-        if d.scenario.posterior:
-            src, line = locations.get(("scenarios", str(i)), (str(path), None))
-            raise InputError(f"scenario {d.scenario.name!r} draws its own posterior set each replication; give the "
-                             "posterior once, as the experiment's posterior: key", source=src, line=line,
-                             path=f"scenarios.{i}")
+    refuse_own_posteriors(doc, locations, path, "draws its own posterior set each replication; give the "
+                          "posterior once, as the experiment's posterior: key")
     posterior = _posterior(post_name, path, doc, bad) if post_name is not None else None
     return RobustDoc(doc, posterior)
 

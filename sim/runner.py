@@ -340,21 +340,19 @@ def iterate(spec: Scenario, theater: Theater, root_seed: int, indices: list[int]
     ``scheduler``: a Dask cluster (``tcp://HOST:PORT``, or ``local`` for a LocalCluster of
     ``workers`` processes) instead of the local pool; the same seeds, so the same results.
     """
+    if workers <= 1 and pool is None and not scheduler:
+        for i in indices:
+            yield run_one(spec, theater, root_seed, i, snapshot_days)
+        return
+    chunk = chunk or max(1, min(8, len(indices) // (max(workers, 1) * 4) or 1))
+    chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
     if scheduler:
         from sim.sweep import DaskExecutor
 
-        chunk = chunk or max(1, min(8, len(indices) // (max(workers, 1) * 4) or 1))
-        chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
         for reps in DaskExecutor(scheduler, workers).map_shared(_dask_chunk, (spec, theater, root_seed, snapshot_days),
                                                                  chunks):
             yield from reps
         return
-    if workers <= 1 and pool is None:
-        for i in indices:
-            yield run_one(spec, theater, root_seed, i, snapshot_days)
-        return
-    chunk = chunk or max(1, min(8, len(indices) // (workers * 4) or 1))
-    chunks = [indices[k:k + chunk] for k in range(0, len(indices), chunk)]
 
     def lost(index: int, reason: str) -> list[LostReplication]:
         return [LostReplication(index, seed_int(replication_seed(root_seed, index)), reason)]
