@@ -249,6 +249,15 @@ class SmallGroups(Strict):
     spread: Fraction = Field(description="share of the attacker's infiltrators at each contact cell spread evenly along the whole contact line (0: where the units stand)")
 
 
+class Runs(Strict):
+    """Small groups run through an all but unmanned stretch of the line (SOURCES.md s.9: Dobropillia, at least 10 km in 2-3 days, Aug 2025)."""
+
+    per_day: NonNegative = Field(description="daily hazard of a run at a contact cell with no defenders and full infiltrator presence (0: off)")
+    min_gap: Fraction = Field(description="runs start only where the line's gap (share of the minimum density missing) exceeds this")
+    depth_km: NonNegative = Field(description="how far a run goes into the rear at most")
+    blocked_km: NonNegative = Field(description="a run stops short of the first cell this close to a defender unit")
+
+
 class Mechanisms(Strict):
     """The mechanisms of the 2025 record (docs/ODD.md section 7.19; ranges in docs/CALIBRATION.md)."""
 
@@ -259,6 +268,7 @@ class Mechanisms(Strict):
     foliage: Foliage
     rotation_per_day: Fraction = Field(description="share of the gap to full cohesion a unit not cut off regains per day by rotating worn sub-units out")
     small_groups: SmallGroups
+    runs: Runs
 
 
 class Logistics(Strict):

@@ -11,6 +11,7 @@ standing.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -241,3 +242,69 @@ def test_a_frontal_group_presses_its_own_face_while_an_arm_manoeuvres():
     moved = np.hypot(f.x - x0, f.y - y0)
     assert np.nanmax(moved[west]) < 10.0                      # km: pressing where they stand
     assert np.nanmedian(moved[arm]) > np.nanmedian(moved[west])
+
+
+# ------------------------------------------------------------------ mechanism 8: runs through a thin line
+def test_a_run_starts_only_where_the_line_is_all_but_unmanned():
+    gap = np.array([0.0, 0.5, 0.9, 0.95, 1.0])
+    h = mechanisms.run_hazard(np.ones(5), gap, min_gap=0.9, per_day=0.01)
+    assert h.tolist() == pytest.approx([0.0, 0.0, 0.0, 0.005, 0.01])
+    assert mechanisms.run_hazard(np.ones(5), gap, 0.9, 0.0).tolist() == [0.0] * 5          # off
+    assert mechanisms.run_hazard(np.full(5, 0.5), gap, 0.9, 0.01, foliage=2.0)[-1] == pytest.approx(0.01)
+
+
+def test_a_run_goes_straight_into_the_rear_until_the_ground_stops_it():
+    depth = np.tile(np.arange(12, dtype=float), (5, 1))       # the rear lies east (higher columns)
+    passable = np.ones((5, 12), bool)
+    path = mechanisms.run_path((2, 0), depth, passable, cells=6)
+    assert path == [(2, c) for c in range(7)]                 # six steps east, none sideways
+    passable[:, 4] = False                                    # a town across the way
+    assert mechanisms.run_path((2, 0), depth, passable, cells=6) == [(2, c) for c in range(4)]
+    assert mechanisms.run_path((2, 11), depth, np.ones((5, 12), bool), cells=6) == [(2, 11)]   # nowhere deeper
+
+
+def _runs_from_every_contact_cell(doc, blocked_km: float):
+    """Force a run at every contact cell of day 0 (hazard certain) and return the model and the ground it took."""
+    from sim.model import movement
+    from sim.model.agents import DEFENDER_SIDE
+
+    spec = replace_values(doc.scenario, {"mechanisms.runs.per_day": 1e6, "mechanisms.runs.min_gap": 0.0,
+                                         "mechanisms.runs.blocked_km": blocked_km})
+    model = PokrovskModel(spec, replication_seed(SEED, 0), theater_of(doc))
+    n = len(model.contact_cells)
+    result = SimpleNamespace(cells=model.contact_cells, gap=np.ones(n), infiltrators=np.ones(n))
+    before = model.control.copy()
+    movement._run_through_gaps(model, result)
+    taken = (model.control == ATTACKER) & (before != ATTACKER)
+    f = model.forces
+    dfd = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & f.present)
+    return model, taken, dfd
+
+
+def test_runs_stop_short_of_defenders_and_towns_and_go_ten_km_at_most(hold):
+    from scipy import ndimage
+
+    model, taken, dfd = _runs_from_every_contact_cell(hold, blocked_km=3.0)
+    assert taken.sum() > 50                                   # cells: runs did go somewhere
+    assert not (taken & ~model.open_ground).any()             # never into a town's buildings
+    xy = model.cell_xy(np.argwhere(taken))
+    near = np.hypot(xy[:, None, 0] - model.forces.x[None, dfd], xy[:, None, 1] - model.forces.y[None, dfd]).min(axis=1)
+    assert near.min() >= 3.0                                  # km: a defender unit stops a run short of it
+    start = model.control != DEFENDER
+    depth = ndimage.distance_transform_edt(~(start & ~taken)) * model.grid.cell_km
+    assert depth[taken].max() <= 10.0 * np.sqrt(2) + model.grid.cell_km   # at most depth_km of diagonal steps
+    _, none, _ = _runs_from_every_contact_cell(hold, blocked_km=500.0)
+    assert not none.any()                                     # defenders everywhere near: no run
+
+
+def test_runs_make_breakthroughs_that_are_sealed():
+    """The summer hindcast with runs: some runs break 8 km beyond the week-old front (the probe of
+    sim/outcomes.py), and the defender then retakes part of the wedge; without runs, no breakthrough.
+    Small groups work the whole line (mechanism 7, as in the posterior) so that some reach its gaps."""
+    doc = load(ROOT / "scenarios" / "hindcast_2025-07-01.yaml")
+    groups = {"days": 100, "mechanisms.small_groups.spread": 0.5}
+    on = outcomes(doc, 4, **groups, **{"mechanisms.runs.per_day": 0.02})
+    off = outcomes(doc, 4, **groups, **{"mechanisms.runs.per_day": 0.0})
+    assert (on["breakthroughs"] > 0).sum() >= 2, on["breakthroughs"].tolist()
+    assert (off["breakthroughs"] == 0).all(), off["breakthroughs"].tolist()
+    assert on["breakthrough_retaken_share"].max() > 0.3, on["breakthrough_retaken_share"].tolist()

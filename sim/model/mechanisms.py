@@ -25,6 +25,10 @@ on arrays; nothing here loops over cells.
 7. **Small groups along the whole line** (:func:`spread_along_line`): a share of
    the attacker's infiltrators works every stretch of the contact line, not only
    where its units mass, so the whole front creeps while the arms push.
+8. **Runs through a thin line** (:func:`run_hazard`, :func:`run_path`): where the
+   defender's line is all but unmanned, small groups now and then run straight
+   into its rear, ten km in days, until reserves or a town stop them; mechanism 3
+   then cuts the thin wedge off and retakes it.
 """
 
 from __future__ import annotations
@@ -145,3 +149,43 @@ def spread_along_line(infiltrators, spread: float):
     if spread <= 0 or x.size == 0:
         return x
     return (1.0 - spread) * x + spread * float(x.mean())
+
+
+def run_hazard(infiltrators, gap, min_gap: float, per_day: float, foliage: float = 1.0):
+    """Per contact cell, the daily hazard that small groups run through the line into its rear.
+
+    ``per_day x infiltrators x thin x foliage``, where ``thin = clip((gap - min_gap) / (1 - min_gap), 0, 1)``
+    is 0 wherever the defenders hold at least ``1 - min_gap`` of the minimum density and 1 where
+    nobody does. SOURCES.md s.9: the Dobropillia breakthrough (4-12 Aug 2025), at least 10 km in
+    about 2-3 days in two prongs of small infantry groups, came where the line was thin; the
+    sector's main effort elsewhere moved slowly.
+    """
+    g = np.asarray(gap, float)
+    if per_day <= 0 or min_gap >= 1.0:
+        return np.zeros_like(g)
+    thin = np.clip((g - float(min_gap)) / (1.0 - float(min_gap)), 0.0, 1.0)
+    return float(per_day) * np.asarray(infiltrators, float) * thin * float(foliage)
+
+
+def run_path(start, depth_from_enemy: np.ndarray, passable: np.ndarray, cells: int) -> list[tuple[int, int]]:
+    """The cells of a run from ``start``: each step to the passable 8-neighbour that gains the most
+    distance from the enemy's ground (``depth_from_enemy``, the defender's distance to ground it does
+    not hold) per km stepped, straight into the rear, for at most ``cells`` steps; it ends where no neighbour is deeper or
+    passable. ``start`` itself is the first cell."""
+    r, c = int(start[0]), int(start[1])
+    rows, cols = passable.shape
+    path = [(r, c)]
+    for _ in range(int(cells)):
+        best, best_slope = None, 0.0
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr, cc = r + dr, c + dc
+                if (dr or dc) and 0 <= rr < rows and 0 <= cc < cols and passable[rr, cc]:
+                    slope = (depth_from_enemy[rr, cc] - depth_from_enemy[r, c]) / np.hypot(dr, dc)
+                    if slope > best_slope:
+                        best, best_slope = (rr, cc), slope
+        if best is None:
+            break
+        r, c = best
+        path.append(best)
+    return path

@@ -46,6 +46,7 @@ def change_control(model, result: ContactResult | None, counter: CounterResult |
         control[r[retaken], c[retaken]] = DEFENDER
         changed += int(won.sum() + retaken.sum())
     changed += _deep_infiltration(model, result)
+    changed += _run_through_gaps(model, result)
     changed += _seal_wedges(model)
     changed += _collapse_isolated_contested(model)
     return changed
@@ -80,6 +81,44 @@ def _seal_wedges(model) -> int:
     control[r[hit & (was == ATTACKER)], c[hit & (was == ATTACKER)]] = CONTESTED
     control[r[hit & (was == CONTESTED)], c[hit & (was == CONTESTED)]] = DEFENDER
     return int(hit.sum())
+
+
+def _run_through_gaps(model, result: ContactResult | None) -> int:
+    """Small groups run through an all but unmanned stretch of the line into its rear (docs/ODD.md 7.19, mechanism 8).
+
+    At each of the morning's contact cells a run starts with the hazard of
+    :func:`mechanisms.run_hazard` (the gap, the infiltrators there, the leaves). It goes
+    straight into the rear (:func:`mechanisms.run_path`) over defender-held open ground of the
+    active sector for up to ``runs.depth_km``, and ends short of a town or of the first cell
+    within ``runs.blocked_km`` of a defender unit; its cells become attacker-held. The wedge it
+    leaves is thin, so mechanism 3 cuts it off and retakes it.
+    """
+    runs = model.spec.mechanisms.runs
+    if float(runs.per_day) <= 0 or result is None or len(result.cells) == 0:
+        return 0
+    hazard = mechanisms.run_hazard(result.infiltrators, result.gap, float(runs.min_gap), float(runs.per_day),
+                                   model.infiltration_foliage)
+    started = result.cells[model.rng.random(len(result.cells)) < capture_probability(hazard)]
+    if len(started) == 0:
+        return 0
+    control = model.control
+    passable = model.active & model.open_ground & (control == DEFENDER)
+    f = model.forces
+    dfd = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & f.present)
+    steps = int(round(float(runs.depth_km) / model.grid.cell_km))
+    changed = 0
+    for start in started[model.open_ground[started[:, 0], started[:, 1]]]:
+        path = np.array(mechanisms.run_path(start, model.dist_to_enemy_km, passable, steps))
+        xy = model.cell_xy(path)
+        near = np.hypot(xy[:, None, 0] - f.x[None, dfd], xy[:, None, 1] - f.y[None, dfd]).min(axis=1, initial=np.inf)
+        blocked = np.flatnonzero(near < float(runs.blocked_km))
+        path = path[: blocked[0]] if blocked.size else path
+        if len(path):
+            control[path[:, 0], path[:, 1]] = ATTACKER
+            passable[path[:, 0], path[:, 1]] = False
+            changed += len(path)
+    model.runs_started += len(started)
+    return changed
 
 
 def _deep_infiltration(model, result: ContactResult | None) -> int:
