@@ -418,7 +418,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from sim.sweep import sweep_command
+    from sim.commands import sweep_command
 
     return sweep_command(args)
 

@@ -305,10 +305,35 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
         print_frame(frame, heading)
 
 
+# ------------------------------------------------------------------ sweep
+def sweep_command(args) -> int:
+    """Run (or finish) an experiment's sweep into ``--out``; when it is complete, draw its figures."""
+    from sim.experiment import load_experiment
+    from sim.sweep import DaskExecutor, LocalExecutor, sweep
+
+    doc = load_experiment(args.experiment, args.sets)
+    out = Path(args.out)
+    if args.scheduler:
+        executor = DaskExecutor(args.scheduler, args.workers)
+    else:
+        executor = LocalExecutor(args.workers)
+    with out_lock(out):
+        runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
+        failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
+        print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
+        if not getattr(args, "no_plots", False) and status == "complete":
+            from sim.plots.sweep import plot_sweep
+
+            for path in plot_sweep(out):
+                print(f"wrote {path}")
+    return 130 if status == "interrupted" else 0
+
+
 # ------------------------------------------------------------------ validate-model
 def validate_model_command(args) -> int:
     """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
     from sim.analysis import validation as v
+    from sim.plots.validation import plot_fall_days, plot_validation
     from sim.scenario import BASE_SCENARIO
 
     out = Path(args.out)
@@ -320,7 +345,7 @@ def validate_model_command(args) -> int:
     dupuy = v.dupuy_table(base.scenario, days=args.engagement_days)
     success.to_csv(out / "force_ratio_success.csv", index=False)
     dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
-    figures = v.plot_validation(out, engel, success, dupuy, args.engagement_days)
+    figures = plot_validation(out, engel, success, dupuy, args.engagement_days)
 
     lines = ["# Validation", "", f"`sim validate-model --out {args.out} --runs {args.runs} --seed {args.seed}`", ""]
     lines += ["## Lanchester square law: Engel's Iwo Jima", "", engel[0].round(1).to_markdown(index=False), ""]
@@ -342,7 +367,7 @@ def validate_model_command(args) -> int:
         runs = pd.read_parquet(out / name / "runs.parquet")
         ts = pd.read_parquet(out / name / "timeseries.parquet")
         fall = runs["pokrovsk_fall_day"]
-        figures.append(v.plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
+        figures.append(plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
                                         f"{doc.scenario.name}: day Pokrovsk falls, {len(runs)} runs, beside the record"))
         q = pd.to_numeric(fall, errors="coerce").dropna()
         for day, label in horizon_record:

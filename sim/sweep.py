@@ -29,7 +29,7 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
-from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
+from sim.experiment import ExperimentDoc, design, point_overrides
 from sim.outcomes import day_columns
 
 PARTS = "parts"
@@ -271,25 +271,3 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     }
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2))
     return runs, status
-
-
-def sweep_command(args) -> int:
-    from sim.runner import out_lock
-
-    doc = load_experiment(args.experiment, args.sets)
-    out = Path(args.out)
-    if args.scheduler:
-        executor = DaskExecutor(args.scheduler, args.workers)
-    else:
-        executor = LocalExecutor(args.workers)
-    with out_lock(out):
-        runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
-        failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
-        print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
-        if not getattr(args, "no_plots", False) and status == "complete":
-            from sim.plots.sweep import plot_sweep
-
-            for path in plot_sweep(out):
-                print(f"wrote {path}")
-    return 130 if status == "interrupted" else 0
-
