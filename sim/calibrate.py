@@ -457,23 +457,3 @@ def report_text(campaign: Campaign, result: dict) -> str:
     lines += ["", "Targets and the reasoning behind their spreads:", ""]
     lines += [f"- **{t.name}** ({t.column}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]
     return "\n".join(lines) + "\n"
-
-
-# ------------------------------------------------------------------ the command
-def calibrate_command(args) -> int:
-    from sim.sweep import DaskExecutor, LocalExecutor
-
-    campaign = load_campaign(args.campaign, args.sets)
-    out = Path(args.out)
-    executor = DaskExecutor(args.scheduler, args.workers) if args.scheduler else LocalExecutor(args.workers)
-    result = calibrate(campaign, out, executor=executor, resume=args.resume, force=args.force)
-    for w in result["waves"]:
-        print(f"wave {w['wave']}: {w['points']} points, {w['runs']} runs, {w['kept']} kept")
-    if result["status"] == "complete":
-        print(f"posterior: {', '.join(str(p) for p in result['posterior'])}; report: {out / 'report.md'}")
-        return 0
-    if result["status"] == "no set kept":
-        print(f"no parameter set is consistent with the targets; see {out / 'report.md'}")
-        return 1
-    print(f"interrupted; `sim calibrate {args.campaign} --out {out} --resume` finishes it")
-    return 130

@@ -29,7 +29,8 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
-from sim.experiment import ExperimentDoc, design, point_overrides
+from sim.experiment import ExperimentDoc, point_overrides
+from sim.experiment.samplers import design_apart
 from sim.outcomes import day_columns
 
 PARTS = "parts"
@@ -189,19 +190,6 @@ def merge_parts(out: Path) -> pd.DataFrame:
     for col in day_columns(df.columns):
         df[col] = df[col].astype("Int64")
     return df
-
-
-def design_apart(exp) -> pd.DataFrame:
-    """The experiment's design, drawn in a short-lived child process when it needs scipy.stats
-    or SALib: the sweep's parent lives as long as the sweep and need not hold those libraries
-    (about 50 MB; docs/PERFORMANCE.md, memory). Same numbers as ``design(exp)``."""
-    if exp.sampler == "grid":
-        return design(exp)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(design, exp).result()
 
 
 def _chunks(tasks: list, size: int) -> list[list]:
