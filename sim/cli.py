@@ -499,7 +499,7 @@ def cmd_plot(args) -> int:
     if (folder / "robust.json").exists():
         from sim.robust import analyse_folder as plot
     elif (folder / "design.parquet").exists():
-        from sim.plots.sweep import plot_sweep as plot
+        from sim.commands import sweep_figures as plot
     elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
         from sim.commands import redraw_comparison
 

@@ -1,9 +1,10 @@
 """The commands that run the model and present what it gives: ``sim run``, ``sim compare`` and
 ``sim validate-model`` (floor 7, beside ``sim.cli``).
 
-They take the parsed arguments, run replications through the experiment floor below
-(``sim.runner``: replications, pools, Dask, result files), and hand the frames to analysis
-and the plots; ``sim.runner`` itself neither computes statistics nor draws.
+Each takes its typed request (sim/experiment/requests.py), runs replications through the
+experiment floor below (sim/experiment/: replication, evaluators, the results store), and
+hands the frames to analysis and the plots; the experiment floor neither computes statistics
+nor draws.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__
+from sim import __version__, hindcast
 from sim.core.errors import InputError
-from sim.core.io import write_atomic
+from sim.core.io import write_atomic, write_text_atomic
 from sim.core.seeding import replication_seed
 from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
                                      ValidateModelRequest)
-from sim.runner import (LostReplication, Replication, check_out_dir, clear_results, failed_line, failed_listing,
-                        out_lock, run_scenario, write_results)
+from sim.experiment.evaluators import make_evaluator
+from sim.experiment.replication import LostReplication, Replication, run_scenario
+from sim.experiment.store import (check_out_dir, clear_results, failed_line, failed_listing, out_lock,
+                                  write_results)
 from sim.scenario import ScenarioDoc
 from sim.theater import load_scenario, theater_of
 
@@ -309,36 +312,90 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
 def sweep_command(req: SweepRequest) -> int:
     """Run (or finish) an experiment's sweep into ``--out``; when it is complete, draw its figures."""
     from sim.experiment import load_experiment
-    from sim.sweep import DaskExecutor, LocalExecutor, sweep
+    from sim.experiment.sweep import sweep
 
     doc = load_experiment(req.experiment, list(req.sets))
     out = Path(req.out)
-    if req.scheduler:
-        executor = DaskExecutor(req.scheduler, req.workers)
-    else:
-        executor = LocalExecutor(req.workers)
     with out_lock(out):
-        runs, status = sweep(doc, out, executor=executor, resume=req.resume, force=req.force)
+        runs, status = sweep(doc, out, evaluator=make_evaluator(req.workers, req.scheduler), resume=req.resume,
+                             force=req.force)
         failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
         print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
         if not req.no_plots and status == "complete":
-            from sim.plots.sweep import plot_sweep
-
-            for path in plot_sweep(out):
+            for path in sweep_figures(out):
                 print(f"wrote {path}")
     return 130 if status == "interrupted" else 0
+
+
+def sweep_figures(out_dir: str | Path) -> list[Path]:
+    """Every figure of a sweep folder, plus summary.csv, indices csv files and prim.json (``sim sweep`` when
+    it is complete, and ``sim plot DIR``): the statistics from analysis, drawn by sim/plots/sweep.py."""
+    from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
+    from sim.analysis.sweep import is_probability, point_summary
+    from sim.core.io import write_text_atomic
+    from sim.experiment import Experiment
+    from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
+
+    out_dir = Path(out_dir)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    exp = Experiment.model_validate(manifest["experiment_resolved"])
+    runs = pd.read_parquet(out_dir / "runs.parquet")
+    design = pd.read_parquet(out_dir / "design.parquet")
+    knobs = list(exp.parameters)
+    outcomes = [o for o in exp.outcomes if o in runs]
+    written = []
+    summary = point_summary(runs, knobs, outcomes)
+    write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
+    numeric = [o for o in outcomes if not is_probability(o)]
+    if numeric:
+        p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
+        if p is not None:
+            written.append(p)
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    if exp.sampler in ("sobol", "morris"):
+        for o in outcomes[:3]:
+            for sc in scenarios:
+                fn = sobol_indices if exp.sampler == "sobol" else morris_indices
+                table = fn(exp, runs, design, o, sc)
+                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+                written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
+                                            f"{exp.name} ({sc})"))
+    ok = runs[runs["status"] == "ok"]
+    numeric_knobs = [k for k in knobs if pd.api.types.is_numeric_dtype(ok[k]) and ok[k].nunique() > 1]
+    prims = {}
+    if "encircled" in ok and numeric_knobs:
+        for sc in scenarios:
+            part = ok[ok["scenario"] == sc]
+            box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
+            if box is None:
+                continue
+            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
+                why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
+                       f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
+                print(why)
+                prims[sc] = {"not drawn": why}
+                continue
+            bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
+            written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
+            prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
+    if prims:
+        write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
+    from sim.analysis.html import sweep_html
+
+    written.append(sweep_html(out_dir, written))
+    return written
 
 
 # ------------------------------------------------------------------ calibrate
 def calibrate_command(req: CalibrateRequest) -> int:
     """``sim calibrate``: run (or finish) a campaign's waves; the posterior and the report."""
     from sim.calibrate import calibrate, load_campaign
-    from sim.sweep import DaskExecutor, LocalExecutor
 
     campaign = load_campaign(req.campaign, list(req.sets))
     out = Path(req.out)
-    executor = DaskExecutor(req.scheduler, req.workers) if req.scheduler else LocalExecutor(req.workers)
-    result = calibrate(campaign, out, executor=executor, resume=req.resume, force=req.force)
+    result = calibrate(campaign, out, evaluator=make_evaluator(req.workers, req.scheduler), resume=req.resume,
+                       force=req.force)
     for w in result["waves"]:
         print(f"wave {w['wave']}: {w['points']} points, {w['runs']} runs, {w['kept']} kept")
     if result["status"] == "complete":
@@ -355,8 +412,6 @@ def calibrate_command(req: CalibrateRequest) -> int:
 def validate_model_command(req: ValidateModelRequest) -> int:
     """``sim validate-model``: the validation tables and figures (unless ``record_only``), then the record
     test bench (unless ``record_runs`` is 0), whose hindcasts take ``sets`` (``posterior=FILE``)."""
-    from sim.plots.record import validate_record
-
     status = 0 if req.record_only else _validation_tables(req)
     if status == 0 and req.record_runs > 0:
         posterior = f" --posterior {req.posterior}" if req.posterior else ""
@@ -428,3 +483,38 @@ def _validation_tables(req: ValidateModelRequest) -> int:
     print(record.round(2).to_string(index=False))
     print(f"validation in {out}/validation.md")
     return 0
+
+
+def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
+                    starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
+    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
+    and one figure per start date into ``out``; put the section into ``validation.md`` if there
+    (in place of an earlier run's)."""
+    from sim.analysis import skill
+    from sim.plots import record as rec
+    from sim.theater import record
+    folder = Path(out) / "record"
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, figures = [], []
+    for start in starts:
+        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons,
+                                                              sets=sets)
+        frames.append(scores)
+        shown = sorted(d for d in snapshots if d > 0)
+        figures.append(rec.plot_hindcast_maps(
+            folder, start, grid, skill.AGGLOMERATION,
+            {h: skill.attacker_probability(snapshots[h]) for h in shown},
+            {h: record.occupied_geometry(start + dt.timedelta(days=h)) for h in shown},
+            record.occupied_geometry(start), {s.name: (s.lat, s.lon) for s in grid.theater.settlements},
+            runs, f"record_{start}.png"))
+    scores = pd.concat(frames, ignore_index=True)
+    write_atomic(folder / "record_scores.csv", lambda p: scores.to_csv(p, index=False))
+    section = rec.record_section(scores, figures, command, runs)
+    write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
+    validation = Path(out) / "validation.md"
+    if validation.exists():  # in place of the section of an earlier run, if any
+        before = validation.read_text(encoding="utf-8").split(rec.SECTION_TITLE)[0].rstrip()
+        write_text_atomic(validation, before + "\n\n" + section)
+    print(rec.front_table(scores).to_string(index=False))
+    print(f"the record test bench in {folder}/record.md")
+    return scores

@@ -50,43 +50,39 @@ class CompareRequest:
     map_levels: tuple[float, ...] | None = None
 
 
-@dataclass(frozen=True)
-class SweepRequest:
+@dataclass(frozen=True, kw_only=True)
+class _FolderRequest:
+    """What the commands that stream a design's runs into a folder share (sweep, robust, calibrate)."""
+
+    out: str
+    resume: bool = False
+    force: bool = False
+    workers: int = 1
+    sets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepRequest(_FolderRequest):
     """``sim sweep``: an experiment's design of points x replications into ``out``."""
 
     experiment: str
-    out: str
-    resume: bool = False
-    force: bool = False
     scheduler: str | None = None
-    workers: int = 1
-    sets: tuple[str, ...] = ()
     no_plots: bool = False
 
 
-@dataclass(frozen=True)
-class RobustRequest:
+@dataclass(frozen=True, kw_only=True)
+class RobustRequest(_FolderRequest):
     """``sim robust``: a robust experiment's options x worlds x replications, then its analysis."""
 
     experiment: str
-    out: str
-    workers: int = 1
-    resume: bool = False
-    force: bool = False
-    sets: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class CalibrateRequest:
+@dataclass(frozen=True, kw_only=True)
+class CalibrateRequest(_FolderRequest):
     """``sim calibrate``: a history-matching campaign's waves into ``out``."""
 
     campaign: str
-    out: str
-    resume: bool = False
-    force: bool = False
     scheduler: str | None = None
-    workers: int = 1
-    sets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
