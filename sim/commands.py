@@ -1,5 +1,6 @@
-"""The commands that run the model and present what it gives: ``sim run``, ``sim compare`` and
-``sim validate-model`` (floor 7, beside ``sim.cli``).
+"""The commands that run the model and present what it gives: ``sim run``, ``sim compare``,
+``sim sweep``, ``sim calibrate`` and ``sim validate-model`` with its record bench (floor 7, beside
+``sim.cli``).
 
 Each takes its typed request (sim/experiment/requests.py), runs replications through the
 experiment floor below (sim/experiment/: replication, evaluators, the results store), and
@@ -22,10 +23,10 @@ from sim import __version__, hindcast
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.core.seeding import replication_seed
-from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
-                                     ValidateModelRequest)
 from sim.experiment.evaluators import make_evaluator
 from sim.experiment.replication import LostReplication, Replication, run_scenario
+from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
+                                     ValidateModelRequest)
 from sim.experiment.store import (check_out_dir, clear_results, failed_line, failed_listing, out_lock,
                                   write_results)
 from sim.scenario import ScenarioDoc
@@ -332,7 +333,6 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
     it is complete, and ``sim plot DIR``): the statistics from analysis, drawn by sim/plots/sweep.py."""
     from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
     from sim.analysis.sweep import is_probability, point_summary
-    from sim.core.io import write_text_atomic
     from sim.experiment import Experiment
     from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
 
