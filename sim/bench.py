@@ -153,7 +153,7 @@ def bench_machine_scaling(workers: int = 2, tasks: int = 8) -> float:
 def bench_thousand(workers: int = 2) -> float:
     """Seconds for 1,000 replications of the default scenario with ``sim run``'s machinery
     on ``workers`` processes, from a cold start (pool start-up and worker renewal included)."""
-    from sim.runner import iterate
+    from sim.experiment.replication import iterate
 
     doc, theater = _default()
     t = time.perf_counter()
@@ -165,7 +165,7 @@ def bench_thousand(workers: int = 2) -> float:
 def bench_throughput(serial_runs: int, pool_runs: int, workers: int = 2) -> dict:
     """Replications per second: in-process (``--workers 1``), and on a warm pool of ``workers``
     (``--workers N``), with the pool's start-up (fork server, imports, compiled kernels) apart."""
-    from sim.runner import iterate, local_pool
+    from sim.experiment.replication import iterate, local_pool
 
     doc, theater = _default()
     next(iterate(doc.scenario, theater, 0, [10**6]))  # warm this process (grid cache, kernels)

@@ -5,7 +5,7 @@ scenarios, ``sampler: lhs``, the parameters' prior ranges, ``samples`` points a 
 ``replications`` a point, ``seed``, ``fixed``, ``chunk_runs``) with a ``calibration``
 block: the targets, the number of waves, the cut-off and where the posterior goes.
 
-Each wave is a sweep (sim/sweep.py: resumable Parquet parts, progress, ``kill -9``
+Each wave is a sweep (sim/experiment/sweep.py: resumable Parquet parts, progress, ``kill -9``
 safe) of a Latin hypercube over a box of the parameters: wave 1 over the prior
 ranges, wave k over the box spanned by the sets wave k-1 kept, widened by a tenth of
 its width a side and clipped to the prior. Every point is judged against every
@@ -320,7 +320,7 @@ class WindowReplication:
     horizons: dict[str, tuple[int, ...]]  # scenario name -> horizons
 
     def __call__(self, spec, theater, root_seed: int, index: int):
-        from sim.runner import run_one
+        from sim.experiment.replication import run_one
         from sim.theater import build_grid
 
         days = self.horizons.get(spec.name, ())
@@ -340,10 +340,10 @@ def replication_of(campaign: Campaign) -> WindowReplication | None:
     return WindowReplication({k: tuple(sorted(v)) for k, v in horizons.items()}) if horizons else None
 
 
-def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, executor, resume: bool, force: bool,
+def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, evaluator, resume: bool, force: bool,
              progress: bool) -> tuple[pd.DataFrame, str]:
-    """Run (or finish, or reuse) one wave's sweep in ``out``."""
-    from sim.sweep import sweep
+    """Run (or finish, or reuse) one wave's sweep in ``out`` on ``evaluator`` (sim/experiment/evaluators.py)."""
+    from sim.experiment.sweep import sweep
 
     if resume and (out / "design.parquet").exists():
         if not pd.read_parquet(out / "design.parquet").equals(design(exp)):
@@ -352,11 +352,11 @@ def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, executor, resume
         if manifest.exists() and json.loads(manifest.read_text())["status"] == "complete":
             return pd.read_parquet(out / "runs.parquet"), "complete"
     doc = ExperimentDoc(campaign.doc.path, exp, campaign.doc.scenarios, campaign.doc.locations)
-    return sweep(doc, out, executor=executor, resume=resume, force=force, progress=progress,
+    return sweep(doc, out, evaluator=evaluator, resume=resume, force=force, progress=progress,
                  replicate=replication_of(campaign))
 
 
-def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, force: bool = False,
+def calibrate(campaign: Campaign, out: Path, *, evaluator, resume: bool = False, force: bool = False,
               progress: bool = True) -> dict:
     """Run the campaign's waves into ``out/wave-K``; write points.csv, report.md and the posterior."""
     out.mkdir(parents=True, exist_ok=True)
@@ -364,7 +364,7 @@ def calibrate(campaign: Campaign, out: Path, *, executor, resume: bool = False, 
     judged, waves, all_runs, status = [], [], [], "complete"
     for wave in range(1, campaign.calibration.waves + 1):
         exp = wave_experiment(campaign, wave, box)
-        runs, status = run_wave(campaign, exp, out / f"wave-{wave}", executor=executor, resume=resume, force=force,
+        runs, status = run_wave(campaign, exp, out / f"wave-{wave}", evaluator=evaluator, resume=resume, force=force,
                                 progress=progress)
         if status != "complete":
             break
@@ -457,23 +457,3 @@ def report_text(campaign: Campaign, result: dict) -> str:
     lines += ["", "Targets and the reasoning behind their spreads:", ""]
     lines += [f"- **{t.name}** ({t.column}, {t.scenario}): {t.reason}" for t in campaign.calibration.targets]
     return "\n".join(lines) + "\n"
-
-
-# ------------------------------------------------------------------ the command
-def calibrate_command(args) -> int:
-    from sim.sweep import DaskExecutor, LocalExecutor
-
-    campaign = load_campaign(args.campaign, args.sets)
-    out = Path(args.out)
-    executor = DaskExecutor(args.scheduler, args.workers) if args.scheduler else LocalExecutor(args.workers)
-    result = calibrate(campaign, out, executor=executor, resume=args.resume, force=args.force)
-    for w in result["waves"]:
-        print(f"wave {w['wave']}: {w['points']} points, {w['runs']} runs, {w['kept']} kept")
-    if result["status"] == "complete":
-        print(f"posterior: {', '.join(str(p) for p in result['posterior'])}; report: {out / 'report.md'}")
-        return 0
-    if result["status"] == "no set kept":
-        print(f"no parameter set is consistent with the targets; see {out / 'report.md'}")
-        return 1
-    print(f"interrupted; `sim calibrate {args.campaign} --out {out} --resume` finishes it")
-    return 130

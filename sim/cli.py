@@ -87,12 +87,22 @@ def _scheduler_option(parser: argparse.ArgumentParser) -> None:
                              "LocalCluster of --workers processes; the same seeds give the same results")
 
 
-def _posterior_as_set(args) -> None:
+def _sets_with_posterior(sets: list[str], posterior: str | None) -> tuple[str, ...]:
     """``--posterior FILE`` is the scenario key ``posterior`` set for every scenario of the command."""
     import json
 
-    if getattr(args, "posterior", None):
-        args.sets = [*args.sets, f"posterior={json.dumps(str(Path(args.posterior).resolve()))}"]
+    return (*sets, f"posterior={json.dumps(str(Path(posterior).resolve()))}") if posterior else tuple(sets)
+
+
+def _request(kind, args, **given):
+    """The typed request (sim/experiment/requests.py) of a command from its parsed arguments: each
+    field from the option of the same name, lists as tuples; ``given`` values win."""
+    from dataclasses import fields
+
+    parsed = vars(args)
+    values = {f.name: parsed[f.name] for f in fields(kind) if f.name in parsed}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return kind(**(values | given))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -402,52 +412,47 @@ def _draw_map(doc, out) -> Path:
 
 def cmd_run(args) -> int:
     from sim.commands import run_command
+    from sim.experiment.requests import RunRequest
 
-    _posterior_as_set(args)
     if args.first and args.precision:
         raise InputError("--first replays chosen replications; --precision adds them from 0: use one of them",
                          source="sim run")
-    return run_command(args)
+    return run_command(_request(RunRequest, args, sets=_sets_with_posterior(args.sets, args.posterior)))
 
 
 def cmd_compare(args) -> int:
     from sim.commands import compare_command
+    from sim.experiment.requests import CompareRequest
 
-    _posterior_as_set(args)
-    return compare_command(args)
+    return compare_command(_request(CompareRequest, args, sets=_sets_with_posterior(args.sets, args.posterior)))
 
 
 def cmd_sweep(args) -> int:
-    from sim.sweep import sweep_command
+    from sim.commands import sweep_command
+    from sim.experiment.requests import SweepRequest
 
-    return sweep_command(args)
+    return sweep_command(_request(SweepRequest, args))
 
 
 def cmd_robust(args) -> int:
+    from sim.experiment.requests import RobustRequest
     from sim.robust import robust_command
 
-    return robust_command(args)
+    return robust_command(_request(RobustRequest, args))
 
 
 def cmd_calibrate(args) -> int:
-    from sim.calibrate import calibrate_command
+    from sim.commands import calibrate_command
+    from sim.experiment.requests import CalibrateRequest
 
-    return calibrate_command(args)
+    return calibrate_command(_request(CalibrateRequest, args))
 
 
 def cmd_validate_model(args) -> int:
-    from sim.plots.record import validate_record
     from sim.commands import validate_model_command
+    from sim.experiment.requests import ValidateModelRequest
 
-    status = 0 if args.record_only else validate_model_command(args)
-    if status == 0 and args.record_runs > 0:
-        posterior = f" --posterior {args.posterior}" if args.posterior else ""
-        args.sets = []
-        _posterior_as_set(args)  # the record bench's hindcasts draw their calibrated parameters from it
-        validate_record(Path(args.out), runs=args.record_runs, seed=args.seed, workers=args.workers, sets=args.sets,
-                        command=f"sim validate-model --out {args.out} --record-runs {args.record_runs} "
-                                f"--seed {args.seed}{posterior}")
-    return status
+    return validate_model_command(_request(ValidateModelRequest, args, sets=_sets_with_posterior([], args.posterior)))
 
 
 def cmd_bench(args) -> int:
@@ -494,7 +499,7 @@ def cmd_plot(args) -> int:
     if (folder / "robust.json").exists():
         from sim.robust import analyse_folder as plot
     elif (folder / "design.parquet").exists():
-        from sim.plots.sweep import plot_sweep as plot
+        from sim.commands import sweep_figures as plot
     elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
         from sim.commands import redraw_comparison
 

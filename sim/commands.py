@@ -1,9 +1,11 @@
-"""The commands that run the model and present what it gives: ``sim run``, ``sim compare`` and
-``sim validate-model`` (floor 7, beside ``sim.cli``).
+"""The commands that run the model and present what it gives: ``sim run``, ``sim compare``,
+``sim sweep``, ``sim calibrate`` and ``sim validate-model`` with its record bench (floor 7, beside
+``sim.cli``).
 
-They take the parsed arguments, run replications through the experiment floor below
-(``sim.runner``: replications, pools, Dask, result files), and hand the frames to analysis
-and the plots; ``sim.runner`` itself neither computes statistics nor draws.
+Each takes its typed request (sim/experiment/requests.py), runs replications through the
+experiment floor below (sim/experiment/: replication, evaluators, the results store), and
+hands the frames to analysis and the plots; the experiment floor neither computes statistics
+nor draws.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__
+from sim import __version__, hindcast
 from sim.core.errors import InputError
-from sim.core.io import write_atomic
+from sim.core.io import write_atomic, write_text_atomic
 from sim.core.seeding import replication_seed
-from sim.runner import (LostReplication, Replication, check_out_dir, clear_results, failed_line, failed_listing,
-                        out_lock, run_scenario, write_results)
+from sim.experiment.evaluators import make_evaluator
+from sim.experiment.replication import LostReplication, Replication, run_scenario
+from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
+                                     ValidateModelRequest)
+from sim.experiment.store import (check_out_dir, clear_results, failed_line, failed_listing, out_lock,
+                                  write_results)
 from sim.scenario import ScenarioDoc
 from sim.theater import load_scenario, theater_of
 
@@ -72,46 +78,46 @@ def run_adaptive(docs: list[ScenarioDoc], *, precision: float, cap: int, seed: i
     return reps, lost, "complete", widths
 
 
-def run_command(args) -> int:
-    doc = load_scenario(args.scenario, args.sets)
-    out = Path(args.out)
+def run_command(req: RunRequest) -> int:
+    """``sim run``: replications of one scenario, their files, a summary, figures and maps."""
+    doc = load_scenario(req.scenario, list(req.sets))
+    out = Path(req.out)
     with out_lock(out):
-        check_out_dir(out, args.force)
-        return _run_into(out, doc, args)
+        check_out_dir(out, req.force)
+        return _run_into(out, doc, req)
 
 
-def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
+def _run_into(out: Path, doc: ScenarioDoc, req: RunRequest) -> int:
     from sim.analysis.summary import print_summary
     from sim.plots.run import plot_results
 
     started = time.time()
-    if getattr(args, "precision", None):
-        by_name, lost_by_name, status, widths = run_adaptive([doc], precision=args.precision, cap=args.runs,
-                                                             seed=args.seed, workers=args.workers,
-                                                             scheduler=getattr(args, "scheduler", None))
+    if req.precision:
+        by_name, lost_by_name, status, widths = run_adaptive([doc], precision=req.precision, cap=req.runs,
+                                                             seed=req.seed, workers=req.workers, scheduler=req.scheduler)
         reps, lost = by_name[doc.scenario.name], lost_by_name[doc.scenario.name]
         print(f"{len(reps)} replications for P(encirclement) +/- {max(widths.values()):.3f} "
-              f"(asked +/- {args.precision}, cap {args.runs})")
+              f"(asked +/- {req.precision}, cap {req.runs})")
     else:
-        reps, lost, status = run_scenario(doc, out, runs=args.runs, seed=args.seed, workers=args.workers,
-                                          start=getattr(args, "first", 0), scheduler=getattr(args, "scheduler", None))
+        reps, lost, status = run_scenario(doc, out, runs=req.runs, seed=req.seed, workers=req.workers, start=req.first,
+                                          scheduler=req.scheduler)
     if not reps:
         print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
         return 1 if lost and status == "complete" else 130
-    write_results(out, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=status,
-                  workers=args.workers, lost=lost)
+    write_results(out, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=status,
+                  workers=req.workers, lost=lost)
     runs = pd.read_parquet(out / "runs.parquet")
-    print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {args.seed}", int(doc.scenario.days))
+    print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {req.seed}", int(doc.scenario.days))
     if lost:
         print(failed_line(lost))
-    if not getattr(args, "no_plots", False):
-        figures = plot_results(out, getattr(args, "map_levels", None))
+    if not req.no_plots:
+        figures = plot_results(out, req.map_levels)
         print(f"figures and maps: {', '.join(str(p.name) for p in figures)}")
-    if getattr(args, "animate", False):
+    if req.animate:
         from sim.model.model import PokrovskModel
         from sim.plots.animate import animate
 
-        model = PokrovskModel(doc.scenario, replication_seed(args.seed, getattr(args, "first", 0)), theater_of(doc))
+        model = PokrovskModel(doc.scenario, replication_seed(req.seed, req.first), theater_of(doc))
         for path in animate(model, out / "animation.gif"):
             print(f"animation: {path}")
     print(f"results in {out}/ ({status})")
@@ -119,21 +125,21 @@ def _run_into(out: Path, doc: ScenarioDoc, args) -> int:
 
 
 # ------------------------------------------------------------------ compare
-def compare_command(args) -> int:
+def compare_command(req: CompareRequest) -> int:
     """Run every scenario with the same seeds; tables, paired differences, figures and a report."""
-    docs = option_docs(args.scenarios, args.sets, getattr(args, "sets_for", []))
+    docs = option_docs(list(req.scenarios), list(req.sets), list(req.sets_for))
     names = [d.scenario.name for d in docs]
-    check_compare_names(docs, getattr(args, "baseline", None), getattr(args, "towns", None))
-    out = Path(args.out)
+    check_compare_names(docs, req.baseline, list(req.towns))
+    out = Path(req.out)
     with out_lock(out):
         existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
-        if existing and not args.force:
+        if existing and not req.force:
             raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
                              source=str(out))
         (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
         for name in names:
             clear_results(out / name)
-        return _compare_into(out, docs, args)
+        return _compare_into(out, docs, req)
 
 
 def option_docs(files: list[str], sets: list[str], sets_for: list[str]) -> list[ScenarioDoc]:
@@ -183,28 +189,28 @@ class OptionResults:
     status: str = "complete"
 
 
-def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> OptionResults:
+def _run_options(out: Path, docs: list[ScenarioDoc], req: CompareRequest, started: float) -> OptionResults:
     """Run (or take from the adaptive run) each option's replications and write its folder."""
     res = OptionResults({}, {}, {}, {}, {})
     adaptive = None
-    if getattr(args, "precision", None):
-        adaptive, adaptive_lost, st, widths = run_adaptive(docs, precision=args.precision, cap=args.runs,
-                                                           seed=args.seed, workers=args.workers, scheduler=getattr(args, "scheduler", None))
+    if req.precision:
+        adaptive, adaptive_lost, st, widths = run_adaptive(docs, precision=req.precision, cap=req.runs,
+                                                           seed=req.seed, workers=req.workers, scheduler=req.scheduler)
         print(f"{len(adaptive[docs[0].scenario.name])} replications per option for +/- {max(widths.values()):.3f} "
-              f"on P(encirclement) and its paired differences (asked +/- {args.precision}, cap {args.runs})")
+              f"on P(encirclement) and its paired differences (asked +/- {req.precision}, cap {req.runs})")
     for doc in docs:
         name = doc.scenario.name
         if adaptive is not None:
             reps, lost = adaptive[name], adaptive_lost[name]
         else:
-            reps, lost, st = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers,
-                                          scheduler=getattr(args, "scheduler", None))
+            reps, lost, st = run_scenario(doc, out / name, runs=req.runs, seed=req.seed, workers=req.workers,
+                                          scheduler=req.scheduler)
         res.lost[name] = lost
         if not reps:
             res.status = "interrupted" if st != "complete" else "failed"
             break
-        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=started, status=st,
-                      workers=args.workers, lost=lost)
+        write_results(out / name, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=st,
+                      workers=req.workers, lost=lost)
         res.runs[name] = pd.read_parquet(out / name / "runs.parquet")
         res.series[name] = pd.read_parquet(out / name / "timeseries.parquet")
         res.folders[name], res.horizons[name] = out / name, int(doc.scenario.days)
@@ -214,9 +220,9 @@ def _run_options(out: Path, docs: list[ScenarioDoc], args, started: float) -> Op
     return res
 
 
-def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
+def _compare_into(out: Path, docs: list[ScenarioDoc], req: CompareRequest) -> int:
     started = time.time()
-    res = _run_options(out, docs, args, started)
+    res = _run_options(out, docs, req, started)
     for name, lost in res.lost.items():
         if lost:
             print(failed_line(lost, name), file=sys.stderr)
@@ -230,16 +236,16 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
     common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
     manifest = {
-        "scenarios": [d.scenario.name for d in docs], "root_seed": args.seed, "replications": len(common),
-        "replications_requested": args.runs, "baseline": getattr(args, "baseline", None) or docs[0].scenario.name,
-        "towns": list(getattr(args, "towns", None) or []), "all_pairs": bool(getattr(args, "all_pairs", False)),
+        "scenarios": [d.scenario.name for d in docs], "root_seed": req.seed, "replications": len(common),
+        "replications_requested": req.runs, "baseline": req.baseline or docs[0].scenario.name,
+        "towns": list(req.towns), "all_pairs": req.all_pairs,
         "start_date": docs[0].scenario.start_date.isoformat(),
         "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
         "status": res.status, "package_version": __version__,
         "scenario_sha256": {d.scenario.name: d.digest for d in docs},
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
     }
-    write_comparison(out, results, res, manifest, args)
+    write_comparison(out, results, res, manifest, req.map_levels)
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
     print(f"report: {out / 'report.md'} and {out / 'report.html'} ({res.status})")
@@ -249,8 +255,6 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], args) -> int:
 def redraw_comparison(out: Path, levels=None) -> list[str]:
     """``sim plot`` on a compare folder: its tables, figures, reports and maps again, from the files
     the comparison wrote (the options' folders and the manifest), without running anything."""
-    from types import SimpleNamespace
-
     manifest = json.loads((out / "manifest.json").read_text())
     res = OptionResults({}, {}, {}, {}, {})
     for name in manifest["scenarios"]:
@@ -261,14 +265,14 @@ def redraw_comparison(out: Path, levels=None) -> list[str]:
         res.folders[name], res.horizons[name] = folder, int(load_scenario(folder / "scenario.yaml").scenario.days)
     common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
-    args = SimpleNamespace(seed=manifest["root_seed"], towns=manifest.get("towns", []),
-                           all_pairs=manifest.get("all_pairs", False), map_levels=levels)
-    write_comparison(out, results, res, manifest, args)
+    write_comparison(out, results, res, manifest, levels)
     return ["report.md", "report.html"]
 
 
-def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionResults, manifest: dict, args) -> None:
-    """The comparison's tables, figures and reports, and each option's own figures."""
+def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionResults, manifest: dict,
+                     map_levels=None) -> None:
+    """The comparison's tables, figures and reports, and each option's own figures (its seed, baseline,
+    towns and all-pairs choice read from ``manifest``; ``map_levels``: the GIS contours' levels)."""
     from sim.analysis import compare as cmp
     from sim.analysis.html import compare_html
     from sim.analysis.report import build_report, write_report
@@ -279,9 +283,9 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     from sim.plots.gis import DEFAULT_LEVELS, write_comparison_gis
     from sim.plots.run import plot_results
 
-    horizons, baseline, towns = res.horizons, manifest["baseline"], list(getattr(args, "towns", None) or [])
+    horizons, baseline, towns, seed = res.horizons, manifest["baseline"], list(manifest.get("towns", [])), manifest["root_seed"]
     table = cmp.option_table(results, horizons, towns)
-    diff = cmp.difference_table(results, horizons, baseline, getattr(args, "all_pairs", False), towns)
+    diff = cmp.difference_table(results, horizons, baseline, manifest.get("all_pairs", False), towns)
     best = cmp.probability_best(results, horizons, headline())
     for name, frame in (("options.csv", table), ("differences.csv", diff), ("best.csv", best)):
         write_atomic(out / name, lambda p, f=frame: f.to_csv(p, index=False))
@@ -291,12 +295,12 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
                               towns=towns)
     for folder in res.folders.values():
-        plot_results(folder, getattr(args, "map_levels", None))
-    write_comparison_gis(out, res.folders, getattr(args, "map_levels", None) or DEFAULT_LEVELS)
+        plot_results(folder, map_levels)
+    write_comparison_gis(out, res.folders, map_levels or DEFAULT_LEVELS)
     kinds = {n: str(load_scenario(f / "scenario.yaml").scenario.option.kind) for n, f in res.folders.items()}
-    rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=args.seed, horizons=horizons,
+    rep = build_report(scenarios=list(results), runs=manifest["replications"], seed=seed, horizons=horizons,
                        table=table, diff=diff, best=best, figures=figures, manifest=manifest, baseline=baseline,
-                       start=start, towns=towns, surprises=surprises(results, horizons, diff, kinds, baseline, args.seed))
+                       start=start, towns=towns, surprises=surprises(results, horizons, diff, kinds, baseline, seed))
     write_report(out / "report.md", rep)
     compare_html(out, rep, manifest=manifest, folders=res.folders)
     print("\n".join(["Bottom line: " + rep.setting.replace("*", ""), *[b.replace("*", "") for b in rep.bottom_line],
@@ -305,26 +309,138 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
         print_frame(frame, heading)
 
 
+# ------------------------------------------------------------------ sweep
+def sweep_command(req: SweepRequest) -> int:
+    """Run (or finish) an experiment's sweep into ``--out``; when it is complete, draw its figures."""
+    from sim.experiment import load_experiment
+    from sim.experiment.sweep import sweep
+
+    doc = load_experiment(req.experiment, list(req.sets))
+    out = Path(req.out)
+    with out_lock(out):
+        runs, status = sweep(doc, out, evaluator=make_evaluator(req.workers, req.scheduler), resume=req.resume,
+                             force=req.force)
+        failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
+        print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
+        if not req.no_plots and status == "complete":
+            for path in sweep_figures(out):
+                print(f"wrote {path}")
+    return 130 if status == "interrupted" else 0
+
+
+def sweep_figures(out_dir: str | Path) -> list[Path]:
+    """Every figure of a sweep folder, plus summary.csv, indices csv files and prim.json (``sim sweep`` when
+    it is complete, and ``sim plot DIR``): the statistics from analysis, drawn by sim/plots/sweep.py."""
+    from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
+    from sim.analysis.sweep import is_probability, point_summary
+    from sim.experiment import Experiment
+    from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
+
+    out_dir = Path(out_dir)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    exp = Experiment.model_validate(manifest["experiment_resolved"])
+    runs = pd.read_parquet(out_dir / "runs.parquet")
+    design = pd.read_parquet(out_dir / "design.parquet")
+    knobs = list(exp.parameters)
+    outcomes = [o for o in exp.outcomes if o in runs]
+    written = []
+    summary = point_summary(runs, knobs, outcomes)
+    write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
+    numeric = [o for o in outcomes if not is_probability(o)]
+    if numeric:
+        p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
+        if p is not None:
+            written.append(p)
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    if exp.sampler in ("sobol", "morris"):
+        for o in outcomes[:3]:
+            for sc in scenarios:
+                fn = sobol_indices if exp.sampler == "sobol" else morris_indices
+                table = fn(exp, runs, design, o, sc)
+                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+                written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
+                                            f"{exp.name} ({sc})"))
+    ok = runs[runs["status"] == "ok"]
+    numeric_knobs = [k for k in knobs if pd.api.types.is_numeric_dtype(ok[k]) and ok[k].nunique() > 1]
+    prims = {}
+    if "encircled" in ok and numeric_knobs:
+        for sc in scenarios:
+            part = ok[ok["scenario"] == sc]
+            box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
+            if box is None:
+                continue
+            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
+                why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
+                       f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
+                print(why)
+                prims[sc] = {"not drawn": why}
+                continue
+            bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
+            written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
+            prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
+    if prims:
+        write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
+    from sim.analysis.html import sweep_html
+
+    written.append(sweep_html(out_dir, written))
+    return written
+
+
+# ------------------------------------------------------------------ calibrate
+def calibrate_command(req: CalibrateRequest) -> int:
+    """``sim calibrate``: run (or finish) a campaign's waves; the posterior and the report."""
+    from sim.calibrate import calibrate, load_campaign
+
+    campaign = load_campaign(req.campaign, list(req.sets))
+    out = Path(req.out)
+    result = calibrate(campaign, out, evaluator=make_evaluator(req.workers, req.scheduler), resume=req.resume,
+                       force=req.force)
+    for w in result["waves"]:
+        print(f"wave {w['wave']}: {w['points']} points, {w['runs']} runs, {w['kept']} kept")
+    if result["status"] == "complete":
+        print(f"posterior: {', '.join(str(p) for p in result['posterior'])}; report: {out / 'report.md'}")
+        return 0
+    if result["status"] == "no set kept":
+        print(f"no parameter set is consistent with the targets; see {out / 'report.md'}")
+        return 1
+    print(f"interrupted; `sim calibrate {req.campaign} --out {out} --resume` finishes it")
+    return 130
+
+
 # ------------------------------------------------------------------ validate-model
-def validate_model_command(args) -> int:
+def validate_model_command(req: ValidateModelRequest) -> int:
+    """``sim validate-model``: the validation tables and figures (unless ``record_only``), then the record
+    test bench (unless ``record_runs`` is 0), whose hindcasts take ``sets`` (``posterior=FILE``)."""
+    status = 0 if req.record_only else _validation_tables(req)
+    if status == 0 and req.record_runs > 0:
+        posterior = f" --posterior {req.posterior}" if req.posterior else ""
+        validate_record(Path(req.out), runs=req.record_runs, seed=req.seed, workers=req.workers, sets=list(req.sets),
+                        command=f"sim validate-model --out {req.out} --record-runs {req.record_runs} "
+                                f"--seed {req.seed}{posterior}")
+    return status
+
+
+def _validation_tables(req: ValidateModelRequest) -> int:
     """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
     from sim.analysis import validation as v
+    from sim.plots.validation import plot_fall_days, plot_validation
     from sim.scenario import BASE_SCENARIO
 
-    out = Path(args.out)
+    out = Path(req.out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_scenario(BASE_SCENARIO)
     engel = v.engel_check()
     engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
-    success = v.engagement_success(base.scenario, days=args.engagement_days)
-    dupuy = v.dupuy_table(base.scenario, days=args.engagement_days)
+    success = v.engagement_success(base.scenario, days=req.engagement_days)
+    dupuy = v.dupuy_table(base.scenario, days=req.engagement_days)
     success.to_csv(out / "force_ratio_success.csv", index=False)
     dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
-    figures = v.plot_validation(out, engel, success, dupuy, args.engagement_days)
+    figures = plot_validation(out, engel, success, dupuy, req.engagement_days)
 
-    lines = ["# Validation", "", f"`sim validate-model --out {args.out} --runs {args.runs} --seed {args.seed}`", ""]
+    lines = ["# Validation", "", f"`sim validate-model --out {req.out} --runs {req.runs} --seed {req.seed}`", ""]
     lines += ["## Lanchester square law: Engel's Iwo Jima", "", engel[0].round(1).to_markdown(index=False), ""]
-    lines += [f"## Force ratio and success (standard engagement of {args.engagement_days} days)", "",
+    lines += [f"## Force ratio and success (standard engagement of {req.engagement_days} days)", "",
               dupuy.round(3).to_markdown(index=False), ""]
     checks = []
     for scenario, horizon_record, name in (
@@ -333,16 +449,16 @@ def validate_model_command(args) -> int:
             ("hold_pokrovsk.yaml", [(v.RECORD_NOV_CLAIM_DAY, "Russian claim, 1 Dec 2025"),
                                     (v.RECORD_NOV_HELD45_DAY, "Ukraine holds 45%, 9 Dec 2025")], "november")):
         doc = load_scenario(BASE_SCENARIO.parent / scenario)
-        reps, _lost, status = run_scenario(doc, out / name, runs=args.runs, seed=args.seed, workers=args.workers)
+        reps, _lost, status = run_scenario(doc, out / name, runs=req.runs, seed=req.seed, workers=req.workers)
         if status != "complete":
             print("interrupted; the validation is incomplete", file=sys.stderr)
             return 130
-        write_results(out / name, doc, reps, root_seed=args.seed, requested=args.runs, started=time.time(),
-                      status=status, workers=args.workers)
+        write_results(out / name, doc, reps, root_seed=req.seed, requested=req.runs, started=time.time(),
+                      status=status, workers=req.workers)
         runs = pd.read_parquet(out / name / "runs.parquet")
         ts = pd.read_parquet(out / name / "timeseries.parquet")
         fall = runs["pokrovsk_fall_day"]
-        figures.append(v.plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
+        figures.append(plot_fall_days(out, fall, horizon_record, f"fall_day_{name}.png",
                                         f"{doc.scenario.name}: day Pokrovsk falls, {len(runs)} runs, beside the record"))
         q = pd.to_numeric(fall, errors="coerce").dropna()
         for day, label in horizon_record:
@@ -367,3 +483,38 @@ def validate_model_command(args) -> int:
     print(record.round(2).to_string(index=False))
     print(f"validation in {out}/validation.md")
     return 0
+
+
+def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
+                    starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
+    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
+    and one figure per start date into ``out``; put the section into ``validation.md`` if there
+    (in place of an earlier run's)."""
+    from sim.analysis import skill
+    from sim.plots import record as rec
+    from sim.theater import record
+    folder = Path(out) / "record"
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, figures = [], []
+    for start in starts:
+        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons,
+                                                              sets=sets)
+        frames.append(scores)
+        shown = sorted(d for d in snapshots if d > 0)
+        figures.append(rec.plot_hindcast_maps(
+            folder, start, grid, skill.AGGLOMERATION,
+            {h: skill.attacker_probability(snapshots[h]) for h in shown},
+            {h: record.occupied_geometry(start + dt.timedelta(days=h)) for h in shown},
+            record.occupied_geometry(start), {s.name: (s.lat, s.lon) for s in grid.theater.settlements},
+            runs, f"record_{start}.png"))
+    scores = pd.concat(frames, ignore_index=True)
+    write_atomic(folder / "record_scores.csv", lambda p: scores.to_csv(p, index=False))
+    section = rec.record_section(scores, figures, command, runs)
+    write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
+    validation = Path(out) / "validation.md"
+    if validation.exists():  # in place of the section of an earlier run, if any
+        before = validation.read_text(encoding="utf-8").split(rec.SECTION_TITLE)[0].rstrip()
+        write_text_atomic(validation, before + "\n\n" + section)
+    print(rec.front_table(scores).to_string(index=False))
+    print(f"the record test bench in {folder}/record.md")
+    return scores

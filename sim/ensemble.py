@@ -1,15 +1,16 @@
-"""The browser view's ensemble: several options x N replications in the background, on the runner's pools.
+"""The browser view's ensemble: several options x N replications in the background, on a pool evaluator.
 
 The analyst's page (sim/app_ensemble.py) starts an :class:`EnsembleJob` and reads it while it
 runs. The job is ``sim compare`` without the files:
 
 * option ``kind`` is the app's scenario with ``option.kind=kind`` and ``name=kind`` set (as the
   single-run view's Option control sets it), plus ``posterior=FILE`` and ``days=D`` when asked;
-* replication ``i`` of every option runs ``run_one(spec, theater, seed, i)``, the runner's one
-  replication function, with the same seed for every option (common random numbers): the same
+* replication ``i`` of every option runs ``run_one(spec, theater, seed, i)``, the one
+  replication function (sim/experiment/replication.py), with the same seed for every option (common random numbers): the same
   replications as ``sim compare`` of files that set those keys, with ``--runs`` and ``--seed``;
-* the work goes through the runner's pool helpers (``pooled``: workers from the fork server,
-  retired and replaced, a dead worker's batches run again), one (option, replication) a batch,
+* the work goes through the pool evaluator of every command (sim/experiment/evaluators.py: workers
+  from the fork server, retired and replaced, a dead worker's batches run again), one (option,
+  replication) a batch,
   replication by replication, so every option's picture fills in at the same pace;
 * :meth:`EnsembleJob.frames` gives, at any moment, each option's ``runs`` and ``timeseries``
   frames and attacker-held counts (``results_frames``, as ``sim compare`` writes them) over the
@@ -17,13 +18,12 @@ runs. The job is ``sim compare`` without the files:
 
 Cancel stops the pool: the batches not started are cancelled, the few running finish (one
 replication each), and the workers exit; nothing is left running but the fork server the
-runner's pools share (it ends with the process that started it).
+pools share (it ends with the process that started it).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from sim.core.errors import InputError
-from sim.runner import LostReplication, Replication, results_frames, run_one
+from sim.experiment.evaluators import DIED, PoolEvaluator
+from sim.experiment.replication import LostReplication, Replication, run_one
+from sim.experiment.store import results_frames
 from sim.scenario import ScenarioDoc
 from sim.theater import load_scenario, theater_of
 
@@ -85,20 +87,11 @@ def ensemble_docs(request: EnsembleRequest) -> list[ScenarioDoc]:
 
 
 # ------------------------------------------------------------------ in a worker
-_PAYLOAD: dict = {}
-
-
-def _init_worker(specs: list, theaters: list, root_seed: int, parent: int) -> None:
-    from sim.runner import worker_setup
-
-    worker_setup(parent)
-    _PAYLOAD.update(specs=specs, theaters=theaters, root=root_seed)
-
-
-def _run_items(items: list[tuple[int, int]]) -> list[tuple[int, Replication]]:
-    """(option, replication) items: each replication of that option's scenario, by the runner's ``run_one``."""
-    p = _PAYLOAD
-    return [(k, run_one(p["specs"][k], p["theaters"][k], p["root"], i)) for k, i in items]
+def _run_items(shared: tuple, items: list[tuple[int, int]]) -> list[tuple[int, Replication]]:
+    """(option, replication) items: each replication of that option's scenario, by ``run_one``
+    (``shared``: the options' scenarios, their theaters, the root seed)."""
+    specs, theaters, root = shared
+    return [(k, run_one(specs[k], theaters[k], root, i)) for k, i in items]
 
 
 # ------------------------------------------------------------------ the job
@@ -144,27 +137,18 @@ class EnsembleJob:
             return sum(len(r) for r in self._reps.values()) + sum(len(x) for x in self.lost.values())
 
     def _run(self) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-        from functools import cache
-
         from sim.core.seeding import replication_seed, seed_int
-        from sim.runner import DIED, _pool_context, pooled
-
-        @cache
-        def initargs() -> tuple:  # once for every pool the job makes
-            return ([d.scenario for d in self.docs], [theater_of(d) for d in self.docs], int(self.request.seed),
-                    os.getpid())
-
-        def make_pool(workers: int) -> ProcessPoolExecutor:  # as sim sweep's local pools: from the fork server
-            return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                       initargs=initargs())
 
         def lost(item: tuple[int, int], reason: str = DIED) -> list[tuple[int, LostReplication]]:
             k, i = item
             return [(k, LostReplication(i, seed_int(replication_seed(self.request.seed, i)), reason))]
 
-        items = [[(k, i)] for i in range(int(self.request.runs)) for k in range(len(self.docs))]
-        results = pooled(make_pool, _run_items, items, max(1, int(self.request.workers)), lost=lost)  # runs when read
+        def batches():  # a pool even for one worker: the page's thread stays free, and cancel stops the worker
+            shared = ([d.scenario for d in self.docs], [theater_of(d) for d in self.docs], int(self.request.seed))
+            items = [[(k, i)] for i in range(int(self.request.runs)) for k in range(len(self.docs))]
+            yield from PoolEvaluator(max(1, int(self.request.workers))).map(_run_items, shared, items, lost=lost)
+
+        results = batches()  # runs when read
         status = FINISHED
         try:
             for batch in results:

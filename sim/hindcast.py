@@ -5,7 +5,7 @@ run to its longest horizon with the attacker-held cells kept on day 0 and on eac
 (``Recorder.request_snapshots``). :func:`score_hindcast` turns those snapshots and the
 runs' ``fall_day.<Town>`` columns into target rows (``sim/analysis/skill.py`` does the
 arithmetic); :func:`run_and_score` does both for one start date. The tables and figures
-of ``sim validate-model`` are drawn by ``sim/plots/record.py`` (``validate_record``).
+of ``sim validate-model`` are drawn by ``sim/plots/record.py``, run by ``validate_record`` (sim/commands.py).
 
 Floor: analysis (it scores with ``sim.analysis.skill``); it runs the model through the
 runner's pool helpers below it.
@@ -97,7 +97,7 @@ def run_hindcast(doc: ScenarioDoc, *, runs: int, seed: int, workers: int = 1,
                  horizons=HORIZONS) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """Run ``runs`` replications of a hindcast (the runner's replications, snapshots on day 0 and each
     horizon); the runs frame and, per snapshot day, runs x rows x cols."""
-    from sim.runner import LostReplication, iterate
+    from sim.experiment.replication import LostReplication, iterate
 
     spec, theater = doc.scenario, theater_of(doc)
     days = (0, *horizons)

@@ -26,6 +26,7 @@ import pandas as pd
 from sim.core.errors import InputError, found
 from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment import ExperimentDoc, Knob, experiment_doc, refuse_own_posteriors
+from sim.experiment.requests import RobustRequest
 from sim.outcomes import headline
 from sim.posterior import Posterior, check_fits, load_posterior
 from sim.yamlio import load_yaml_file
@@ -108,7 +109,7 @@ def world_design(rdoc: RobustDoc) -> pd.DataFrame:
     """The worlds: the experiment's design and, with a posterior, each world's kept set (``posterior_row``
     and its values under their dotted paths). The sets are dealt in rounds of a seeded shuffle."""
     from sim.core.seeding import stream_key
-    from sim.sweep import design_apart
+    from sim.experiment.samplers import design_apart
 
     table = design_apart(rdoc.experiment)
     post = rdoc.posterior
@@ -146,21 +147,23 @@ def settings(rdoc: RobustDoc, table: pd.DataFrame) -> dict:
 
 
 # ------------------------------------------------------------------ the command
-def robust_command(args) -> int:
-    from sim.runner import out_lock
-    from sim.sweep import LocalExecutor, sweep
+def robust_command(req: RobustRequest) -> int:
+    """``sim robust``: the options' runs over the worlds, then the analysis, its figures and report."""
+    from sim.experiment.evaluators import make_evaluator
+    from sim.experiment.store import out_lock
+    from sim.experiment.sweep import sweep
 
-    rdoc = load_robust(args.experiment, args.sets)
-    out = Path(args.out)
+    rdoc = load_robust(req.experiment, list(req.sets))
+    out = Path(req.out)
     with out_lock(out):
         table = world_design(rdoc)
-        runs, status = sweep(sweep_doc(rdoc), out, executor=LocalExecutor(args.workers), resume=args.resume,
-                             force=args.force, table=table)
+        runs, status = sweep(sweep_doc(rdoc), out, evaluator=make_evaluator(req.workers), resume=req.resume,
+                             force=req.force, table=table)
         write_text_atomic(out / ROBUST_FILE, json.dumps(settings(rdoc, table), indent=2))
         failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
         print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
         if status != "complete":
-            print(f"the analysis waits for every run: sim robust {args.experiment} --out {out} --resume")
+            print(f"the analysis waits for every run: sim robust {req.experiment} --out {out} --resume")
             return 130 if status == "interrupted" else 1
         for path in analyse_folder(out):
             print(f"wrote {path}")

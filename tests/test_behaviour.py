@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.runner import iterate
+from sim.experiment.replication import iterate
 from sim.scenario import replace_values
 from sim.theater import load_scenario
 from sim.theater import theater_of

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.bench import _tree_pss_mb, write_performance
-from sim.runner import iterate, local_pool
+from sim.experiment.replication import iterate, local_pool
 from sim.theater import load_scenario
 from sim.theater import theater_of
 

@@ -27,8 +27,9 @@ import pytest
 
 from sim.cli import main
 from sim.experiment import load_experiment
-from sim.runner import FAULT_ENV, LOCK_FILE, TRIES, out_lock
-from sim.sweep import LocalExecutor, sweep
+from sim.experiment.evaluators import FAULT_ENV, TRIES, SerialEvaluator
+from sim.experiment.store import LOCK_FILE, out_lock
+from sim.experiment.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_run_loses_no_replication(tmp_path, short_tmp):
 
 def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path, short_tmp):
     exp = experiment(tmp_path, replications=40, days=20)
-    reference, _ = sweep(load_experiment(exp), tmp_path / "reference", executor=LocalExecutor(1), progress=False)
+    reference, _ = sweep(load_experiment(exp), tmp_path / "reference", evaluator=SerialEvaluator(), progress=False)
     proc = sim("sweep", str(exp), "--workers", "2", "--no-plots", "--out", str(tmp_path / "killed"), tmp=short_tmp)
     kill_a_busy_worker(proc, short_tmp)
     _, err = finish(proc)
@@ -172,7 +173,7 @@ def test_compare_finishes_without_the_replication_that_kills_its_worker(tmp_path
 
 def test_a_sweep_records_the_run_that_keeps_killing_its_worker_and_finishes_the_rest(tmp_path):
     exp = experiment(tmp_path, replications=8, days=6)
-    reference, _ = sweep(load_experiment(exp), tmp_path / "reference", executor=LocalExecutor(1), progress=False)
+    reference, _ = sweep(load_experiment(exp), tmp_path / "reference", evaluator=SerialEvaluator(), progress=False)
     proc = sim("sweep", str(exp), "--workers", "2", "--no-plots", "--out", str(tmp_path / "out"), fault=KILLER)
     finish(proc)
     runs = runs_of(tmp_path / "out")

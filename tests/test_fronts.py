@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from sim import cli
 from sim.core.errors import InputError
-from sim.runner import run_one
+from sim.experiment.replication import run_one
 from sim.scenario import replace_values
 from sim.theater import ATTACKER, CONTESTED, DEFENDER, build_grid, load_scenario, load_theater, record, theater_of
 from sim.theater.front import contested_band

@@ -45,6 +45,12 @@ def test_the_floors_hold_today(tmp_path):
     ("sim/vocab.py", "from sim.theater import grid  # noqa", "floors"),
     ("sim/theater/grid.py", "from sim.model import combat  # noqa", "floors"),
     ("sim/model/combat.py", "import pandas  # noqa", "model core"),
+    ("sim/analysis/stats.py", "from sim.model import combat  # noqa", "analysis reads frames"),
+    ("sim/analysis/compare.py", "from sim.experiment.replication import run_one  # noqa", "analysis reads frames"),
+    ("sim/plots/map.py", "from sim.experiment import store  # noqa", "presentation draws"),
+    ("sim/experiment/store.py", "import matplotlib  # noqa", "experiment floor runs and stores"),
+    ("sim/experiment/evaluators.py", "from sim.theater import grid  # noqa", "evaluators run any function"),
+    ("sim/experiment/replication.py", "from sim.experiment import store  # noqa", "inside the experiment floor"),
 ])
 def test_an_import_up_a_floor_breaks_the_build(tmp_path, module, line, contract):
     root = _copy(tmp_path)

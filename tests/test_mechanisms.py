@@ -19,7 +19,7 @@ import pytest
 
 from sim.model import mechanisms
 from sim.model.model import PokrovskModel
-from sim.runner import iterate
+from sim.experiment.replication import iterate
 from sim.scenario import replace_values
 from sim.theater import load_scenario as load
 from sim.core.seeding import replication_seed

@@ -260,13 +260,14 @@ def test_validate_model_writes_the_record_table_and_figures(tmp_path):
 
 
 def test_validate_model_replaces_its_record_section(tmp_path, monkeypatch):
+    from sim import commands
     from sim.plots import record as report
 
     calls = []
-    monkeypatch.setattr(report.hindcast, "run_and_score", lambda start, **kw: calls.append(start) or _perfect_scores(start))
+    monkeypatch.setattr(commands.hindcast, "run_and_score", lambda start, **kw: calls.append(start) or _perfect_scores(start))
     (tmp_path / "validation.md").write_text("# Validation\n\nearlier sections\n")
     for _ in range(2):
-        report.validate_record(tmp_path, runs=1, seed=0, workers=1, command="test", starts=(dt.date(2025, 7, 1),))
+        commands.validate_record(tmp_path, runs=1, seed=0, workers=1, command="test", starts=(dt.date(2025, 7, 1),))
     text = (tmp_path / "validation.md").read_text()
     assert text.count(report.SECTION_TITLE) == 1 and text.startswith("# Validation\n\nearlier sections")
     assert len(calls) == 2

@@ -1,4 +1,4 @@
-"""Experiments and sweeps: designs, executors, streaming, resume, failures, validation."""
+"""Experiments and sweeps: designs, evaluators, streaming, resume, failures, validation."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 from sim.cli import main
 from sim.core.errors import InputError
 from sim.experiment import Experiment, design, load_experiment
-from sim.sweep import DaskExecutor, LocalExecutor, sweep
+from sim.experiment.evaluators import DaskEvaluator, PoolEvaluator, SerialEvaluator
+from sim.experiment.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = ROOT / "scenarios" / "hold_pokrovsk.yaml"
@@ -107,7 +108,7 @@ def test_experiment_errors_name_file_line_and_problem(tmp_path, capsys):
 def reference(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ref")
     doc = load_experiment(write_experiment(tmp, SMALL))
-    runs, status = sweep(doc, tmp / "out", executor=LocalExecutor(1), progress=False)
+    runs, status = sweep(doc, tmp / "out", evaluator=SerialEvaluator(), progress=False)
     assert status == "complete"
     return runs
 
@@ -125,8 +126,8 @@ def test_sweep_writes_every_run_with_inputs_and_outcomes(reference):
 
 def test_process_pool_and_dask_local_cluster_give_identical_results(reference, tmp_path):
     doc = load_experiment(write_experiment(tmp_path, SMALL))
-    pool, _ = sweep(doc, tmp_path / "pool", executor=LocalExecutor(2), progress=False)
-    dask, _ = sweep(doc, tmp_path / "dask", executor=DaskExecutor("local", 2), progress=False)
+    pool, _ = sweep(doc, tmp_path / "pool", evaluator=PoolEvaluator(2), progress=False)
+    dask, _ = sweep(doc, tmp_path / "dask", evaluator=DaskEvaluator("local", 2), progress=False)
     pd.testing.assert_frame_equal(pool, reference)
     pd.testing.assert_frame_equal(dask, reference)
 
@@ -152,7 +153,7 @@ def test_a_sweep_killed_and_resumed_equals_an_uninterrupted_one(reference, tmp_p
 def test_plot_of_a_sweep_writes_surfaces_prim_and_an_offline_report(reference, tmp_path):
     doc = load_experiment(write_experiment(tmp_path, SMALL))
     folder = tmp_path / "plotted"
-    sweep(doc, folder, executor=LocalExecutor(1), progress=False)
+    sweep(doc, folder, evaluator=SerialEvaluator(), progress=False)
     assert main(["plot", str(folder)]) == 0
     assert (folder / "surfaces.png").stat().st_size > 10_000
     page = (folder / "report.html").read_text()
@@ -160,18 +161,18 @@ def test_plot_of_a_sweep_writes_surfaces_prim_and_an_offline_report(reference, t
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
-    import sim.runner
+    import sim.experiment.replication as replication
 
-    real = sim.runner.run_one
+    real = replication.run_one
 
     def flaky(spec, theater, root, index):
         if spec.weather.fog_frequency > 0.3 and index == 1:
             raise RuntimeError("synthetic failure")
         return real(spec, theater, root, index)
 
-    monkeypatch.setattr(sim.runner, "run_one", flaky)
+    monkeypatch.setattr(replication, "run_one", flaky)
     doc = load_experiment(write_experiment(tmp_path, SMALL))
-    runs, status = sweep(doc, tmp_path / "out", executor=LocalExecutor(1), progress=False)
+    runs, status = sweep(doc, tmp_path / "out", evaluator=SerialEvaluator(), progress=False)
     failed = runs[runs["status"] == "failed"]
     assert len(runs) == 12 and len(failed) == 2
     assert (failed["replication"] == 1).all() and failed["error"].str.contains("synthetic failure").all()

@@ -1,6 +1,7 @@
 """Validation: the model beside theory and the record (``sim validate-model``).
 
-Regenerates every validation figure and table of docs/CALIBRATION.md:
+Computes the validation tables of docs/CALIBRATION.md; their figures are drawn by
+sim/plots/validation.py and the command (sim/commands.py) writes both:
 
 1. **Lanchester square law** (SOURCES.md s.7): the kernel's Euler integrator on
    Engel's (1954) Iwo Jima fit, against Engel's published trajectory.
@@ -19,8 +20,6 @@ Regenerates every validation figure and table of docs/CALIBRATION.md:
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,64 +76,6 @@ def dupuy_table(spec, days: int = 10) -> pd.DataFrame:
         model = float(engagement_success(spec, [mid], days)["p_win"].iloc[0])
         rows.append({"ratio_low": lo, "ratio_high": hi, "dupuy_attacker_wins": share, "model_p_win": model})
     return pd.DataFrame(rows)
-
-
-def plot_validation(out: Path, engel, success: pd.DataFrame, dupuy: pd.DataFrame, days: int) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.plots.run import _save
-
-    table, (t, us, jp) = engel
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(t, us, color="#1f77b4", label="US (model)")
-    ax.plot(t, jp, color="#d62728", label="Japanese (model)")
-    ax.scatter(table["day"], table["us_engel"], color="#1f77b4", marker="s", zorder=5, label="US (Engel 1954)")
-    ax.scatter(table["day"], table["japanese_engel"], color="#d62728", marker="s", zorder=5, label="Japanese (Engel 1954)")
-    ax.set_xlabel("day")
-    ax.set_ylabel("personnel")
-    ax.set_title("Lanchester square law: Iwo Jima (Engel 1954)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths = [_save(fig, out / "lanchester_iwo_jima.png")]
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    ax.plot(success["ratio"], success["p_win"], color="#1f77b4", label=f"model: P(cell taken within {days} days)")
-    for _, r in dupuy.iterrows():
-        ax.plot([r["ratio_low"], r["ratio_high"]], [r["dupuy_attacker_wins"]] * 2, color="#d62728", lw=3)
-    ax.plot([], [], color="#d62728", lw=3, label="Dupuy Institute: share of attacker wins (672 engagements)")
-    ax.set_xlabel("attacker / defender combat power")
-    ax.set_ylabel("probability")
-    ax.set_ylim(0, 1)
-    ax.set_title("Force ratio and success: the model's standard engagement vs 1904-1991")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(_save(fig, out / "force_ratio_success.png"))
-    return paths
-
-
-def plot_fall_days(out: Path, days: pd.Series, record: list[tuple[int, str]], name: str, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.plots.run import _save
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    d = pd.to_numeric(days, errors="coerce").dropna()
-    if len(d):
-        ax.hist(d, bins=min(30, max(5, len(d) // 3)), color="#4c72b0", alpha=0.85, label="model")
-    for day, label in record:
-        ax.axvline(day, color="#d62728", ls="--")
-        ax.text(day, ax.get_ylim()[1] * 0.95, f" {label}", color="#d62728", fontsize=8, va="top", rotation=90)
-    ax.set_xlabel("day Pokrovsk falls (< half its urban cells held)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out / name)
 
 
 def percentile_of(value: float, sample) -> float:

@@ -22,10 +22,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from sim import hindcast  # noqa: E402
-from sim.analysis import skill  # noqa: E402
-from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
-from sim.theater import record  # noqa: E402
 from sim.outcomes import BREAKTHROUGH_DAYS, BREAKTHROUGH_KM, RETAKEN_AFTER_DAYS  # noqa: E402
 
 REAL_COLOUR = "#d62728"
@@ -156,35 +153,3 @@ def record_section(scores: pd.DataFrame, figures: list[Path], command: str, runs
              breakthrough_table(scores).to_markdown(index=False), "", "### Figures", "",
              *[f"![{p.name}]({p.parent.name}/{p.name})" for p in figures], ""]
     return "\n".join(lines)
-
-
-def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
-                    starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
-    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
-    and one figure per start date into ``out``; put the section into ``validation.md`` if there
-    (in place of an earlier run's)."""
-    folder = Path(out) / "record"
-    folder.mkdir(parents=True, exist_ok=True)
-    frames, figures = [], []
-    for start in starts:
-        scores, _, snapshots, grid = hindcast.run_and_score(start, runs=runs, seed=seed, workers=workers, horizons=horizons,
-                                                              sets=sets)
-        frames.append(scores)
-        shown = sorted(d for d in snapshots if d > 0)
-        figures.append(plot_hindcast_maps(
-            folder, start, grid, skill.AGGLOMERATION,
-            {h: skill.attacker_probability(snapshots[h]) for h in shown},
-            {h: record.occupied_geometry(start + dt.timedelta(days=h)) for h in shown},
-            record.occupied_geometry(start), {s.name: (s.lat, s.lon) for s in grid.theater.settlements},
-            runs, f"record_{start}.png"))
-    scores = pd.concat(frames, ignore_index=True)
-    write_atomic(folder / "record_scores.csv", lambda p: scores.to_csv(p, index=False))
-    section = record_section(scores, figures, command, runs)
-    write_text_atomic(folder / "record.md", section.replace(f"]({folder.name}/", "]("))
-    validation = Path(out) / "validation.md"
-    if validation.exists():  # in place of the section of an earlier run, if any
-        before = validation.read_text(encoding="utf-8").split(SECTION_TITLE)[0].rstrip()
-        write_text_atomic(validation, before + "\n\n" + section)
-    print(front_table(scores).to_string(index=False))
-    print(f"the record test bench in {folder}/record.md")
-    return scores

@@ -1,8 +1,10 @@
-"""Figures of a sweep folder: surfaces over the knobs, distributions per point, Sobol/Morris, PRIM."""
+"""Figures of a sweep: surfaces over the knobs, distributions per point, Sobol/Morris indices, PRIM boxes.
+
+They draw what they are given (sim/analysis/sweep.py and sim/analysis/sensitivity.py compute it;
+``sweep_figures`` in sim/commands.py reads a sweep folder and writes both)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -12,51 +14,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.stats import mean_interval, wilson_interval  # noqa: E402
-from sim.core.io import write_atomic, write_text_atomic  # noqa: E402
-from sim.outcomes import PROBABILITY, axis_unit, outcome  # noqa: E402
+from sim.analysis.stats import wilson_interval  # noqa: E402
+from sim.analysis.sweep import declared, is_probability  # noqa: E402
+from sim.outcomes import axis_unit  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 FEW = 30  # replications per point below which a probability's interval is wider than about +/-0.15
 
 
-def _declared(o: str):
-    try:
-        return outcome(o)
-    except KeyError:
-        return None
-
-
-def _is_probability(o: str) -> bool:
-    d = _declared(o)
-    return d is not None and d.kind == PROBABILITY
-
-
 def _label(o: str) -> str:
-    d = _declared(o)
+    d = declared(o)
     return d.axis_label() if d is not None else o
-
-
-def point_summary(runs: pd.DataFrame, knobs: list[str], outcomes: list[str]) -> pd.DataFrame:
-    """Per scenario and point: each knob's value, and each outcome's mean (or share) with its 95% interval,
-    clipped to what the outcome can be (no negative counts)."""
-    ok = runs[runs["status"] == "ok"]
-    rows = []
-    for (scenario, point), g in ok.groupby(["scenario", "point"], sort=True):
-        row = {"scenario": scenario, "point": point, "n": len(g), **{k: g[k].iloc[0] for k in knobs}}
-        for o in (o for o in outcomes if o in g):
-            if _is_probability(o):
-                x = g[o].astype(bool)
-                lo, hi = wilson_interval(int(x.sum()), len(x))
-                row.update({o: x.mean(), f"{o}_low": lo, f"{o}_high": hi})
-            else:
-                m, lo, hi = mean_interval(pd.to_numeric(g[o], errors="coerce"))
-                d = _declared(o)
-                floor = lo if d is not None and d.can_be_negative else max(lo, 0.0)
-                row.update({o: m, f"{o}_low": floor, f"{o}_high": hi})
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def few_note(summary: pd.DataFrame) -> str:
@@ -91,20 +60,20 @@ def plot_surfaces(summary: pd.DataFrame, knobs: list[str], outcomes: list[str], 
     rows = len(scenarios) if grid2 else 1
     fig, axes = plt.subplots(rows, len(outs), figsize=(5.2 * len(outs), 4.4 * rows), squeeze=False)
     for j, o in enumerate(outs):
-        scale = (0.0, 1.0) if _is_probability(o) else (float(summary[o].min()), float(summary[o].max()))
+        scale = (0.0, 1.0) if is_probability(o) else (float(summary[o].min()), float(summary[o].max()))
         for i, sc in enumerate(scenarios):
             part = summary[summary["scenario"] == sc].sort_values(knobs[0])
             if grid2:
                 _heatmap(fig, axes[i, j], part, knobs, o, scale)
-                axes[i, j].set_title(f"{sc}: {_declared(o).label if _declared(o) else o}", fontsize=9)
+                axes[i, j].set_title(f"{sc}: {declared(o).label if declared(o) else o}", fontsize=9)
                 continue
             ax = axes[0, j]
             x = pd.to_numeric(part[knobs[0]], errors="coerce")
             ax.plot(x, part[o], "o-", color=COLOURS[i % len(COLOURS)], label=sc, ms=4)
             ax.fill_between(x, part[f"{o}_low"], part[f"{o}_high"], alpha=0.18, color=COLOURS[i % len(COLOURS)])
             ax.set_xlabel(f"{knobs[0]} (swept value)", fontsize=8)
-            ax.set_ylabel(axis_unit(_declared(o)) if _declared(o) else o, fontsize=8)
-            ax.set_title(_declared(o).label if _declared(o) else o, fontsize=9)
+            ax.set_ylabel(axis_unit(declared(o)) if declared(o) else o, fontsize=8)
+            ax.set_title(declared(o).label if declared(o) else o, fontsize=9)
         if not grid2:
             axes[0, j].legend(fontsize=7)
         for ax in axes[:, j]:
@@ -125,7 +94,7 @@ def point_labels(ok: pd.DataFrame, points: list, knobs: list[str]) -> list[str]:
 def plot_point_distributions(runs: pd.DataFrame, outcome_name: str, out: Path, title: str, knobs: list[str],
                              max_points: int = 40) -> Path | None:
     ok = runs[runs["status"] == "ok"]
-    if outcome_name not in ok or _is_probability(outcome_name):
+    if outcome_name not in ok or is_probability(outcome_name):
         return None
     first = ok.drop_duplicates("point").sort_values(knobs[0]) if knobs else ok.drop_duplicates("point")
     points = list(first["point"])[:max_points]
@@ -140,8 +109,8 @@ def plot_point_distributions(runs: pd.DataFrame, outcome_name: str, out: Path, t
         ax.set_xticks(range(1, len(points) + 1), point_labels(ok, points, knobs), fontsize=6)
         ax.set_xlabel("design point, by its swept values (sorted by " + (knobs[0] if knobs else "point") + ")",
                       fontsize=8)
-        ax.set_ylabel(axis_unit(_declared(outcome_name)) if _declared(outcome_name) else outcome_name, fontsize=8)
-        ax.set_title(f"{sc}: {_declared(outcome_name).label if _declared(outcome_name) else outcome_name}", fontsize=9)
+        ax.set_ylabel(axis_unit(declared(outcome_name)) if declared(outcome_name) else outcome_name, fontsize=8)
+        ax.set_title(f"{sc}: {declared(outcome_name).label if declared(outcome_name) else outcome_name}", fontsize=9)
     fig.suptitle(f"{title}: distribution over replications at each point", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
@@ -188,59 +157,3 @@ def plot_prim(box: dict, bounds: dict[str, tuple[float, float]], out: Path, titl
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
-
-
-def plot_sweep(out_dir: str | Path) -> list[Path]:
-    """Every figure of a sweep folder, plus summary.csv, indices csv files and prim.json."""
-    from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
-    from sim.experiment import Experiment
-
-    out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "manifest.json").read_text())
-    exp = Experiment.model_validate(manifest["experiment_resolved"])
-    runs = pd.read_parquet(out_dir / "runs.parquet")
-    design = pd.read_parquet(out_dir / "design.parquet")
-    knobs = list(exp.parameters)
-    outcomes = [o for o in exp.outcomes if o in runs]
-    written = []
-    summary = point_summary(runs, knobs, outcomes)
-    write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
-    numeric = [o for o in outcomes if not _is_probability(o)]
-    if numeric:
-        p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
-        if p is not None:
-            written.append(p)
-    scenarios = list(dict.fromkeys(runs["scenario"]))
-    if exp.sampler in ("sobol", "morris"):
-        for o in outcomes[:3]:
-            for sc in scenarios:
-                fn = sobol_indices if exp.sampler == "sobol" else morris_indices
-                table = fn(exp, runs, design, o, sc)
-                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-                written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
-                                            f"{exp.name} ({sc})"))
-    ok = runs[runs["status"] == "ok"]
-    numeric_knobs = [k for k in knobs if pd.api.types.is_numeric_dtype(ok[k]) and ok[k].nunique() > 1]
-    prims = {}
-    if "encircled" in ok and numeric_knobs:
-        for sc in scenarios:
-            part = ok[ok["scenario"] == sc]
-            box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
-            if box is None:
-                continue
-            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
-                why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
-                       f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
-                print(why)
-                prims[sc] = {"not drawn": why}
-                continue
-            bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
-            written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
-            prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
-    if prims:
-        write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
-    from sim.analysis.html import sweep_html
-
-    written.append(sweep_html(out_dir, written))
-    return written

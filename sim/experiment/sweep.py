@@ -1,14 +1,14 @@
-"""Sweeps: run an experiment's design on a local pool or a Dask cluster, streaming to Parquet.
+"""Sweeps: run an experiment's design on an evaluator, streaming to the results store.
 
 * Every run is one (scenario, point, replication); its seed comes from the
   experiment's root seed and the replication index only, so the results are the
-  same whatever executor ran them and in whatever order.
+  same whatever evaluator ran them and in whatever order.
 * Finished runs are written every ``chunk_runs`` runs to ``parts/part-NNNNN.parquet``
   (written under a temporary name and renamed when whole): memory stays flat and a
   kill, even ``kill -9``, loses at most the runs not yet written.
 * ``--resume`` reads the parts already written and runs only what is missing.
 * A run that raises is recorded with ``status = "failed"`` and its error; the sweep goes on.
-  So is a run that kills its worker process three times (sim/runner.py, ``pooled``); a worker
+  So is a run that kills its worker process three times (sim/experiment/evaluators.py); a worker
   killed once (the out-of-memory killer, say) only costs the time of its batches, run again.
 * At the end the parts are merged, sorted by scenario, point and replication, into
   ``runs.parquet``; ``design.parquet`` and ``manifest.json`` sit beside it.
@@ -18,27 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
-from functools import partial
-from collections.abc import Iterator
 
 import pandas as pd
 
 from sim import __version__
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
-from sim.experiment import ExperimentDoc, design, load_experiment, point_overrides
-from sim.outcomes import day_columns
-
-PARTS = "parts"
+from sim.experiment.parameters import ExperimentDoc
+from sim.experiment.samplers import design_apart, point_overrides
+from sim.experiment.store import PARTS, done_tasks, merge_parts, write_part
 
 
 # ------------------------------------------------------------------ the work of one chunk
 def run_tasks(payload: dict, tasks: list[tuple[int, int, int]]) -> list[dict]:
     """Run (scenario index, point, replication) tasks; never raises for a failing run."""
-    from sim.runner import run_one
+    from sim.experiment.replication import run_one
     from sim.scenario import replace_values
 
     rows = []
@@ -77,70 +73,6 @@ def task_row(payload: dict, task: tuple[int, int, int], error: str = "") -> dict
     return row
 
 
-# ------------------------------------------------------------------ executors
-class LocalExecutor:
-    """A pool of local worker processes (``workers`` 1 runs in this process)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def map_unordered(self, payload: dict, chunks: list[list]) -> Iterator[list[dict]]:
-        if self.workers <= 1:
-            for chunk in chunks:
-                yield run_tasks(payload, chunk)
-            return
-        from concurrent.futures import ProcessPoolExecutor
-
-        from sim.runner import _pool_context, pooled, worker_setup
-
-        def make_pool(workers: int) -> ProcessPoolExecutor:
-            return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
-                                       initializer=worker_setup, initargs=(os.getpid(),))
-
-        def lost(task: tuple[int, int, int], reason: str) -> list[dict]:
-            return [task_row(payload, task, reason)]
-
-        yield from pooled(make_pool, partial(run_tasks, payload), chunks, self.workers, lost=lost)
-
-
-class DaskExecutor:
-    """A Dask distributed cluster: ``tcp://HOST:PORT``, or ``local`` to start a LocalCluster."""
-
-    def __init__(self, address: str, workers: int) -> None:
-        self.address = address
-        self.workers = workers
-
-    def map_unordered(self, payload: dict, chunks: list[list]) -> Iterator[list[dict]]:
-        yield from self.map_shared(run_tasks, payload, chunks)
-
-    def map_shared(self, fn, shared, chunks: list[list]) -> Iterator:
-        """Yield ``fn(shared, chunk)`` for every chunk as it finishes on the cluster (``shared`` sent once
-        to every worker); the cluster a ``local`` address started is closed at the end."""
-        try:
-            from distributed import Client, LocalCluster, as_completed
-        except ImportError:  # pragma: no cover - distributed is a dependency
-            raise InputError("the Dask scheduler needs the 'distributed' package", source="--scheduler") from None
-        cluster = None
-        if self.address == "local":
-            cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(self.address, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise InputError(f"cannot reach the Dask scheduler: {exc}", source="--scheduler") from None
-        try:
-            sent = client.scatter(shared, broadcast=True)
-            futures = client.map(fn, [sent] * len(chunks), chunks, pure=False)
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-
 # ------------------------------------------------------------------ the sweep
 def _payload(doc: ExperimentDoc, table: pd.DataFrame) -> dict:
     from sim.theater import theater_of
@@ -163,55 +95,15 @@ def all_tasks(doc: ExperimentDoc, table: pd.DataFrame) -> list[tuple[int, int, i
     return [(s, int(p), r) for s in range(len(doc.scenarios)) for p in table["point"] for r in range(reps)]
 
 
-def done_tasks(out: Path, names: list[str]) -> set[tuple[int, int, int]]:
-    parts = sorted((out / PARTS).glob("part-*.parquet"))
-    done: set[tuple[int, int, int]] = set()
-    index = {n: i for i, n in enumerate(names)}
-    for p in parts:
-        df = pd.read_parquet(p, columns=["scenario", "point", "replication"])
-        done.update((index[s], int(pt), int(r)) for s, pt, r in df.itertuples(index=False) if s in index)
-    return done
-
-
-def _write_part(out: Path, seq: int, rows: list[dict]) -> None:
-    path = out / PARTS / f"part-{seq:05d}.parquet"
-    frame = pd.DataFrame(rows)
-    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
-
-
-def merge_parts(out: Path) -> pd.DataFrame:
-    parts = sorted((out / PARTS).glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame()
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    df = df.drop_duplicates(subset=["scenario", "point", "replication"], keep="first")
-    df = df.sort_values(["scenario", "point", "replication"], kind="mergesort").reset_index(drop=True)
-    for col in day_columns(df.columns):
-        df[col] = df[col].astype("Int64")
-    return df
-
-
-def design_apart(exp) -> pd.DataFrame:
-    """The experiment's design, drawn in a short-lived child process when it needs scipy.stats
-    or SALib: the sweep's parent lives as long as the sweep and need not hold those libraries
-    (about 50 MB; docs/PERFORMANCE.md, memory). Same numbers as ``design(exp)``."""
-    if exp.sampler == "grid":
-        return design(exp)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(design, exp).result()
-
-
 def _chunks(tasks: list, size: int) -> list[list]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
-def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, force: bool = False,
+def sweep(doc: ExperimentDoc, out: Path, *, evaluator, resume: bool = False, force: bool = False,
           progress: bool = True, replicate=None, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
-    """Run (or finish) a sweep; returns the merged runs and the status. ``replicate``: a picklable
-    ``(spec, theater, root_seed, index) -> object with .row`` run instead of ``runner.run_one``.
+    """Run (or finish) a sweep on ``evaluator`` (sim/experiment/evaluators.py); returns the merged runs
+    and the status. ``replicate``: a picklable ``(spec, theater, root_seed, index) -> object with .row``
+    run instead of ``run_one``.
     ``table``: the design, when the caller draws it (sim robust adds each world's posterior set);
     by default the experiment's own (``design(exp)``). It must be the same on a ``--resume``."""
     from sim.core.progress import progress_bar
@@ -244,18 +136,19 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     with progress_bar(len(todo_all), exp.name, enabled=progress) as advance:
         advance(len(todo_all) - len(todo))
         try:
-            for rows in executor.map_unordered(payload, _chunks(todo, chunk)):
+            for rows in evaluator.map(run_tasks, payload, _chunks(todo, chunk),
+                                      lost=lambda task, reason: [task_row(payload, task, reason)]):
                 buffer.extend(rows)
                 advance(len(rows))
                 if len(buffer) >= exp.chunk_runs:
-                    _write_part(out, seq, buffer)
+                    write_part(out, seq, buffer)
                     seq += 1
                     buffer = []
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
             if buffer:
-                _write_part(out, seq, buffer)
+                write_part(out, seq, buffer)
     runs = merge_parts(out)
     if status == "complete" and len(runs) < len(todo_all):
         status = "incomplete"
@@ -271,25 +164,3 @@ def sweep(doc: ExperimentDoc, out: Path, *, executor, resume: bool = False, forc
     }
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2))
     return runs, status
-
-
-def sweep_command(args) -> int:
-    from sim.runner import out_lock
-
-    doc = load_experiment(args.experiment, args.sets)
-    out = Path(args.out)
-    if args.scheduler:
-        executor = DaskExecutor(args.scheduler, args.workers)
-    else:
-        executor = LocalExecutor(args.workers)
-    with out_lock(out):
-        runs, status = sweep(doc, out, executor=executor, resume=args.resume, force=args.force)
-        failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
-        print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
-        if not getattr(args, "no_plots", False) and status == "complete":
-            from sim.plots.sweep import plot_sweep
-
-            for path in plot_sweep(out):
-                print(f"wrote {path}")
-    return 130 if status == "interrupted" else 0
-
