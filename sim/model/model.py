@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import touches
+from sim.model.kernels import border_cells
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -163,17 +163,15 @@ class PokrovskModel(mesa.Model):
         if self._front_of is not None and np.array_equal(self._front_of, control):
             return  # nothing changed hands since the last call (the evening's front is the morning's)
         self._front_of = control.copy()
-        touch = touches(control != DEFENDER)
         # a contested cell is always a contact: both sides are in it
-        contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
-        self.contact_cells = np.argwhere(contact)
+        self.contact_cells = border_cells(control, self.active, DEFENDER, DEFENDER, False, CONTESTED)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
         self.contact_xy = self.cell_xy(self.contact_cells)
         self._contact_tree = None  # built when first asked for (nearest_contact)
 
     def defender_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
-        return np.argwhere((self.control == ATTACKER) & touches(self.control == DEFENDER) & self.active)
+        return border_cells(self.control, self.active, ATTACKER, DEFENDER, True, -1)
 
     def agglomeration_distance(self, x, y) -> np.ndarray:
         """Distance (km) from points to the nearest pocket town's centre."""
@@ -183,8 +181,7 @@ class PokrovskModel(mesa.Model):
 
     def attacker_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch ground the attacker does not hold."""
-        att = self.control == ATTACKER
-        return np.argwhere(att & touches(~att) & self.active)
+        return border_cells(self.control, self.active, ATTACKER, ATTACKER, False, -1)
 
     def deep_candidates(self) -> np.ndarray:
         """Defender-held town cells behind the contact line within infiltration depth."""
