@@ -24,37 +24,63 @@ _ROOT_TWO_PI = np.sqrt(2 * np.pi)
 
 
 @njit(cache=True)
-def _pairwise(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's pairwise summation of ``a[lo:lo + n]`` (numpy/_core/src/umath/loops_utils.h)."""
+def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's sum of at most 128 numbers: in order below 8, else eight running sums combined as a tree."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
             res += a[i]
         return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    whole = n - n % 8
+    while i < whole:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's pairwise summation of ``a[lo:lo + n]`` (numpy/_core/src/umath/loops_utils.h): blocks of at
+    most 128, halves split at a multiple of 8. Iterative (Numba's cache cannot reload a recursive kernel)."""
     if n <= 128:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-        i = 8
-        whole = n - n % 8
-        while i < whole:
-            j = lo + i
-            r0 += a[j]
-            r1 += a[j + 1]
-            r2 += a[j + 2]
-            r3 += a[j + 3]
-            r4 += a[j + 4]
-            r5 += a[j + 5]
-            r6 += a[j + 6]
-            r7 += a[j + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[lo + i]
-            i += 1
-        return res
-    half = n // 2
-    half -= half % 8
-    return _pairwise(a, lo, half) + _pairwise(a, lo + half, n - half)
+        return _block_sum(a, lo, n)
+    todo = np.empty((128, 3), np.int64)    # (start, length, halves already queued); depth ~log2(n / 128)
+    sums = np.empty(128)
+    top, done = 0, 0
+    todo[0, 0], todo[0, 1], todo[0, 2] = lo, n, 0
+    top = 1
+    while top > 0:
+        top -= 1
+        start, length, split = todo[top, 0], todo[top, 1], todo[top, 2]
+        if length <= 128:
+            sums[done] = _block_sum(a, start, length)
+            done += 1
+        elif split:
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+        else:
+            half = length // 2
+            half -= half % 8
+            todo[top, 2] = 1
+            todo[top + 1, 0], todo[top + 1, 1], todo[top + 1, 2] = start + half, length - half, 0
+            todo[top + 2, 0], todo[top + 2, 1], todo[top + 2, 2] = start, half, 0
+            top += 3
+    return sums[0]
 
 
 @njit(cache=True)

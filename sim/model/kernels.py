@@ -332,6 +332,57 @@ def edt_km(mask: np.ndarray, cell_km: float) -> np.ndarray:
 
 
 @njit(cache=True)
+def _running_mean(line: np.ndarray, out: np.ndarray, radius: int) -> None:
+    """One line of scipy's ``uniform_filter1d(mode="nearest")``, to the bit: the window's running sum
+    (in order, then moved along by ``+ entering - leaving``), each divided by the window's size."""
+    n = line.shape[0]
+    size = 2 * radius + 1
+    tmp = 0.0
+    for j in range(size):
+        tmp += line[min(max(j - radius, 0), n - 1)]
+    out[0] = tmp / size
+    for q in range(1, n):
+        tmp += line[min(q + radius, n - 1)] - line[max(q - radius - 1, 0)]
+        out[q] = tmp / size
+
+
+@njit(cache=True)
+def box_mean(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``scipy.ndimage.uniform_filter(mask.astype(float), size=2 * radius + 1, mode="nearest")``:
+    the share of ``mask`` cells in the square around each cell (down the columns first, then along the rows)."""
+    rows, cols = mask.shape
+    down = np.empty((rows, cols))
+    line = np.empty(rows)
+    res = np.empty(rows)
+    for c in range(cols):
+        for r in range(rows):
+            line[r] = 1.0 if mask[r, c] else 0.0
+        _running_mean(line, res, radius)
+        for r in range(rows):
+            down[r, c] = res[r]
+    out = np.empty((rows, cols))
+    for r in range(rows):
+        _running_mean(down[r], out[r], radius)
+    return out
+
+
+@njit(cache=True)
+def cells_between(mask: np.ndarray, control: np.ndarray, holder: int, dist: np.ndarray, low: float,
+                  high: float) -> np.ndarray:
+    """``np.argwhere(mask & (control == holder) & (dist > low) & (dist <= high))`` in one pass."""
+    rows, cols = mask.shape
+    out = np.empty((rows * cols, 2), np.int64)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if mask[r, c] and control[r, c] == holder and dist[r, c] > low and dist[r, c] <= high:
+                out[n, 0] = r
+                out[n, 1] = c
+                n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True)
 def window_max_at(field: np.ndarray, rows_at: np.ndarray, cols_at: np.ndarray, half: int) -> np.ndarray:
     """``scipy.ndimage.maximum_filter(field, size=2 * half + 1)`` read at the given cells only."""
     rows, cols = field.shape
@@ -361,6 +412,8 @@ def warm_up() -> None:
     edt_km(mask, 1.0)
     supply_network(mask, mask, np.ones((3, 3)), mask, np.ones((3, 3), np.int8), src, np.array([1.0, 2.0]), 1, 1.0)
     touches(mask)
+    box_mean(mask, 1)
+    cells_between(mask, np.zeros((3, 3), np.int8), 0, np.ones((3, 3)), 0.0, 1.0)
     border_cells(np.zeros((3, 3), np.int8), mask, 0, 1, True, -1)
     one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells
+from sim.model.kernels import border_cells, cells_between
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -187,7 +187,7 @@ class PokrovskModel(mesa.Model):
         """Defender-held town cells behind the contact line within infiltration depth."""
         d = self.dist_to_enemy_km
         depth = float(self.spec.combat.infiltration_depth_km)
-        return np.argwhere(self.deep_mask & (self.control == DEFENDER) & (d > self.grid.cell_km) & (d <= depth))
+        return cells_between(self.deep_mask, self.control, DEFENDER, d, self.grid.cell_km, depth)
 
     def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
         """Distance (km) from each unit to the nearest contact cell (50 km when there is no contact)."""
