@@ -90,3 +90,11 @@ def test_engagement_is_the_numpy_line_kernel_to_the_bit():
         capped += over.sum()
         assert np.array_equal(engagement(uxy, personnel, sigma, cxy, 1.0), want)
     assert 0 < capped  # both branches: rows within the units' personnel and rows scaled down to it
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.int64, st.tuples(st.integers(0, 40), st.just(2)), elements=st.integers(0, 200)),
+       st.sampled_from([0.5, 1.0, 1.3]))
+def test_cell_centres_are_the_column_stack(cells, cell_km):
+    want = np.column_stack([(cells[:, 1] + 0.5) * cell_km, (cells[:, 0] + 0.5) * cell_km])
+    assert np.array_equal(kernels.cell_centres(cells, cell_km), want.reshape(-1, 2))

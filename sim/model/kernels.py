@@ -383,6 +383,16 @@ def cells_between(mask: np.ndarray, control: np.ndarray, holder: int, dist: np.n
 
 
 @njit(cache=True)
+def cell_centres(cells: np.ndarray, cell_km: float) -> np.ndarray:
+    """``np.column_stack([(cells[:, 1] + 0.5) * cell_km, (cells[:, 0] + 0.5) * cell_km])``: (x, y) km of cells."""
+    out = np.empty((cells.shape[0], 2))
+    for i in range(cells.shape[0]):
+        out[i, 0] = (cells[i, 1] + 0.5) * cell_km
+        out[i, 1] = (cells[i, 0] + 0.5) * cell_km
+    return out
+
+
+@njit(cache=True)
 def window_max_at(field: np.ndarray, rows_at: np.ndarray, cols_at: np.ndarray, half: int) -> np.ndarray:
     """``scipy.ndimage.maximum_filter(field, size=2 * half + 1)`` read at the given cells only."""
     rows, cols = field.shape
@@ -412,6 +422,7 @@ def warm_up() -> None:
     edt_km(mask, 1.0)
     supply_network(mask, mask, np.ones((3, 3)), mask, np.ones((3, 3), np.int8), src, np.array([1.0, 2.0]), 1, 1.0)
     touches(mask)
+    cell_centres(src, 1.0)
     box_mean(mask, 1)
     cells_between(mask, np.zeros((3, 3), np.int8), 0, np.ones((3, 3)), 0.0, 1.0)
     border_cells(np.zeros((3, 3), np.int8), mask, 0, 1, True, -1)
