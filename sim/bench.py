@@ -362,6 +362,55 @@ times.
 """
 
 
+GLUE = """\
+The second round (issue 14, speed part) compiled the Python and numpy glue of the day
+around the grid kernels, keeping every seeded result bit-identical. The new kernels are in
+`sim/model/kernels.py` (grid work) and `sim/model/glue.py` (small-array arithmetic), each
+quoting the numpy or scipy expression it replaces; tests/test_glue.py compares each with
+that expression, exactly, on random inputs.
+
+* **Front cells** (`border_cells`): the contact cells, the attacker's front and the
+  defender's counter-attack targets in one pass each instead of five numpy passes over
+  the grid; `touches` compiled; cell centres compiled.
+* **Supply network** (`supply_network`, `edt_km`): the city zone, the road mask, the
+  pockets, the bottleneck field and the corridor's summary in the same compiled call as
+  the probes; the distance transform returns kilometres.
+* **Engagement** (`glue.gauss_exponent`, `glue.engaged_personnel`): the engagement
+  matrix's arithmetic compiled, row sums in numpy's own pairwise order
+  (`glue.pairwise_sum`, the same bits as `ndarray.sum`).
+* **Wedge support** (`box_mean`): scipy's `uniform_filter(mode="nearest")` replayed in
+  its own order (a running sum divided by the window's size at each cell), the same bits.
+* **Deep-infiltration candidates** (`cells_between`) and the breakthrough probe's distance
+  (`edt_km` instead of scipy's distance transform).
+* **Enum members passed to kernels**: Numba types an `IntEnum` member through a slow path
+  on every call (some 10% of a day once the kernels above were in); the control states
+  now go to the kernels as plain ints.
+
+What had to stay numpy, so that results stay the same to the bit: `exp`, `log` and
+`power` (numpy evaluates them with its own vectorised code on this AVX-512 machine, which
+rounds differently from the C library Numba calls: about 5% of `exp` values differ in the
+last bit), and the matrix products of the combat kernel (BLAS sums in its own order).
+Fusing those would change results in the last bits; it is left for the whole-day kernel,
+with the paired statistical checks the issue asks for. The k-d tree of `nearest_contact`
+also stays (its choice among equally near cells is the tree's).
+
+Measured: {glue_ratio}
+
+Checked bit-identical, before and after every change: `sim run` of base (seeds 1 and 7),
+hold_pokrovsk, hindcast_2025 (100 days), withdraw, reinforce, kursk_pressure and base
+with `--posterior scenarios/posterior_tempo.yaml` (25 replications in all), comparing
+runs.parquet and timeseries.parquet with pandas `equals` and control.npz array by array.
+"""
+
+GLUE_MEASURED = (
+    "stepping one replication of scenarios/base.yaml (120 days) takes 1.21x less CPU time than at 00c11d5, "
+    "the commit before this round: median of the per-round ratios over 8 interleaved rounds of 2 replications "
+    "(0.534 s against 0.447 s a replication, `time.process_time` around `PokrovskModel.run()`, each tree in a "
+    "process of its own, the rounds alternating between them, on this shared 2-core machine); 1.17x in a "
+    "second run of 7 rounds while the test suite held both cores. Less than the 1.31x of the lost first "
+    "attempt: the combat's exp, log and power and its matrix products stayed numpy to keep the bits.")
+
+
 DONE = """\
 The profile came first (cProfile and line_profiler of the default scenario, then each
 schedule step timed in place as in the table above). The first profile: the corridor
@@ -526,6 +575,10 @@ A sweep keeps one row per finished run (no time series) and writes a Parquet par
 Seconds per replication: the best of three passes over 6 replications of the default
 scenario in one process, each commit checked out in turn and timed the same day on this machine
 (`PYTHONPATH=<checkout> .venv/bin/python` timing `PokrovskModel(...).run()`).
+
+## Glue kernels
+
+{GLUE.format(glue_ratio=GLUE_MEASURED)}
 
 ## Why the speed targets are not met, and what would meet them
 

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.model.kernels import edt_km
 from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
@@ -119,8 +120,6 @@ class BreakthroughProbe:
         return float(1.0 - held[self.wedge].mean())
 
     def _check(self, day: int, past: np.ndarray, held: np.ndarray) -> None:
-        from scipy import ndimage
-
         new = held & ~past
         if self.active is not None:
             new &= self.active
@@ -132,7 +131,7 @@ class BreakthroughProbe:
         old = past[box]
         if not old.any():
             return
-        dist = ndimage.distance_transform_edt(~old) * self.cell_km
+        dist = edt_km(~old, self.cell_km)  # scipy's distance_transform_edt(~old) x cell_km (old has a cell)
         depth = float(dist[new[box]].max())
         if depth < BREAKTHROUGH_KM:
             return

@@ -24,14 +24,49 @@ from numba import njit
 _INF = np.int64(1) << 40
 
 
+@njit(cache=True)
 def touches(mask: np.ndarray) -> np.ndarray:
-    """Cells with a 4-neighbour in ``mask`` (numpy; ``mask | touches(mask)`` is the dilation by the cross)."""
-    out = np.zeros_like(mask)
-    out[1:, :] |= mask[:-1, :]
-    out[:-1, :] |= mask[1:, :]
-    out[:, 1:] |= mask[:, :-1]
-    out[:, :-1] |= mask[:, 1:]
+    """Cells with a 4-neighbour in ``mask`` (``mask | touches(mask)`` is the dilation by the cross).
+
+    The numpy form: ``out[1:] |= mask[:-1]; out[:-1] |= mask[1:]`` and the same along the columns.
+    """
+    rows, cols = mask.shape
+    out = np.zeros((rows, cols), np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            out[r, c] = ((r > 0 and mask[r - 1, c]) or (r < rows - 1 and mask[r + 1, c])
+                         or (c > 0 and mask[r, c - 1]) or (c < cols - 1 and mask[r, c + 1]))
     return out
+
+
+@njit(cache=True)
+def border_cells(control: np.ndarray, active: np.ndarray, own: int, other: int, other_is: bool,
+                 always: int) -> np.ndarray:
+    """Cells ``(row, column)`` of the active sector, in ``np.argwhere`` order, that hold ``always``, or
+    hold ``own`` and touch a cell whose ``control == other`` is ``other_is``.
+
+    ``np.argwhere(active & ((control == always) | ((control == own) & touches((control == other) == other_is))))``:
+    the front cells of a side without five passes over the grid (``always`` -1 for none).
+    """
+    rows, cols = control.shape
+    out = np.empty((rows * cols, 2), np.int64)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if not active[r, c]:
+                continue
+            v = control[r, c]
+            hit = v == always
+            if not hit and v == own:
+                hit = ((r > 0 and (control[r - 1, c] == other) == other_is)
+                       or (r < rows - 1 and (control[r + 1, c] == other) == other_is)
+                       or (c > 0 and (control[r, c - 1] == other) == other_is)
+                       or (c < cols - 1 and (control[r, c + 1] == other) == other_is))
+            if hit:
+                out[n, 0] = r
+                out[n, 1] = c
+                n += 1
+    return out[:n].copy()
 
 
 @njit(cache=True)
@@ -250,6 +285,114 @@ def probe_network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.nda
 
 
 @njit(cache=True)
+def supply_network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, city_zone: np.ndarray,
+                   road: np.ndarray, sources: np.ndarray, widths: np.ndarray, road_steps: int, cell_km: float):
+    """``logistics.network``'s grids in one call: ``(pocket, bottleneck, top, zone_any, zone_linked, road_served)``.
+
+    With ``zone = city_zone & passable`` and ``connected, widest, road_served =
+    probe_network(control_def, passable, dist_km, zone, road > 0, sources, widths, road_steps)``:
+    ``pocket = passable & ~connected``; ``bottleneck = np.where(connected, cell_km / 2, 0.0)`` with
+    ``widths[widest - 1]`` where ``widest > 0``; ``top = widest[zone].max()`` (0 when the zone is
+    empty); ``zone_any = zone.any()``; ``zone_linked = connected[zone].any()``.
+    """
+    rows, cols = control_def.shape
+    zone = np.empty((rows, cols), np.bool_)
+    on_road = np.empty((rows, cols), np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            zone[r, c] = city_zone[r, c] and passable[r, c]
+            on_road[r, c] = road[r, c] > 0
+    connected, widest, road_served = probe_network(control_def, passable, dist_km, zone, on_road, sources, widths,
+                                                   road_steps)
+    pocket = np.empty((rows, cols), np.bool_)
+    bottleneck = np.empty((rows, cols), np.float64)
+    top, zone_any, zone_linked = 0, False, False
+    for r in range(rows):
+        for c in range(cols):
+            pocket[r, c] = passable[r, c] and not connected[r, c]
+            w = widest[r, c]
+            bottleneck[r, c] = widths[w - 1] if w > 0 else (cell_km / 2 if connected[r, c] else 0.0)
+            if zone[r, c]:
+                zone_any = True
+                zone_linked = zone_linked or connected[r, c]
+                top = max(top, w)
+    return pocket, bottleneck, top, zone_any, zone_linked, road_served
+
+
+@njit(cache=True)
+def edt_km(mask: np.ndarray, cell_km: float) -> np.ndarray:
+    """``np.sqrt(squared_edt(mask)) * cell_km``: the distance (km) to the nearest cell outside ``mask``."""
+    sq = squared_edt(mask)
+    rows, cols = mask.shape
+    out = np.empty((rows, cols), np.float64)
+    for r in range(rows):
+        for c in range(cols):
+            out[r, c] = np.sqrt(np.float64(sq[r, c])) * cell_km
+    return out
+
+
+@njit(cache=True)
+def _running_mean(line: np.ndarray, out: np.ndarray, radius: int) -> None:
+    """One line of scipy's ``uniform_filter1d(mode="nearest")``, to the bit: the window's running sum
+    (in order, then moved along by ``+ entering - leaving``), each divided by the window's size."""
+    n = line.shape[0]
+    size = 2 * radius + 1
+    tmp = 0.0
+    for j in range(size):
+        tmp += line[min(max(j - radius, 0), n - 1)]
+    out[0] = tmp / size
+    for q in range(1, n):
+        tmp += line[min(q + radius, n - 1)] - line[max(q - radius - 1, 0)]
+        out[q] = tmp / size
+
+
+@njit(cache=True)
+def box_mean(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``scipy.ndimage.uniform_filter(mask.astype(float), size=2 * radius + 1, mode="nearest")``:
+    the share of ``mask`` cells in the square around each cell (down the columns first, then along the rows)."""
+    rows, cols = mask.shape
+    down = np.empty((rows, cols))
+    line = np.empty(rows)
+    res = np.empty(rows)
+    for c in range(cols):
+        for r in range(rows):
+            line[r] = 1.0 if mask[r, c] else 0.0
+        _running_mean(line, res, radius)
+        for r in range(rows):
+            down[r, c] = res[r]
+    out = np.empty((rows, cols))
+    for r in range(rows):
+        _running_mean(down[r], out[r], radius)
+    return out
+
+
+@njit(cache=True)
+def cells_between(mask: np.ndarray, control: np.ndarray, holder: int, dist: np.ndarray, low: float,
+                  high: float) -> np.ndarray:
+    """``np.argwhere(mask & (control == holder) & (dist > low) & (dist <= high))`` in one pass."""
+    rows, cols = mask.shape
+    out = np.empty((rows * cols, 2), np.int64)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if mask[r, c] and control[r, c] == holder and dist[r, c] > low and dist[r, c] <= high:
+                out[n, 0] = r
+                out[n, 1] = c
+                n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True)
+def cell_centres(cells: np.ndarray, cell_km: float) -> np.ndarray:
+    """``np.column_stack([(cells[:, 1] + 0.5) * cell_km, (cells[:, 0] + 0.5) * cell_km])``: (x, y) km of cells."""
+    out = np.empty((cells.shape[0], 2))
+    for i in range(cells.shape[0]):
+        out[i, 0] = (cells[i, 1] + 0.5) * cell_km
+        out[i, 1] = (cells[i, 0] + 0.5) * cell_km
+    return out
+
+
+@njit(cache=True)
 def window_max_at(field: np.ndarray, rows_at: np.ndarray, cols_at: np.ndarray, half: int) -> np.ndarray:
     """``scipy.ndimage.maximum_filter(field, size=2 * half + 1)`` read at the given cells only."""
     rows, cols = field.shape
@@ -276,9 +419,19 @@ def warm_up() -> None:
     within_steps(mask, 1)
     probe_network(mask, mask, np.ones((3, 3)), mask, mask, src, np.array([1.0, 2.0]), 1)
     squared_edt(mask)
+    edt_km(mask, 1.0)
+    supply_network(mask, mask, np.ones((3, 3)), mask, np.ones((3, 3), np.int8), src, np.array([1.0, 2.0]), 1, 1.0)
+    touches(mask)
+    cell_centres(src, 1.0)
+    box_mean(mask, 1)
+    cells_between(mask, np.zeros((3, 3), np.int8), 0, np.ones((3, 3)), 0.0, 1.0)
+    border_cells(np.zeros((3, 3), np.int8), mask, 0, 1, True, -1)
     one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)
     nearest_front(one, one, one, one)
+    from sim.model import glue  # the day's compiled glue (its own module; it needs nothing from here)
+
+    glue.warm_up()
     spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
 
 

@@ -62,25 +62,18 @@ def network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.ndarray, 
     path to a source (``kernels.widest_level``) then gives, in one pass, the highest probe
     that reaches each cell: its bottleneck.
     """
-    zone = city_zone & passable
     widths = np.array([t for t in HALF_WIDTHS_KM if t >= cell_km])
-    connected, widest, road_served = kernels.probe_network(control_def, passable, dist_km, zone, road > 0,
-                                                           sources, widths, road_reach_cells)
-    pocket = passable & ~connected
-    bottleneck = np.where(connected, cell_km / 2, 0.0)
-    probed = widest > 0
-    bottleneck[probed] = widths[widest[probed] - 1]
-
+    pocket, bottleneck, top, zone_any, zone_linked, road_served = kernels.supply_network(
+        control_def, passable, dist_km, city_zone, road, sources, widths, road_reach_cells, cell_km)
     corridor_half = 0.0
-    if zone.any() and connected[zone].any():
+    if zone_any and zone_linked:
         corridor_half = cell_km / 2
-        top = int(widest[zone].max())
         if top > 0:
             corridor_half = float(widths[top - 1])
     corridor_km = max(0.0, 2 * corridor_half - cell_km) if corridor_half > 0 else 0.0
     if corridor_half == cell_km / 2:
         corridor_km = cell_km  # linked only through a path one cell wide
-    city_in_pocket = bool(zone.any() and not connected[zone].any())
+    city_in_pocket = bool(zone_any and not zone_linked)
 
     return pocket, bottleneck, corridor_km, city_in_pocket, road_served
 
@@ -90,7 +83,7 @@ def distance_to_enemy_km(control_def: np.ndarray, cell_km: float) -> np.ndarray:
     (the Euclidean distance transform; 0 off the defender's ground)."""
     if control_def.all():  # no enemy on the map: scipy's convention
         return ndimage.distance_transform_edt(control_def) * cell_km
-    return np.sqrt(kernels.squared_edt(control_def)) * cell_km
+    return kernels.edt_km(control_def, cell_km)
 
 
 def update(model) -> SupplyState:

@@ -34,7 +34,7 @@ on arrays; nothing here loops over cells.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from sim.model import kernels
 
 
 def kill_zone_factor(enemy_drone_share, suppression: float):
@@ -74,7 +74,7 @@ def wedge_support(attacker_held: np.ndarray, radius_cells: int) -> np.ndarray:
     """
     if radius_cells <= 0:
         return attacker_held.astype(float)
-    return ndimage.uniform_filter(attacker_held.astype(float), size=2 * radius_cells + 1, mode="nearest")
+    return kernels.box_mean(attacker_held, radius_cells)  # scipy's uniform_filter(mode="nearest"), to the bit
 
 
 def sealing_hazard(support, min_support: float, retake_per_day: float, enemy_drone_factor=1.0):

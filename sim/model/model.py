@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import touches
+from sim.model.kernels import border_cells, cell_centres, cells_between
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -32,6 +32,8 @@ from sim.theater.spec import Theater
 from sim.vocab import Arm, Echelon, UnitKind, Weather
 
 FOUR = ndimage.generate_binary_structure(2, 1)
+# the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
+_DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
 
 
 class PokrovskModel(mesa.Model):
@@ -164,17 +166,15 @@ class PokrovskModel(mesa.Model):
         if self._front_of is not None and np.array_equal(self._front_of, control):
             return  # nothing changed hands since the last call (the evening's front is the morning's)
         self._front_of = control.copy()
-        touch = touches(control != DEFENDER)
         # a contested cell is always a contact: both sides are in it
-        contact = self.active & (((control == DEFENDER) & touch) | (control == CONTESTED))
-        self.contact_cells = np.argwhere(contact)
+        self.contact_cells = border_cells(control, self.active, _DEF, _DEF, False, _CON)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
         self.contact_xy = self.cell_xy(self.contact_cells)
         self._contact_tree = None  # built when first asked for (nearest_contact)
 
     def defender_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
-        return np.argwhere((self.control == ATTACKER) & touches(self.control == DEFENDER) & self.active)
+        return border_cells(self.control, self.active, _ATT, _DEF, True, -1)
 
     def agglomeration_distance(self, x, y) -> np.ndarray:
         """Distance (km) from points to the nearest pocket town's centre."""
@@ -184,14 +184,13 @@ class PokrovskModel(mesa.Model):
 
     def attacker_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch ground the attacker does not hold."""
-        att = self.control == ATTACKER
-        return np.argwhere(att & touches(~att) & self.active)
+        return border_cells(self.control, self.active, _ATT, _ATT, False, -1)
 
     def deep_candidates(self) -> np.ndarray:
         """Defender-held town cells behind the contact line within infiltration depth."""
         d = self.dist_to_enemy_km
         depth = float(self.spec.combat.infiltration_depth_km)
-        return np.argwhere(self.deep_mask & (self.control == DEFENDER) & (d > self.grid.cell_km) & (d <= depth))
+        return cells_between(self.deep_mask, self.control, _DEF, d, self.grid.cell_km, depth)
 
     def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
         """Distance (km) from each unit to the nearest contact cell (50 km when there is no contact)."""
@@ -290,8 +289,7 @@ class PokrovskModel(mesa.Model):
         return r, c
 
     def cell_xy(self, cells: np.ndarray) -> np.ndarray:
-        k = self.grid.cell_km
-        return np.column_stack([(cells[:, 1] + 0.5) * k, (cells[:, 0] + 0.5) * k]) if len(cells) else np.zeros((0, 2))
+        return cell_centres(np.asarray(cells).reshape(-1, 2), self.grid.cell_km)
 
     def nearest_cell_xy(self, x: float, y: float, mask: np.ndarray, avoid=(), min_sep: float = 0.0):
         """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points)."""

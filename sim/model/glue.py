@@ -1,0 +1,130 @@
+"""Compiled glue of the day (Numba): the small-array arithmetic around the grid kernels.
+
+A day was mostly Python and numpy per-call overhead on arrays of some 40 units and
+150 contact cells (docs/PERFORMANCE.md, "Glue kernels"). The kernels here do that
+arithmetic in one compiled call each, and give the same numbers, bit for bit, as the
+numpy expressions they replace (quoted in each docstring; tests/test_glue.py checks
+them on random inputs):
+
+* operations are done in numpy's order: elementwise products and quotients as
+  written, sums along a row as numpy's pairwise summation (:func:`pairwise_sum`),
+  sums down the columns one row after the other, as numpy reduces them;
+* transcendental functions (``exp``, ``log``, ``power``) stay in numpy: numpy
+  vectorises them (SIMD) and rounds differently from the C library Numba calls, so
+  a kernel stops before them and the next one starts after them. ``hypot`` and
+  ``sqrt`` are correctly rounded in both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_ROOT_TWO_PI = np.sqrt(2 * np.pi)
+
+
+@njit(cache=True)
+def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's sum of at most 128 numbers: in order below 8, else eight running sums combined as a tree."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    whole = n - n % 8
+    while i < whole:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's pairwise summation of ``a[lo:lo + n]`` (numpy/_core/src/umath/loops_utils.h): blocks of at
+    most 128, halves split at a multiple of 8. Iterative (Numba's cache cannot reload a recursive kernel)."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    todo = np.empty((128, 3), np.int64)    # (start, length, halves already queued); depth ~log2(n / 128)
+    sums = np.empty(128)
+    top, done = 0, 0
+    todo[0, 0], todo[0, 1], todo[0, 2] = lo, n, 0
+    top = 1
+    while top > 0:
+        top -= 1
+        start, length, split = todo[top, 0], todo[top, 1], todo[top, 2]
+        if length <= 128:
+            sums[done] = _block_sum(a, start, length)
+            done += 1
+        elif split:
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+        else:
+            half = length // 2
+            half -= half % 8
+            todo[top, 2] = 1
+            todo[top + 1, 0], todo[top + 1, 1], todo[top + 1, 2] = start + half, length - half, 0
+            todo[top + 2, 0], todo[top + 2, 1], todo[top + 2, 2] = start, half, 0
+            top += 3
+    return sums[0]
+
+
+@njit(cache=True)
+def pairwise_sum(a: np.ndarray) -> float:
+    """``a.sum()`` of a 1-d float array, to the bit (numpy adds its pairwise sum to the identity 0.0)."""
+    return 0.0 + _pairwise(a, 0, a.shape[0])
+
+
+@njit(cache=True)
+def gauss_exponent(ux: np.ndarray, uy: np.ndarray, sigma: np.ndarray, cxy: np.ndarray) -> np.ndarray:
+    """``-0.5 * (np.hypot(ux[:, None] - cxy[:, 0], uy[:, None] - cxy[:, 1]) / sigma[:, None]) ** 2``, (units, cells):
+    the exponent of each unit's Gaussian along the front at each cell (``np.exp`` of it is taken in numpy)."""
+    out = np.empty((ux.shape[0], cxy.shape[0]))
+    for i in range(ux.shape[0]):
+        for k in range(cxy.shape[0]):
+            q = np.hypot(ux[i] - cxy[k, 0], uy[i] - cxy[k, 1]) / sigma[i]
+            out[i, k] = -0.5 * (q * q)
+    return out
+
+
+@njit(cache=True)
+def engaged_personnel(gauss: np.ndarray, sigma: np.ndarray, personnel: np.ndarray, cell_km: float) -> np.ndarray:
+    """Engaged personnel of each unit at each cell from ``gauss = np.exp(gauss_exponent(...))``:
+
+    ``E = gauss / (sigma * sqrt(2 pi))[:, None] * cell_km * personnel[:, None]``, and a row whose sum
+    exceeds the unit's personnel scaled down to it (``E[over] *= (personnel / E.sum(axis=1))[over, None]``).
+    """
+    units, cells = gauss.shape
+    out = np.empty((units, cells))
+    for i in range(units):
+        s = sigma[i] * _ROOT_TWO_PI
+        for k in range(cells):
+            out[i, k] = gauss[i, k] / s * cell_km * personnel[i]
+        total = pairwise_sum(out[i])
+        if total > personnel[i]:
+            share = personnel[i] / total
+            for k in range(cells):
+                out[i, k] *= share
+    return out
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel of this module on tiny inputs."""
+    one = np.ones(1)
+    pairwise_sum(one)
+    engaged_personnel(np.ones((1, 1)), one, one, 1.0)
+    gauss_exponent(one, one, one, np.ones((1, 2)))
