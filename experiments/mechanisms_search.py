@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.hindcast import START_SCENARIOS, run_and_score
-from sim.runner import iterate
+from sim.experiment.replication import iterate
 from sim.scenario import BASE_SCENARIO
 from sim.theater import load_scenario, theater_of
 

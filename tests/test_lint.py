@@ -41,7 +41,7 @@ def test_the_floors_hold_today(tmp_path):
 
 
 @pytest.mark.parametrize("module, line, contract", [
-    ("sim/core/errors.py", "import sim.runner  # noqa", "floors"),
+    ("sim/core/errors.py", "import sim.experiment.replication  # noqa", "floors"),
     ("sim/vocab.py", "from sim.theater import grid  # noqa", "floors"),
     ("sim/theater/grid.py", "from sim.model import combat  # noqa", "floors"),
     ("sim/model/combat.py", "import pandas  # noqa", "model core"),

@@ -168,10 +168,10 @@ def run_hazard(infiltrators, gap, min_gap: float, per_day: float, foliage: float
 
 
 def run_path(start, depth_from_enemy: np.ndarray, passable: np.ndarray, cells: int) -> list[tuple[int, int]]:
-    """The cells of a run from ``start``: each step to the passable 8-neighbour that gains the most
-    distance from the enemy's ground (``depth_from_enemy``, the defender's distance to ground it does
-    not hold) per km stepped, straight into the rear, for at most ``cells`` steps; it ends where no neighbour is deeper or
-    passable. ``start`` itself is the first cell."""
+    """The cells of a run from ``start`` (its first cell): each step to the passable 8-neighbour that
+    gains the most distance from the enemy's ground (``depth_from_enemy``, the defender's distance to
+    ground it does not hold) per km stepped, straight into the rear, for at most ``cells`` steps; it
+    ends where no passable neighbour is deeper."""
     r, c = int(start[0]), int(start[1])
     rows, cols = passable.shape
     path = [(r, c)]

@@ -103,7 +103,6 @@ class PokrovskModel(mesa.Model):
         self.captured_total = np.zeros(2)
         self.drone_casualties = np.zeros(2)   # casualties each side suffered from enemy drones
         self.surrendered_units = 0
-        self.runs_started = 0                 # runs through a thin line (mechanism 8)
         self.initial_personnel = np.zeros(2)
         # the commanders' state (step 8)
         self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)

@@ -117,7 +117,6 @@ def _run_through_gaps(model, result: ContactResult | None) -> int:
             control[path[:, 0], path[:, 1]] = ATTACKER
             passable[path[:, 0], path[:, 1]] = False
             changed += len(path)
-    model.runs_started += len(started)
     return changed
 
 

@@ -1,4 +1,4 @@
-"""Imported once by the fork server of a local worker pool (sim/runner.py): the model's
+"""Imported once by the fork server of a local worker pool (sim/experiment/evaluators.py): the model's
 modules (and matplotlib's path module, which builds theater grids) are imported and the
 compiled kernels loaded before any worker is forked, so no worker pays for them in time
 and the workers share those pages in memory instead of holding a copy each.

@@ -29,7 +29,8 @@ RUNS, SEED, DAYS = 4, 1, 60
 
 def golden_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The golden replications as run by the code now: (runs, timeseries), every scenario stacked."""
-    from sim.runner import iterate, results_frames
+    from sim.experiment.replication import iterate
+    from sim.experiment.store import results_frames
     from sim.theater import load_scenario, theater_of
 
     runs, series = [], []
