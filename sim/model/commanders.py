@@ -53,18 +53,42 @@ def attacker_orders(model, contact) -> None:
     fxy = model.cell_xy(front)
     fx, fy = np.ascontiguousarray(fxy[:, 0]), np.ascontiguousarray(fxy[:, 1])
     conc = float(model.spec.attacker.concentration_km)
+    weight = float(model.spec.attacker.objective_weight)
     frontal = line[f.arm[line] == FRONT]  # frontal pressure: the nearest stretch of front
     if frontal.size:
         j = kernels.nearest_front(fx, fy, f.x[frontal], f.y[frontal])
         f.target_x[frontal], f.target_y[frontal] = fx[j], fy[j]
-    for arm in (NE, SW, CENTRE):
+    bypass = _bypassing(model)
+    if bypass is not None and (f.arm[line] == CENTRE).any():  # the centre group presses outside the towns' approaches
+        centre = line[f.arm[line] == CENTRE]
+        bx, by = fx[bypass], fy[bypass]
+        j = kernels.nearest_front(bx, by, f.x[centre], f.y[centre])
+        f.target_x[centre], f.target_y[centre] = bx[j], by[j]
+    for arm in (NE, SW) if bypass is not None else (NE, SW, CENTRE):
         units = line[f.arm[line] == arm]
         if units.size == 0:
             continue
         ox, oy = model.arm_objective(arm)
         # units of an arm share the axis: each takes the best stretch of front not yet taken
-        j = kernels.spread_along_front(fx, fy, f.x[units], f.y[units], float(ox), float(oy), conc / 4)
+        j = kernels.spread_along_front(fx, fy, f.x[units], f.y[units], float(ox), float(oy), conc / 4, weight)
         f.target_x[units], f.target_y[units] = fx[j], fy[j]
+
+
+def _bypassing(model) -> np.ndarray | None:
+    """Where the centre group may press while it bypasses the towns (docs/ODD.md 7.19, mechanism 9).
+
+    "Starve the positions, then assault" (ISW, late Oct 2025) and the switch from the city to
+    bypassing it (12 Jan 2025; SOURCES.md s.9): while the defenders' widest route out of the
+    city is at least ``attacker.storm_corridor_km`` wide, the centre group keeps out of the
+    pocket towns' approaches; the indices of the attacker's front cells outside them, or
+    ``None`` when it storms (the threshold is 0, the route has narrowed, or no such cell).
+    """
+    threshold = float(model.spec.attacker.storm_corridor_km)
+    if threshold <= 0 or model.supply_state is None or model.city_route_km() < threshold:
+        return None
+    front = model.attacker_front_cells()
+    outside = np.flatnonzero(~model.town_approach[front[:, 0], front[:, 1]])
+    return outside if outside.size else None
 
 
 def _advance_waypoints(model) -> None:

@@ -451,11 +451,11 @@ def nearest_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray
 
 @njit(cache=True)
 def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray, ox: float, oy: float,
-                       spacing_km: float) -> np.ndarray:
+                       spacing_km: float, objective_weight: float = 1.0) -> np.ndarray:
     """The attacker commander's choice of front cell for each unit of one arm, in order.
 
-    Each unit takes the front cell minimising ``distance to the arm's objective + 0.3 x
-    its own distance to it``, among cells not within ``spacing_km`` of a cell already
+    Each unit takes the front cell minimising ``objective_weight x distance to the arm's
+    objective + 0.3 x its own distance to it``, among cells not within ``spacing_km`` of a cell already
     taken by an earlier unit of the arm; when every cell is taken, the spacing starts
     over. (docs/ODD.md, "Attacker commander"; the numpy form it replaces is in
     tests/test_kernels.py.)
@@ -463,7 +463,7 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
     n = fx.shape[0]
     d_obj = np.empty(n)
     for k in range(n):
-        d_obj[k] = np.hypot(fx[k] - ox, fy[k] - oy)
+        d_obj[k] = objective_weight * np.hypot(fx[k] - ox, fy[k] - oy)
     taken = np.zeros(n, np.bool_)
     out = np.empty(ux.shape[0], np.int64)
     for i in range(ux.shape[0]):

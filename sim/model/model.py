@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells, cell_centres, cells_between
+from sim.model.kernels import border_cells, cell_centres, cells_between, window_max_at
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -204,6 +204,13 @@ class PokrovskModel(mesa.Model):
         if self._contact_tree is None:
             self._contact_tree = cKDTree(self.contact_xy)
         return self._contact_tree.query(xy)[1]
+
+    def city_route_km(self) -> float:
+        """Width (km) of the defenders' widest route out of the city: twice the largest bottleneck
+        half-width within the route window of the city's centre (docs/ODD.md 7.5, 7.19)."""
+        r, c = self.cell_of_xy(*self.city_xy)
+        half = window_max_at(self.supply_state.bottleneck_km, np.array([r]), np.array([c]), self.bottleneck_window // 2)
+        return 2.0 * float(half[0])
 
     def arm_objective(self, arm: int) -> tuple[float, float]:
         return self.arm_waypoints[arm][self.arm_stage[arm]]

@@ -66,6 +66,7 @@ class World:
     city_xy: tuple[float, float]
     pocket_town_masks: dict
     pocket_town_mask: np.ndarray
+    town_approach: np.ndarray           # the pocket towns' urban cells and 2 km around
     pocket_town_xy: np.ndarray
     next_line_mask: np.ndarray
     source_cells: np.ndarray
@@ -139,6 +140,10 @@ def _places(sc, theater, g, control: np.ndarray, active: np.ndarray) -> dict:
         city_mask=city_mask, city_zone=ndimage.binary_dilation(city_mask, structure=FOUR),
         city_xy=place_xy(theater, g, out.city), pocket_town_masks=towns,
         pocket_town_mask=np.logical_or.reduce(list(towns.values())),
+        # the towns' approaches: their urban cells and 2 km around (ours, L), which a centre group
+        # that does not storm keeps out of (docs/ODD.md 7.19, mechanism 9)
+        town_approach=ndimage.binary_dilation(np.logical_or.reduce(list(towns.values())), structure=FOUR,
+                                         iterations=max(1, int(round(2.0 / g.cell_km)))),
         pocket_town_xy=np.array([place_xy(theater, g, t) for t in out.pocket_towns]),
         next_line_mask=g.belts[out.next_line] & active & (control != ATTACKER),
         source_cells=np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2))
