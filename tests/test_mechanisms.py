@@ -308,3 +308,54 @@ def test_runs_make_breakthroughs_that_are_sealed():
     assert (on["breakthroughs"] > 0).sum() >= 2, on["breakthroughs"].tolist()
     assert (off["breakthroughs"] == 0).all(), off["breakthroughs"].tolist()
     assert on["breakthrough_retaken_share"].max() > 0.3, on["breakthrough_retaken_share"].tolist()
+
+
+# ------------------------------------------------------------------ mechanism 9: the attacker bypasses the towns
+def test_an_arm_weighs_its_objective_against_the_nearest_front():
+    """Objective weight 1: the unit makes for the front cell nearest its objective; 0: the one nearest itself."""
+    from sim.model.kernels import spread_along_front
+
+    fx, fy = np.array([0.0, 10.0, 20.0]), np.zeros(3)      # three front cells in a row
+    ux, uy = np.array([1.0]), np.array([-1.0])             # a unit near the first
+    toward = spread_along_front(fx, fy, ux, uy, 21.0, 5.0, 0.5, 1.0)
+    near = spread_along_front(fx, fy, ux, uy, 21.0, 5.0, 0.5, 0.0)
+    assert toward.tolist() == [2] and near.tolist() == [0]
+
+
+def _centre_targets_in_approach(doc, storm_km: float, days: int = 10) -> tuple[int, int]:
+    """Centre-group targets inside the towns' approaches, and all centre-group targets, over ``days``."""
+    from sim.model.agents import ATTACKER_SIDE, CENTRE
+
+    spec = replace_values(doc.scenario, {"days": days, "attacker.storm_corridor_km": storm_km})
+    model = PokrovskModel(spec, replication_seed(SEED, 1), theater_of(doc))
+    inside = total = 0
+    while model.running:
+        model.step()
+        f = model.forces
+        centre = np.flatnonzero(f.in_line(ATTACKER_SIDE) & (f.arm == CENTRE) & ~np.isnan(f.target_x))
+        r, c = model.cells_at(f.target_x[centre], f.target_y[centre])
+        inside += int(model.town_approach[r, c].sum())
+        total += centre.size
+    return inside, total
+
+
+def test_a_centre_group_that_bypasses_keeps_out_of_the_towns_approaches(hold):
+    """From 11 Nov 2025 (the front at the city's edge, its route out about 10 km wide): storming (0) puts
+    the centre group's targets in the towns' approaches; storming only below 1 km keeps them all outside."""
+    doc = hold
+    storms, n1 = _centre_targets_in_approach(doc, 0.0)
+    bypasses, n2 = _centre_targets_in_approach(doc, 1.0)
+    assert n1 > 0 and n2 > 0
+    assert storms > 0.25 * n1, (storms, n1)
+    assert bypasses == 0, (bypasses, n2)
+
+
+def test_bypassing_the_city_keeps_it_longer():
+    """Over 200 days from 14 Jan 2025, a centre group that storms only once the route out is under 4 km
+    keeps Pokrovsk in the defender's hands longer than one that storms from the first day (same seeds;
+    a run in which it does not fall counts as day 201)."""
+    doc = load(ROOT / "scenarios" / "hindcast_2025.yaml")
+    days = {"days": 200}
+    storm = outcomes(doc, 6, **days, **{"attacker.storm_corridor_km": 0.0})["pokrovsk_fall_day"].fillna(201)
+    bypass = outcomes(doc, 6, **days, **{"attacker.storm_corridor_km": 4.0})["pokrovsk_fall_day"].fillna(201)
+    assert bypass.mean() > storm.mean() + 15, (storm.tolist(), bypass.tolist())

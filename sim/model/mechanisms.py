@@ -29,6 +29,9 @@ on arrays; nothing here loops over cells.
    defender's line is all but unmanned, small groups now and then run straight
    into its rear, ten km in days, until reserves or a town stop them; mechanism 3
    then cuts the thin wedge off and retakes it.
+9. **The attacker bypasses the towns**: a rule of the attacker commander, so it lives in
+   :mod:`sim.model.commanders` (``_bypassing``) and the target kernel
+   (:func:`sim.model.kernels.spread_along_front`'s objective weight).
 """
 
 from __future__ import annotations
