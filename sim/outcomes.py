@@ -60,7 +60,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.kernels import edt_km
+from sim.model.glue import side_tallies
+from sim.model.kernels import control_tally, edt_km, new_ground
 from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
@@ -70,6 +71,8 @@ TIMESERIES_FLOAT = (
     "defender_area_km2", "attacker_area_km2", "contested_area_km2", "corridor_km",
     "defender_sorties", "attacker_sorties", "supply_index", "city_held_share", "pocket_personnel",
 )
+_DEF, _ATT = int(DEFENDER), int(ATTACKER)                        # plain ints for the compiled tallies
+_DEF_SIDE, _ATT_SIDE = int(DEFENDER_SIDE), int(ATTACKER_SIDE)
 FALL_DAY_PREFIX = "fall_day."   # runs.parquet: one column per settlement, ``fall_day.<Settlement>``
 
 
@@ -120,14 +123,11 @@ class BreakthroughProbe:
         return float(1.0 - held[self.wedge].mean())
 
     def _check(self, day: int, past: np.ndarray, held: np.ndarray) -> None:
-        new = held & ~past
-        if self.active is not None:
-            new &= self.active
-        if not new.any():
+        new, r0, r1, c0, c1 = new_ground(held, past, self.active if self.active is not None else np.ones_like(held))
+        if r0 < 0:
             return
-        rows, cols = np.flatnonzero(new.any(axis=1)), np.flatnonzero(new.any(axis=0))
         m = int(np.ceil(BREAKTHROUGH_KM / self.cell_km)) + 2
-        box = (slice(max(rows[0] - m, 0), rows[-1] + m + 1), slice(max(cols[0] - m, 0), cols[-1] + m + 1))
+        box = (slice(max(r0 - m, 0), r1 + m + 1), slice(max(c0 - m, 0), c1 + m + 1))
         old = past[box]
         if not old.any():
             return
@@ -387,17 +387,14 @@ class Recorder:
         f = model.forces
         control = model.control
         data = self.data
-        pres = f.present
-        data["defender_personnel"][d] = f.personnel[pres & (f.side == DEFENDER_SIDE)].sum()
-        data["attacker_personnel"][d] = f.personnel[pres & (f.side == ATTACKER_SIDE)].sum()
-        cas_d = f.casualties[f.side == DEFENDER_SIDE].sum()
-        cas_a = f.casualties[f.side == ATTACKER_SIDE].sum()
-        data["defender_casualties"][d] = cas_d
-        data["attacker_casualties"][d] = cas_a
+        (data["defender_personnel"][d], data["attacker_personnel"][d], data["defender_casualties"][d],
+         data["attacker_casualties"][d], supplied, trapped) = side_tallies(
+            f.side, f.present, f.in_pocket, f.personnel, f.casualties, f.supply, _DEF_SIDE, _ATT_SIDE, self.cut_off_peak)
         data["defender_casualties_day"][d] = model.losses_today[DEFENDER_SIDE]
         data["attacker_casualties_day"][d] = model.losses_today[ATTACKER_SIDE]
         data["defenders_captured"][d] = model.captured_total[DEFENDER_SIDE]
-        cells = np.bincount(control.ravel(), minlength=3)  # cells held by each control state
+        held, cells, share, advance_km, next_line = control_tally(control, _ATT, _DEF, model.city_mask,
+                                                                  model.advance_from, model.next_line_mask)
         data["defender_area_km2"][d] = cells[DEFENDER] * self.cell_area
         data["attacker_area_km2"][d] = cells[ATTACKER] * self.cell_area
         data["contested_area_km2"][d] = cells[CONTESTED] * self.cell_area
@@ -405,31 +402,28 @@ class Recorder:
         data["corridor_km"][d] = state.corridor_km if state is not None else np.nan
         data["defender_sorties"][d] = model.sorties_today[DEFENDER_SIDE]
         data["attacker_sorties"][d] = model.sorties_today[ATTACKER_SIDE]
-        dmask = pres & (f.side == DEFENDER_SIDE)
-        men = f.personnel[dmask]
-        data["supply_index"][d] = float((f.supply[dmask] * men).sum() / men.sum()) if men.sum() > 0 else 0.0
-        share = model.city_held_share()
+        men = data["defender_personnel"][d]
+        data["supply_index"][d] = supplied / men if men > 0 else 0.0
         data["city_held_share"][d] = share
-        cut = dmask & f.in_pocket
-        np.maximum(self.cut_off_peak, np.where(cut, f.personnel, 0.0), out=self.cut_off_peak)
-        trapped = f.personnel[cut].sum()
         data["pocket_personnel"][d] = trapped
         self.weather[d] = model.weather_state
         self.grounded[d] = model.grounded_today if d > 0 else False
         self._settlements_fall(control, d)
         self._snapshot(model)
-        held = control == ATTACKER
         self.breakthrough.feed(d, held)
-
         if d > 0:
-            if self.fall_day is None and share < 0.5:
-                self.fall_day = d
-            if state is not None and trapped > 0 and state.pocket.any():
-                self._check_encirclement(model, state, d)
-            if held.any():
-                self.max_advance_km = max(self.max_advance_km, float(model.advance_from[held].max()))
-            if self.next_line_day is None and (held & model.next_line_mask).any():
-                self.next_line_day = d
+            self._events(model, state, d, share, trapped, advance_km, next_line)
+
+    def _events(self, model, state, d: int, share: float, trapped: float, advance_km: float, next_line: bool) -> None:
+        """The day's first-time events: the city's fall, encirclement, the deepest advance, the next line."""
+        if self.fall_day is None and share < 0.5:
+            self.fall_day = d
+        if state is not None and trapped > 0 and state.pocket.any():
+            self._check_encirclement(model, state, d)
+        if advance_km > -np.inf:  # the attacker holds a cell
+            self.max_advance_km = max(self.max_advance_km, advance_km)
+        if self.next_line_day is None and next_line:
+            self.next_line_day = d
 
     def _check_encirclement(self, model, state, d: int) -> None:
         """A town is encircled when one pocket holds enough of it and defender units."""

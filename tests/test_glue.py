@@ -98,3 +98,169 @@ def test_engagement_is_the_numpy_line_kernel_to_the_bit():
 def test_cell_centres_are_the_column_stack(cells, cell_km):
     want = np.column_stack([(cells[:, 1] + 0.5) * cell_km, (cells[:, 0] + 0.5) * cell_km])
     assert np.array_equal(kernels.cell_centres(cells, cell_km), want.reshape(-1, 2))
+
+
+# ----------------------------------------------------------------- the record, movement and placement
+def test_masked_sums_and_side_tallies_are_numpys_sums():
+    rng = np.random.default_rng(2)
+    for n in list(range(0, 40)) + [64, 127, 128, 129, 300]:
+        side = rng.integers(0, 2, n).astype(np.int8)
+        present, pocket = rng.random(n) < 0.8, rng.random(n) < 0.3
+        personnel, casualties, supply = rng.random(n) * 3000, rng.random(n) * 900, rng.random(n)
+        peak = rng.random(n) * 2000
+        want_peak = peak.copy()
+        dmask, amask = present & (side == 0), present & (side == 1)
+        np.maximum(want_peak, np.where(dmask & pocket, personnel, 0.0), out=want_peak)
+        want = (personnel[dmask].sum(), personnel[amask].sum(), casualties[side == 0].sum(),
+                casualties[side == 1].sum(), (supply[dmask] * personnel[dmask]).sum(), personnel[dmask & pocket].sum())
+        got = glue.side_tallies(side, present, pocket, personnel, casualties, supply, 0, 1, peak)
+        assert got == want and np.array_equal(peak, want_peak), n
+        assert glue.masked_sum(personnel, present) == personnel[present].sum()
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(float, st.tuples(st.integers(1, 30), st.just(2)), elements=st.floats(0, 100)),
+       arrays(float, st.tuples(st.integers(1, 50), st.just(2)), elements=st.floats(0, 100)))
+def test_front_distance_is_the_root_of_the_least_square(units, cells):
+    dx = units[:, 0, None] - cells[None, :, 0]
+    dy = units[:, 1, None] - cells[None, :, 1]
+    want = np.sqrt((dx * dx + dy * dy).min(axis=1))
+    assert np.array_equal(glue.front_distance(units[:, 0].copy(), units[:, 1].copy(), cells), want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(controls, st.data())
+def test_control_tally_is_the_records_numpy(control, data):
+    city = data.draw(arrays(bool, control.shape))
+    advance = data.draw(arrays(float, control.shape, elements=st.floats(0, 50)))
+    line = data.draw(arrays(bool, control.shape))
+    held, counts, share, advance_km, hit = kernels.control_tally(control, 1, 0, city, advance, line)
+    assert np.array_equal(held, control == 1)
+    assert np.array_equal(counts, np.bincount(control.ravel(), minlength=3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want_share = (control[city] == 0).mean() if city.any() else np.nan
+    assert share == want_share or (np.isnan(share) and np.isnan(want_share))
+    assert advance_km == (advance[held].max() if held.any() else -np.inf)
+    assert hit == (held & line).any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(bool, shapes), st.data())
+def test_new_ground_is_the_masks_and_their_box(held, data):
+    past, active = data.draw(arrays(bool, held.shape)), data.draw(arrays(bool, held.shape))
+    new, r0, r1, c0, c1 = kernels.new_ground(held, past, active)
+    want = held & ~past & active
+    assert np.array_equal(new, want)
+    if not want.any():
+        assert r0 == -1
+    else:
+        rows, cols = np.flatnonzero(want.any(axis=1)), np.flatnonzero(want.any(axis=0))
+        assert (r0, r1, c0, c1) == (rows[0], rows[-1], cols[0], cols[-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(controls)
+def test_collapse_isolated_is_the_masked_assignment(control):
+    want = control.copy()
+    held = control == 0
+    fall = (control == 2) & ~(held | numpy_touches(held))
+    want[fall] = 1
+    got = control.copy()
+    assert kernels.collapse_isolated(got, 2, 0, 1) == fall.sum()
+    assert np.array_equal(got, want)
+
+
+def test_floor_index_is_the_clamped_floor_division():
+    rng = np.random.default_rng(3)
+    v = np.concatenate([rng.uniform(-5, 200, 20000), np.arange(-3, 130, 0.25), [0.0, -0.0, 1e-300, 126.99999999999999]])
+    for cell_km in (1.0, 0.5, 2.0, 0.3, 1.7):
+        want = np.minimum(np.maximum((v // cell_km).astype(int), 0), 126)
+        assert [kernels.floor_index(float(a), cell_km, 127) for a in v] == list(want)
+
+
+def numpy_nearest_cell_xy(x, y, mask, cell_km, avoid=(), min_sep=0.0):
+    """PokrovskModel.nearest_cell_xy as it was in numpy (before sim/model/kernels.py's nearest_cell)."""
+    rows, cols = mask.shape
+    r0, c0 = min(max(int(y // cell_km), 0), rows - 1), min(max(int(x // cell_km), 0), cols - 1)
+    for radius in (2, 5, 12, 30, max(rows, cols)):
+        r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, rows)
+        c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, cols)
+        cells = np.argwhere(mask[r1:r2, c1:c2])
+        if len(cells) == 0:
+            continue
+        cx = (cells[:, 1] + c1 + 0.5) * cell_km
+        cy = (cells[:, 0] + r1 + 0.5) * cell_km
+        d = np.hypot(cx - x, cy - y)
+        if avoid and min_sep > 0:
+            pts = np.array(avoid, dtype=float)
+            sep = np.hypot(cx[:, None] - pts[None, :, 0], cy[:, None] - pts[None, :, 1]).min(axis=1)
+            d = d + np.where(sep < min_sep, 1e3, 0.0)
+        j = int(np.argmin(d))
+        if d[j] >= 1e3 and radius < max(rows, cols):
+            continue
+        return float(cx[j]), float(cy[j])
+    return None, None
+
+
+def test_nearest_cell_is_the_numpy_search():
+    rng = np.random.default_rng(4)
+    for trial in range(400):
+        shape = (int(rng.integers(1, 80)), int(rng.integers(1, 80)))
+        mask = rng.random(shape) < rng.choice([0.001, 0.02, 0.3, 0.9])
+        cell_km = float(rng.choice([0.5, 1.0, 2.0]))
+        x, y = rng.uniform(-2, shape[1] * cell_km + 2), rng.uniform(-2, shape[0] * cell_km + 2)
+        avoid = [tuple(p) for p in rng.uniform(0, 40, (int(rng.integers(0, 8)), 2))]
+        min_sep = float(rng.choice([0.0, 1.0, 3.0]))
+        want = numpy_nearest_cell_xy(x, y, mask, cell_km, avoid, min_sep)
+        found, cx, cy = kernels.nearest_cell(x, y, mask, cell_km, np.array(avoid, float).reshape(-1, 2), min_sep)
+        assert (cx, cy) == want if found else want == (None, None), trial
+
+
+def numpy_move(x, y, tx, ty, moving, attacking, control, road, speed, cell_km):
+    """movement.move_toward_targets as it was in numpy (before sim/model/kernels.py's move_units)."""
+    idx = np.flatnonzero(moving)
+    rows, cols = control.shape
+
+    def cells_at(px, py):
+        return (np.minimum(np.maximum((py // cell_km).astype(int), 0), rows - 1),
+                np.minimum(np.maximum((px // cell_km).astype(int), 0), cols - 1))
+
+    r, c = cells_at(x[idx], y[idx])
+    step = np.where(road[r, c] > 0, 2 * speed, speed)
+    dx, dy = tx[idx] - x[idx], ty[idx] - y[idx]
+    dist = np.hypot(dx, dy)
+    frac = np.where(dist > 0, np.minimum(1.0, step / np.maximum(dist, 1e-9)), 0.0)
+    nx, ny = x[idx] + frac * dx, y[idx] + frac * dy
+    own_att, own_def = control == 1, control == 0
+    rr, cc = cells_at(nx, ny)
+    ok = np.where(attacking[idx], own_att[rr, cc], own_def[rr, cc])
+    x[idx[ok]], y[idx[ok]] = nx[ok], ny[ok]
+    for j in np.flatnonzero(~ok):
+        px, py = numpy_nearest_cell_xy(nx[j], ny[j], own_att if attacking[idx[j]] else own_def, cell_km)
+        if px is not None:
+            x[idx[j]], y[idx[j]] = px, py
+    arrived = dist <= step
+    tx[idx[arrived]] = np.nan
+    ty[idx[arrived]] = np.nan
+
+
+def test_move_units_is_the_numpy_movement():
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        shape = (int(rng.integers(2, 60)), int(rng.integers(2, 60)))
+        control = rng.integers(0, 3, shape).astype(np.int8)
+        road = (rng.random(shape) < 0.2).astype(np.int8)
+        cell_km = float(rng.choice([0.5, 1.0, 2.0]))
+        n = int(rng.integers(0, 50))
+        x, y = rng.uniform(0, shape[1] * cell_km, n), rng.uniform(0, shape[0] * cell_km, n)
+        tx, ty = rng.uniform(-3, shape[1] * cell_km + 3, n), rng.uniform(-3, shape[0] * cell_km + 3, n)
+        same = rng.random(n) < 0.1
+        tx[same], ty[same] = x[same], y[same]
+        moving, attacking = rng.random(n) < 0.8, rng.random(n) < 0.5
+        speed = float(rng.choice([0.5, 2.0, 7.0]))
+        want = [a.copy() for a in (x, y, tx, ty)]
+        numpy_move(*want, moving, attacking, control, road, speed, cell_km)
+        got = [a.copy() for a in (x, y, tx, ty)]
+        kernels.move_units(*got, moving, attacking, control, 1, 0, road, speed, cell_km)
+        for g, w in zip(got, want):
+            assert np.array_equal(g, w, equal_nan=True), trial

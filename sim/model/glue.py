@@ -122,9 +122,66 @@ def engaged_personnel(gauss: np.ndarray, sigma: np.ndarray, personnel: np.ndarra
     return out
 
 
+@njit(cache=True)
+def masked_sum(values: np.ndarray, mask: np.ndarray) -> float:
+    """``values[mask].sum()``, to the bit: numpy's pairwise sum of the gathered values."""
+    taken = np.empty(values.shape[0])
+    n = 0
+    for i in range(values.shape[0]):
+        if mask[i]:
+            taken[n] = values[i]
+            n += 1
+    return pairwise_sum(taken[:n])
+
+
+@njit(cache=True)
+def side_tallies(side: np.ndarray, present: np.ndarray, in_pocket: np.ndarray, personnel: np.ndarray,
+                 casualties: np.ndarray, supply: np.ndarray, defender: int, attacker: int, cut_off_peak: np.ndarray):
+    """The day's sums over the units, each as numpy gives it, to the bit (``dmask = present & (side == defender)``,
+    ``amask = present & (side == attacker)``):
+
+    ``(personnel[dmask].sum(), personnel[amask].sum(), casualties[side == defender].sum(),
+    casualties[side == attacker].sum(), (supply[dmask] * personnel[dmask]).sum(), personnel[dmask & in_pocket].sum())``;
+    and ``np.maximum(cut_off_peak, np.where(dmask & in_pocket, personnel, 0.0), out=cut_off_peak)``.
+    """
+    n = side.shape[0]
+    dmask = np.empty(n, np.bool_)
+    amask = np.empty(n, np.bool_)
+    weighted = np.empty(n)
+    for i in range(n):
+        dmask[i] = present[i] and side[i] == defender
+        amask[i] = present[i] and side[i] == attacker
+        weighted[i] = supply[i] * personnel[i]
+        cut = personnel[i] if dmask[i] and in_pocket[i] else 0.0
+        cut_off_peak[i] = max(cut_off_peak[i], cut)
+    return (masked_sum(personnel, dmask), masked_sum(personnel, amask), masked_sum(casualties, side == defender),
+            masked_sum(casualties, side == attacker), masked_sum(weighted, dmask), masked_sum(personnel, dmask & in_pocket))
+
+
+@njit(cache=True)
+def front_distance(ux: np.ndarray, uy: np.ndarray, cxy: np.ndarray) -> np.ndarray:
+    """``np.sqrt(((ux[:, None] - cxy[:, 0]) ** 2 + (uy[:, None] - cxy[:, 1]) ** 2).min(axis=1))`` (squares as
+    ``dx * dx``): each unit's distance to the nearest of the cells (at least one cell)."""
+    out = np.empty(ux.shape[0])
+    for i in range(ux.shape[0]):
+        best = np.inf
+        for k in range(cxy.shape[0]):
+            dx = ux[i] - cxy[k, 0]
+            dy = uy[i] - cxy[k, 1]
+            d = dx * dx + dy * dy
+            if d < best:
+                best = d
+        out[i] = np.sqrt(best)
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
     pairwise_sum(one)
+    masked_sum(one, np.ones(1, np.bool_))
+    yes, code = np.ones(1, np.bool_), np.zeros(1, np.int8)
+    side_tallies(code, yes, yes, one, one, one, 0, 1, np.zeros(1))
+    front_distance(one, one, np.ones((1, 2)))
     engaged_personnel(np.ones((1, 1)), one, one, 1.0)
     gauss_exponent(one, one, one, np.ones((1, 2)))

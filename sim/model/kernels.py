@@ -433,6 +433,25 @@ def warm_up() -> None:
 
     glue.warm_up()
     spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
+    _warm_day_kernels(mask)
+
+
+def _warm_day_kernels(mask: np.ndarray) -> None:
+    """The record's, movement's and placement's kernels, on the types the model passes (the World's
+    layers are read-only arrays, a type of their own to Numba)."""
+    control = np.zeros((3, 3), np.int8)
+    frozen = mask.copy()
+    frozen.flags.writeable = False
+    floats = np.ones((3, 3))
+    floats.flags.writeable = False
+    control_tally(control, 1, 0, frozen, floats, frozen)
+    new_ground(mask, mask, frozen)
+    new_ground(mask, mask, mask)
+    collapse_isolated(control.copy(), 2, 0, 1)
+    nearest_cell(1.0, 1.0, mask, 1.0, np.ones((1, 2)), 1.0)
+    one, yes = np.ones(1), np.ones(1, np.bool_)
+    move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, np.zeros((3, 3), np.int8), 1.0, 1.0)
+    border_cells(control, frozen, 1, 0, True, 2)
 
 
 @njit(cache=True)
@@ -481,3 +500,151 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
         if all_taken:
             taken[:] = False
     return out
+
+
+@njit(cache=True)
+def control_tally(control: np.ndarray, attacker: int, defender: int, city: np.ndarray, advance_from: np.ndarray,
+                  next_line: np.ndarray):
+    """The day's record of the control grid in one pass: ``(held, counts, city_share, advance_km, next_line_hit)``.
+
+    ``held = control == attacker``; ``counts = np.bincount(control.ravel(), minlength=3)`` (codes 0..2);
+    ``city_share = (control[city] == defender).mean()`` (nan for an empty city); ``advance_km =
+    advance_from[held].max()`` (-inf when nothing is held); ``next_line_hit = (held & next_line).any()``.
+    """
+    rows, cols = control.shape
+    held = np.empty((rows, cols), np.bool_)
+    counts = np.zeros(3, np.int64)
+    city_def, city_n = 0, 0
+    advance, hit = -np.inf, False
+    for r in range(rows):
+        for c in range(cols):
+            v = control[r, c]
+            counts[v] += 1
+            held[r, c] = v == attacker
+            if city[r, c]:
+                city_n += 1
+                city_def += v == defender
+            if v == attacker:
+                advance = max(advance, advance_from[r, c])
+                hit = hit or next_line[r, c]
+    share = city_def / city_n if city_n else np.nan
+    return held, counts, share, advance, hit
+
+
+@njit(cache=True)
+def new_ground(held: np.ndarray, past: np.ndarray, active: np.ndarray):
+    """``new = held & ~past & active`` and its bounding rows and columns ``(new, r0, r1, c0, c1)``
+    (the first and last of ``np.flatnonzero(new.any(axis=1))`` and of ``axis=0``; ``r0 = -1`` when nothing is new)."""
+    rows, cols = held.shape
+    new = np.zeros((rows, cols), np.bool_)
+    r0, r1, c0, c1 = -1, -1, cols, -1
+    for r in range(rows):
+        for c in range(cols):
+            if held[r, c] and not past[r, c] and active[r, c]:
+                new[r, c] = True
+                if r0 < 0:
+                    r0 = r
+                r1 = r
+                c0 = min(c0, c)
+                c1 = max(c1, c)
+    return new, r0, r1, c0, c1
+
+
+@njit(cache=True)
+def collapse_isolated(control: np.ndarray, contested: int, defender: int, attacker: int) -> int:
+    """In place: ``fall = (control == contested) & ~touches(control == defender)`` (a contested cell has
+    no defender-held 4-neighbour left), ``control[fall] = attacker``; returns ``fall.sum()``. (A cell that
+    falls was not defender-held, so the cells it touches see the same neighbours.)"""
+    rows, cols = control.shape
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if control[r, c] != contested:
+                continue
+            if ((r > 0 and control[r - 1, c] == defender) or (r < rows - 1 and control[r + 1, c] == defender)
+                    or (c > 0 and control[r, c - 1] == defender) or (c < cols - 1 and control[r, c + 1] == defender)):
+                continue
+            control[r, c] = attacker
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def floor_index(v: float, cell_km: float, n: int) -> int:
+    """``min(max(int(v // cell_km), 0), n - 1)``: the cell index of a coordinate, clamped to the grid
+    (Python's and numpy's float floor division: fmod, then the quotient rounded as they round it)."""
+    mod = np.fmod(v, cell_km)
+    div = (v - mod) / cell_km
+    if mod != 0.0 and ((cell_km < 0) != (mod < 0)):
+        div -= 1.0
+    if div != 0.0:
+        q = np.floor(div)
+        if div - q > 0.5:
+            q += 1.0
+    else:
+        q = 0.0
+    return min(max(int(q), 0), n - 1)
+
+
+@njit(cache=True)
+def nearest_cell(x: float, y: float, mask: np.ndarray, cell_km: float, avoid: np.ndarray, min_sep: float):
+    """``PokrovskModel.nearest_cell_xy``: ``(found, cx, cy)``, the centre of the nearest ``mask`` cell to
+    ``(x, y)``, searched in squares of radius 2, 5, 12, 30 and the whole grid around the point's cell (cells
+    in ``np.argwhere`` order, first of equals); a cell within ``min_sep`` of an ``avoid`` point costs 1e3 km
+    more, and a square whose best cell pays that is passed over unless it is the whole grid."""
+    rows, cols = mask.shape
+    r0, c0 = floor_index(y, cell_km, rows), floor_index(x, cell_km, cols)
+    whole = max(rows, cols)
+    penalise = avoid.shape[0] > 0 and min_sep > 0
+    for radius in (np.int64(2), np.int64(5), np.int64(12), np.int64(30), np.int64(whole)):
+        r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, rows)
+        c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, cols)
+        best, bx, by, seen = np.inf, 0.0, 0.0, False
+        for r in range(r1, r2):
+            for c in range(c1, c2):
+                if not mask[r, c]:
+                    continue
+                cx, cy = (c + 0.5) * cell_km, (r + 0.5) * cell_km
+                d = np.hypot(cx - x, cy - y)
+                if penalise:
+                    sep = np.inf
+                    for p in range(avoid.shape[0]):
+                        sep = min(sep, np.hypot(cx - avoid[p, 0], cy - avoid[p, 1]))
+                    d = d + (1e3 if sep < min_sep else 0.0)
+                if not seen or d < best:
+                    best, bx, by, seen = d, cx, cy, True
+        if not seen or (best >= 1e3 and radius < whole):
+            continue
+        return True, bx, by
+    return False, 0.0, 0.0
+
+
+@njit(cache=True)
+def move_units(x: np.ndarray, y: np.ndarray, target_x: np.ndarray, target_y: np.ndarray, moving: np.ndarray,
+               attacking: np.ndarray, control: np.ndarray, attacker: int, defender: int, road: np.ndarray,
+               speed: float, cell_km: float) -> None:
+    """``movement.move_toward_targets`` in place, unit by unit in index order: each ``moving`` unit steps
+    ``speed`` (twice that from a road cell) toward its target, ``frac = min(1, step / max(dist, 1e-9))`` of
+    the way (0 when there); a step that ends off its side's ground (``attacker`` for ``attacking`` units,
+    ``defender`` for the others) lands on the nearest own cell instead (:func:`nearest_cell`); a unit
+    within a step of its target has arrived (target set to nan)."""
+    rows, cols = control.shape
+    no_avoid = np.empty((0, 2))
+    for i in range(x.shape[0]):
+        if not moving[i]:
+            continue
+        step = 2 * speed if road[floor_index(y[i], cell_km, rows), floor_index(x[i], cell_km, cols)] > 0 else speed
+        dx, dy = target_x[i] - x[i], target_y[i] - y[i]
+        dist = np.hypot(dx, dy)
+        frac = min(1.0, step / max(dist, 1e-9)) if dist > 0 else 0.0
+        nx, ny = x[i] + frac * dx, y[i] + frac * dy
+        side = attacker if attacking[i] else defender
+        if control[floor_index(ny, cell_km, rows), floor_index(nx, cell_km, cols)] == side:
+            x[i], y[i] = nx, ny
+        else:
+            found, bx, by = nearest_cell(nx, ny, control == side, cell_km, no_avoid, 0.0)
+            if found:
+                x[i], y[i] = bx, by
+        if dist <= step:
+            target_x[i] = np.nan
+            target_y[i] = np.nan

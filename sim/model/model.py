@@ -17,7 +17,8 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells, cell_centres, cells_between
+from sim.model.kernels import border_cells, cell_centres, cells_between, nearest_cell
+from sim.model.glue import front_distance
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -195,9 +196,7 @@ class PokrovskModel(mesa.Model):
         """Distance (km) from each unit to the nearest contact cell (50 km when there is no contact)."""
         if len(self.contact_cells) == 0:
             return np.full(len(idx), 50.0)
-        dx = self.forces.x[idx, None] - self.contact_xy[None, :, 0]
-        dy = self.forces.y[idx, None] - self.contact_xy[None, :, 1]
-        return np.sqrt((dx * dx + dy * dy).min(axis=1))
+        return front_distance(self.forces.x[idx], self.forces.y[idx], self.contact_xy)
 
     def nearest_contact(self, xy: np.ndarray) -> np.ndarray:
         """Index of the nearest contact cell to each point (a k-d tree over today's contact cells)."""
@@ -291,27 +290,11 @@ class PokrovskModel(mesa.Model):
         return cell_centres(np.asarray(cells).reshape(-1, 2), self.grid.cell_km)
 
     def nearest_cell_xy(self, x: float, y: float, mask: np.ndarray, avoid=(), min_sep: float = 0.0):
-        """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points)."""
-        r0, c0 = self.cell_of_xy(x, y)
-        k = self.grid.cell_km
-        for radius in (2, 5, 12, 30, max(self.grid.rows, self.grid.cols)):
-            r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, self.grid.rows)
-            c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, self.grid.cols)
-            cells = np.argwhere(mask[r1:r2, c1:c2])
-            if len(cells) == 0:
-                continue
-            cx = (cells[:, 1] + c1 + 0.5) * k
-            cy = (cells[:, 0] + r1 + 0.5) * k
-            d = np.hypot(cx - x, cy - y)
-            if avoid and min_sep > 0:
-                pts = np.array(avoid, dtype=float)
-                sep = np.hypot(cx[:, None] - pts[None, :, 0], cy[:, None] - pts[None, :, 1]).min(axis=1)
-                d = d + np.where(sep < min_sep, 1e3, 0.0)
-            j = int(np.argmin(d))
-            if d[j] >= 1e3 and radius < max(self.grid.rows, self.grid.cols):
-                continue
-            return float(cx[j]), float(cy[j])
-        return None, None
+        """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points);
+        ``(None, None)`` when there is none (:func:`sim.model.kernels.nearest_cell`)."""
+        points = np.array(avoid, dtype=float).reshape(-1, 2)
+        found, cx, cy = nearest_cell(float(x), float(y), mask, self.grid.cell_km, points, float(min_sep))
+        return (cx, cy) if found else (None, None)
 
     # ================================================================= views
     def units(self, side: str | None = None) -> mesa.agent.AgentSet:

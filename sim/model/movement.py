@@ -17,11 +17,14 @@ import numpy as np
 from scipy import ndimage
 
 from sim.model import mechanisms
-from sim.model.kernels import touches
+from sim.model import kernels
+from sim.model.kernels import border_cells
 from sim.model.agents import ATTACKER, ATTACKER_SIDE, CONTESTED, DEFENDER, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
 
 FOUR = ndimage.generate_binary_structure(2, 1)
+# the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
+_DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
 
 
 def change_control(model, result: ContactResult | None, counter: CounterResult | None = None) -> int:
@@ -66,13 +69,12 @@ def _seal_wedges(model) -> int:
     if float(seal.min_support) <= 0 or float(seal.retake_per_day) <= 0:
         return 0
     control = model.control
-    att = control == ATTACKER
-    candidate = model.active & model.open_ground & (((att & touches(control == DEFENDER))) | (control == CONTESTED))
-    if not candidate.any():
+    # active & open_ground & ((attacker-held & touches(defender-held)) | contested), in np.argwhere order
+    cells = border_cells(control, model.open_active, _ATT, _DEF, True, _CON)
+    if len(cells) == 0:
         return 0
     radius = int(round(float(seal.radius_km) / model.grid.cell_km))
-    support = mechanisms.wedge_support(att, radius)
-    cells = np.argwhere(candidate)
+    support = mechanisms.wedge_support(control == ATTACKER, radius)
     r, c = cells[:, 0], cells[:, 1]
     hazard = mechanisms.sealing_hazard(support[r, c], float(seal.min_support), float(seal.retake_per_day),
                                        model.counter_kill_zone)
@@ -150,14 +152,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
 
 def _collapse_isolated_contested(model) -> int:
     """A contested cell with no defender-held 4-neighbour falls to the attacker."""
-    control = model.control
-    contested = control == CONTESTED
-    if not contested.any():
-        return 0
-    held = control == DEFENDER
-    fall = contested & ~(held | touches(held))
-    control[fall] = ATTACKER
-    return int(fall.sum())
+    return kernels.collapse_isolated(model.control, _CON, _DEF, _ATT)
 
 
 def clear_empty_pockets(model) -> int:
@@ -210,30 +205,12 @@ def displace_defenders(model) -> None:
 
 
 def move_toward_targets(model) -> None:
-    """Units with a destination move toward it at their speed, staying on their own side's ground."""
+    """Units with a destination move toward it at their speed, staying on their own side's ground
+    (:func:`sim.model.kernels.move_units`)."""
     f = model.forces
     moving = f.present & np.isfinite(f.target_x) & (f.posture != WITHDRAW)
-    idx = np.flatnonzero(moving)
-    if idx.size == 0:
+    if not moving.any():
         return
     speed = float(model.spec.attacker.move_km_per_day) * model.effect.mobility
-    r, c = model.cells_of(idx)
-    on_road = model.grid.road[r, c] > 0
-    step = np.where(on_road, 2 * speed, speed)
-    dx, dy = f.target_x[idx] - f.x[idx], f.target_y[idx] - f.y[idx]
-    dist = np.hypot(dx, dy)
-    frac = np.where(dist > 0, np.minimum(1.0, step / np.maximum(dist, 1e-9)), 0.0)
-    nx, ny = f.x[idx] + frac * dx, f.y[idx] + frac * dy
-    own_att = model.control == ATTACKER
-    own_def = model.control == DEFENDER
-    attacker = f.side[idx] == ATTACKER_SIDE
-    rr, cc = model.cells_at(nx, ny)
-    ok = np.where(attacker, own_att[rr, cc], own_def[rr, cc])  # the new position is on own ground
-    f.x[idx[ok]], f.y[idx[ok]] = nx[ok], ny[ok]
-    for j in np.flatnonzero(~ok):  # otherwise the nearest own cell to it
-        x, y = model.nearest_cell_xy(nx[j], ny[j], own_att if attacker[j] else own_def)
-        if x is not None:
-            f.x[idx[j]], f.y[idx[j]] = x, y
-    arrived = dist <= step
-    f.target_x[idx[arrived]] = np.nan
-    f.target_y[idx[arrived]] = np.nan
+    kernels.move_units(f.x, f.y, f.target_x, f.target_y, moving, f.side == ATTACKER_SIDE, model.control, _ATT, _DEF,
+                       model.grid.road, speed, model.grid.cell_km)

@@ -47,6 +47,7 @@ class World:
     casualty_cell: np.ndarray
     deep_mask: np.ndarray               # urban cells of the active sector (infiltration)
     open_ground: np.ndarray             # where thin wedges can be sealed (docs/ODD.md 7.19)
+    open_active: np.ndarray             # open ground of the active sector (the sealing candidates' ground)
     advance_from: np.ndarray            # km from the day-0 attacker-held ground
     no_boost: np.ndarray                # the defender's power factor by cell when nothing raises it
     centre_x: np.ndarray                # km, every cell's centre
@@ -113,6 +114,7 @@ def _cell_factors(sc, g, control: np.ndarray) -> dict:
         mobility_cell=by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0),
         casualty_cell=by_code(cb.terrain_casualties, Terrain)[g.terrain],
         deep_mask=(g.terrain == Terrain.URBAN) & active, open_ground=g.terrain != Terrain.URBAN,
+        open_active=(g.terrain != Terrain.URBAN) & active,
         advance_from=ndimage.distance_transform_edt(control != ATTACKER) * g.cell_km,
         no_boost=np.ones(g.shape), centre_x=X, centre_y=Y)
 
