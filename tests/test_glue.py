@@ -264,3 +264,60 @@ def test_move_units_is_the_numpy_movement():
         kernels.move_units(*got, moving, attacking, control, 1, 0, road, speed, cell_km)
         for g, w in zip(got, want):
             assert np.array_equal(g, w, equal_nan=True), trial
+
+
+def test_book_losses_is_the_numpy_booking():
+    rng = np.random.default_rng(6)
+    for trial in range(300):
+        n = int(rng.integers(1, 50))
+        personnel, casualties = rng.random(n) * 1000 * (rng.random(n) < 0.9), rng.random(n) * 300
+        side = rng.integers(0, 2, n).astype(np.int8)
+        units = np.flatnonzero(rng.random(n) < 0.6)
+        losses = rng.random(units.size) * rng.choice([10.0, 1000.0, 3000.0])
+        today = rng.random(2) * 100
+        cap = float(rng.choice([0.0, 0.5]))
+        want = [a.copy() for a in (personnel, casualties, today)]
+        capped = np.minimum(losses, cap * want[0][units]) if cap > 0 else losses
+        capped = np.minimum(capped, want[0][units])
+        want[0][units] -= capped
+        want[1][units] += capped
+        np.add.at(want[2], side[units].astype(int), capped)
+        glue.book_losses(units, losses, cap, personnel, casualties, side, today)
+        for g, w in zip((personnel, casualties, today), want):
+            assert np.array_equal(g, w), trial
+
+
+def numpy_defender_supply(units, x, y, in_pocket, supply, control, pocket, bottleneck, half, road_served, cell_km,
+                          rng_km, interdiction, relief, offroad, loss, resupply):
+    """logistics._defender_supply as it was in numpy (before kernels.defender_supply)."""
+    rows, cols = control.shape
+    r = np.minimum(np.maximum((y[units] // cell_km).astype(int), 0), rows - 1)
+    c = np.minimum(np.maximum((x[units] // cell_km).astype(int), 0), cols - 1)
+    cut = pocket[r, c] | (control[r, c] == 1)
+    in_pocket[units] = cut
+    b = ndimage.maximum_filter(bottleneck, size=2 * half + 1, mode="constant", cval=-np.inf)[r, c]
+    exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
+    target = np.clip(np.where(road_served[r, c], 1.0, offroad) * (1.0 - interdiction * exposure * (1.0 - relief)), 0.0, 1.0)
+    s = supply[units]
+    s = np.where(cut, np.maximum(s - loss, 0.0), s + resupply * (target - s))
+    supply[units] = np.clip(s, 0.0, 1.0)
+
+
+def test_defender_supply_is_the_numpy_supply():
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        shape = (int(rng.integers(2, 40)), int(rng.integers(2, 40)))
+        control = rng.integers(0, 3, shape).astype(np.int8)
+        pocket, served = rng.random(shape) < 0.2, rng.random(shape) < 0.6
+        bottleneck = rng.choice([0.0, 0.5, 1.0, 2.5, 6.0, 15.0], shape)
+        cell_km = float(rng.choice([0.5, 1.0, 2.0]))
+        n = int(rng.integers(1, 40))
+        x, y = rng.uniform(0, shape[1] * cell_km, n), rng.uniform(0, shape[0] * cell_km, n)
+        units = np.flatnonzero(rng.random(n) < 0.7)
+        supply, in_pocket = rng.random(n), rng.random(n) < 0.3
+        args = (int(rng.integers(0, 4)), served, cell_km, float(rng.choice([3.0, 10.0])), float(rng.random()),
+                float(rng.random()), float(rng.random()), float(rng.random() * 0.2), float(rng.random() * 0.5))
+        want_supply, want_pocket = supply.copy(), in_pocket.copy()
+        numpy_defender_supply(units, x, y, want_pocket, want_supply, control, pocket, bottleneck, *args)
+        kernels.defender_supply(units, x, y, in_pocket, supply, control, 1, pocket, bottleneck, *args)
+        assert np.array_equal(supply, want_supply) and np.array_equal(in_pocket, want_pocket), trial

@@ -184,7 +184,7 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massin
     att_losses = attacking.engaged @ rate_att
     def_losses = defending.engaged @ rate_def
     for party, losses in ((attacking, att_losses), (defending, def_losses)):
-        model.record_losses(party.units, np.minimum(losses, 0.5 * model.forces.personnel[party.units]))
+        model.record_losses(party.units, losses, cap_share=0.5)  # at most half a unit a day
     return Assault(A, D, ratio, hazard, att_losses, def_losses)
 
 

@@ -175,6 +175,30 @@ def front_distance(ux: np.ndarray, uy: np.ndarray, cxy: np.ndarray) -> np.ndarra
     return out
 
 
+@njit(cache=True)
+def _minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two numbers (a nan in either gives nan)."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True)
+def book_losses(units: np.ndarray, losses: np.ndarray, cap_share: float, personnel: np.ndarray,
+                casualties: np.ndarray, side: np.ndarray, losses_today: np.ndarray) -> None:
+    """In place, unit by unit in order (the units are distinct): with ``losses = np.minimum(losses, cap_share *
+    personnel[units])`` when ``cap_share > 0``, then ``losses = np.minimum(losses, personnel[units])``:
+    ``personnel[units] -= losses``, ``casualties[units] += losses`` and
+    ``np.add.at(losses_today, side[units], losses)``."""
+    for k in range(units.shape[0]):
+        i = units[k]
+        lost = losses[k]
+        if cap_share > 0:
+            lost = _minimum(lost, cap_share * personnel[i])
+        lost = _minimum(lost, personnel[i])
+        personnel[i] -= lost
+        casualties[i] += lost
+        losses_today[side[i]] += lost
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -183,5 +207,6 @@ def warm_up() -> None:
     yes, code = np.ones(1, np.bool_), np.zeros(1, np.int8)
     side_tallies(code, yes, yes, one, one, one, 0, 1, np.zeros(1))
     front_distance(one, one, np.ones((1, 2)))
+    book_losses(np.zeros(1, np.int64), one, 0.5, one.copy(), one.copy(), code, np.zeros(2))
     engaged_personnel(np.ones((1, 1)), one, one, 1.0)
     gauss_exponent(one, one, one, np.ones((1, 2)))

@@ -452,6 +452,9 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     one, yes = np.ones(1), np.ones(1, np.bool_)
     move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, np.zeros((3, 3), np.int8), 1.0, 1.0)
     border_cells(control, frozen, 1, 0, True, 2)
+    unit = np.zeros(1, np.int64)
+    defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
+                    0.1, 0.5, 0.1, 0.2)
 
 
 @njit(cache=True)
@@ -648,3 +651,41 @@ def move_units(x: np.ndarray, y: np.ndarray, target_x: np.ndarray, target_y: np.
         if dist <= step:
             target_x[i] = np.nan
             target_y[i] = np.nan
+
+
+@njit(cache=True)
+def _clip01(v: float) -> float:
+    """``np.clip(v, 0.0, 1.0)`` of a number as numpy's clip loop does it: nan stays nan, else
+    ``max = v if v > 0 else 0``, then ``max if max < 1 else 1`` (so -0.0 becomes 0.0)."""
+    if v != v:
+        return v
+    v = v if v > 0.0 else 0.0
+    return v if v < 1.0 else 1.0
+
+
+@njit(cache=True)
+def defender_supply(units: np.ndarray, x: np.ndarray, y: np.ndarray, in_pocket: np.ndarray, supply: np.ndarray,
+                    control: np.ndarray, attacker: int, pocket: np.ndarray, bottleneck: np.ndarray, half: int,
+                    road_served: np.ndarray, cell_km: float, range_km: float, interdiction: float, relief: float,
+                    offroad: float, pocket_loss: float, resupply: float) -> None:
+    """``logistics._defender_supply`` in place for the defender ``units``, each at its cell ``(r, c)``:
+    ``in_pocket = pocket[r, c] | (control[r, c] == attacker)``; ``exposure = np.clip(1 - b / range_km, 0, 1)``
+    with ``b`` the window maximum of ``bottleneck`` (:func:`window_max_at`); ``target = np.clip(road *
+    (1 - interdiction * exposure * (1 - relief)), 0, 1)`` with ``road`` 1 on a served road, else ``offroad``;
+    supply falls by ``pocket_loss`` (not below 0) in a pocket, else moves ``resupply`` of the way to the
+    target; clipped to 0..1. (``interdiction`` is the attacker's interdiction times its fire intensity.)"""
+    rows, cols = control.shape
+    n = units.shape[0]
+    r, c = np.empty(n, np.int64), np.empty(n, np.int64)
+    for k in range(n):
+        r[k], c[k] = floor_index(y[units[k]], cell_km, rows), floor_index(x[units[k]], cell_km, cols)
+    b = window_max_at(bottleneck, r, c, half)
+    for k in range(n):
+        i = units[k]
+        cut = pocket[r[k], c[k]] or control[r[k], c[k]] == attacker
+        in_pocket[i] = cut
+        cut_by_fire = interdiction * _clip01(1.0 - b[k] / range_km) * (1.0 - relief)
+        target = _clip01((1.0 if road_served[r[k], c[k]] else offroad) * (1.0 - cut_by_fire))
+        s = supply[i]
+        s = max(s - pocket_loss, 0.0) if cut else s + resupply * (target - s)
+        supply[i] = _clip01(s)

@@ -128,27 +128,19 @@ def _new_route_relief(model, state: SupplyState, prev: SupplyState | None, rng_k
 
 
 def _defender_supply(model, state: SupplyState, rng_km: float, relief: float) -> None:
-    """Defenders: cut off in a pocket, or supplied toward a target set by road service and fire control."""
+    """Defenders: cut off in a pocket, or supplied toward a target set by road service and fire control
+    (:func:`sim.model.kernels.defender_supply`)."""
     sc = model.spec
     lg = sc.logistics
     f = model.forces
     d = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
     if d.size == 0:
         return
-    r, c = model.cells_of(d)
-    in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
-    f.in_pocket[d] = in_pocket
-    window = model.bottleneck_window
-    b = kernels.window_max_at(state.bottleneck_km, r, c, window // 2)
-    exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
-    intensity = model.fire_intensity[ATTACKER_SIDE]
-    interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)
-    road_factor = np.where(state.road_served[r, c], 1.0, float(lg.offroad_supply) * model.effect.mobility)
-    target = np.clip(road_factor * (1.0 - interdiction), 0.0, 1.0)
-    s = f.supply[d]
-    s = np.where(in_pocket, np.maximum(s - float(lg.pocket_supply_loss_per_day), 0.0),
-                 s + float(lg.resupply_per_day) * (target - s))
-    f.supply[d] = np.clip(s, 0.0, 1.0)
+    interdiction = float(sc.drones.attacker.interdiction) * model.fire_intensity[ATTACKER_SIDE]
+    kernels.defender_supply(d, f.x, f.y, f.in_pocket, f.supply, model.control, int(ATTACKER), state.pocket,
+                            state.bottleneck_km, model.bottleneck_window // 2, state.road_served, model.grid.cell_km,
+                            rng_km, interdiction, relief, float(lg.offroad_supply) * model.effect.mobility,
+                            float(lg.pocket_supply_loss_per_day), float(lg.resupply_per_day))
 
 
 def _attacker_supply(model) -> None:

@@ -18,7 +18,7 @@ from sim.model import combat, commanders, doctrine, fires, logistics, movement, 
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
 from sim.model.kernels import border_cells, cell_centres, cells_between, nearest_cell
-from sim.model.glue import front_distance
+from sim.model.glue import book_losses, front_distance
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
@@ -208,13 +208,12 @@ class PokrovskModel(mesa.Model):
         return self.arm_waypoints[arm][self.arm_stage[arm]]
 
     # ================================================================= bookkeeping
-    def record_losses(self, idx: np.ndarray, losses: np.ndarray) -> None:
-        """Killed and wounded: off the units' strength, onto their casualty count."""
+    def record_losses(self, idx: np.ndarray, losses: np.ndarray, cap_share: float = 0.0) -> None:
+        """Killed and wounded: off the units' strength (at most ``cap_share`` of it when that is above 0,
+        and never more than all of it), onto their casualty count (:func:`sim.model.glue.book_losses`)."""
         f = self.forces
-        losses = np.minimum(losses, f.personnel[idx])
-        f.personnel[idx] -= losses
-        f.casualties[idx] += losses
-        np.add.at(self.losses_today, f.side[idx].astype(int), losses)
+        book_losses(np.asarray(idx, np.int64), np.asarray(losses, float), cap_share, f.personnel, f.casualties, f.side,
+                    self.losses_today)
 
     def deploy(self, i: int, initial: bool = False) -> None:
         """A unit enters: placed at its side's nearest cell to its place, registered as a Mesa agent."""
