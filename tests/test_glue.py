@@ -321,3 +321,14 @@ def test_defender_supply_is_the_numpy_supply():
         numpy_defender_supply(units, x, y, want_pocket, want_supply, control, pocket, bottleneck, *args)
         kernels.defender_supply(units, x, y, in_pocket, supply, control, 1, pocket, bottleneck, *args)
         assert np.array_equal(supply, want_supply) and np.array_equal(in_pocket, want_pocket), trial
+
+
+@settings(max_examples=200, deadline=None)
+@given(controls, st.integers(1, 6), st.data())
+def test_box_mean_at_reads_the_box_mean(control, radius, data):
+    cells = np.argwhere(data.draw(arrays(bool, control.shape)))
+    r, c = cells[:, 0].copy(), cells[:, 1].copy()
+    want = kernels.box_mean(control == 1, radius)[r, c]
+    assert np.array_equal(kernels.box_mean_at(control, 1, radius, r, c), want)
+    shuffled = data.draw(st.permutations(range(len(r))))  # any order: a row asked for again is run again
+    assert np.array_equal(kernels.box_mean_at(control, 1, radius, r[shuffled], c[shuffled]), want[shuffled])

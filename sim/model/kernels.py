@@ -453,6 +453,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, np.zeros((3, 3), np.int8), 1.0, 1.0)
     border_cells(control, frozen, 1, 0, True, 2)
     unit = np.zeros(1, np.int64)
+    box_mean_at(control, 1, 1, unit, unit)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
@@ -689,3 +690,38 @@ def defender_supply(units: np.ndarray, x: np.ndarray, y: np.ndarray, in_pocket: 
         s = supply[i]
         s = max(s - pocket_loss, 0.0) if cut else s + resupply * (target - s)
         supply[i] = _clip01(s)
+
+
+@njit(cache=True)
+def box_mean_at(control: np.ndarray, code: int, radius: int, rows_at: np.ndarray, cols_at: np.ndarray) -> np.ndarray:
+    """``box_mean(control == code, radius)[rows_at, cols_at]``, running along only the rows asked for.
+
+    The column pass of :func:`box_mean` gives at each cell the count of ``code`` cells in its
+    window down the column (clamped at the edges; a sum of ones, exact) over the window's size:
+    here that count comes from running counts down the columns. The row pass is
+    :func:`_running_mean` itself, in its own order. Consecutive requests in one row share the
+    row's pass (``np.argwhere`` order asks for each row once).
+    """
+    rows, cols = control.shape
+    counts = np.zeros((rows + 1, cols), np.int64)  # counts[r, c]: code cells above row r in column c
+    for r in range(rows):
+        for c in range(cols):
+            counts[r + 1, c] = counts[r, c] + (control[r, c] == code)
+    size = 2 * radius + 1
+    line = np.empty(cols)
+    means = np.empty(cols)
+    out = np.empty(rows_at.shape[0])
+    current = -1
+    for k in range(rows_at.shape[0]):
+        r = rows_at[k]
+        if r != current:
+            lo, hi = max(r - radius, 0), min(r + radius, rows - 1)
+            above, below = lo - (r - radius), (r + radius) - hi  # window rows clamped to the first and last
+            for c in range(cols):
+                n = counts[hi + 1, c] - counts[lo, c]
+                n += above * (control[0, c] == code) + below * (control[rows - 1, c] == code)
+                line[c] = n / size
+            _running_mean(line, means, radius)
+            current = r
+        out[k] = means[cols_at[k]]
+    return out

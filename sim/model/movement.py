@@ -74,9 +74,11 @@ def _seal_wedges(model) -> int:
     if len(cells) == 0:
         return 0
     radius = int(round(float(seal.radius_km) / model.grid.cell_km))
-    support = mechanisms.wedge_support(control == ATTACKER, radius)
     r, c = cells[:, 0], cells[:, 1]
-    hazard = mechanisms.sealing_hazard(support[r, c], float(seal.min_support), float(seal.retake_per_day),
+    # mechanisms.wedge_support read at the candidates (box_mean_at: its square means, only the rows needed)
+    support = (kernels.box_mean_at(control, _ATT, radius, r, c) if radius > 0
+               else mechanisms.wedge_support(control == ATTACKER, radius)[r, c])
+    hazard = mechanisms.sealing_hazard(support, float(seal.min_support), float(seal.retake_per_day),
                                        model.counter_kill_zone)
     hit = model.rng.random(len(cells)) < capture_probability(hazard)
     was = control[r, c].copy()
