@@ -24,7 +24,7 @@ from sim.model.agents import (
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
 from sim.outcomes import Recorder
-from sim.scenario import Scenario, sample, uncertain_inputs
+from sim.scenario import Scenario, sample
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
@@ -60,7 +60,6 @@ class PokrovskModel(mesa.Model):
         if seed is None or isinstance(seed, (int, np.integer)):
             seed = replication_seed(int(seed or 0), 0)
         self.seed_sequence = seed
-        self.uncertain = uncertain_inputs(scenario)
         concrete, self.sampled = sample(scenario, seed)
         super().__init__(rng=substream(seed, "model"))
         self.spec: Scenario = concrete

@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from sim.core.seeding import substream
 from sim.model.agents import ARMS, ATTACKER, CENTRE, NE, SW
+from sim.model.logistics import distance_to_enemy_km
 from sim.model.weather import draw_sequence, month_of_days
 from sim.vocab import Arm, Posture, Terrain, UnitKind, by_code
 
@@ -115,7 +116,7 @@ def _cell_factors(sc, g, control: np.ndarray) -> dict:
         casualty_cell=by_code(cb.terrain_casualties, Terrain)[g.terrain],
         deep_mask=(g.terrain == Terrain.URBAN) & active, open_ground=g.terrain != Terrain.URBAN,
         open_active=(g.terrain != Terrain.URBAN) & active,
-        advance_from=ndimage.distance_transform_edt(control != ATTACKER) * g.cell_km,
+        advance_from=distance_to_enemy_km(control != ATTACKER, g.cell_km),  # the distance transform, in km
         no_boost=np.ones(g.shape), centre_x=X, centre_y=Y)
 
 
