@@ -332,3 +332,30 @@ def test_box_mean_at_reads_the_box_mean(control, radius, data):
     assert np.array_equal(kernels.box_mean_at(control, 1, radius, r, c), want)
     shuffled = data.draw(st.permutations(range(len(r))))  # any order: a row asked for again is run again
     assert np.array_equal(kernels.box_mean_at(control, 1, radius, r[shuffled], c[shuffled]), want[shuffled])
+
+
+@settings(max_examples=200, deadline=None)
+@given(controls, st.data())
+def test_contact_captures_and_retakes_are_the_masked_assignments(control, data):
+    cells = np.argwhere(data.draw(arrays(bool, control.shape)))
+    n = len(cells)
+    u = data.draw(arrays(float, (2, n), elements=st.floats(0, 1, exclude_max=True)))
+    p_won, p_ret = (data.draw(arrays(float, n, elements=st.floats(0, 1))) for _ in range(2))
+    r, c = cells[:, 0], cells[:, 1]
+    want = control.copy()
+    won = u[0] < p_won
+    was = want[r, c].copy()
+    retaken = (was == 2) & ~won & (u[1] < p_ret)
+    want[r[won & (was == 0)], c[won & (was == 0)]] = 2
+    want[r[won & (was == 2)], c[won & (was == 2)]] = 1
+    want[r[retaken], c[retaken]] = 0
+    got = control.copy()
+    assert kernels.contact_captures(got, cells, u, p_won, p_ret, 0, 2, 1) == won.sum() + retaken.sum()
+    assert np.array_equal(got, want)
+    hit = u[1] < p_ret
+    want = control.copy()
+    want[r[hit & (was == 1)], c[hit & (was == 1)]] = 2
+    want[r[hit & (was == 2)], c[hit & (was == 2)]] = 0
+    got = control.copy()
+    assert kernels.retake_cells(got, cells, u[1].copy(), p_ret, 1, 2, 0) == hit.sum()
+    assert np.array_equal(got, want)

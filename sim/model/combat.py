@@ -8,6 +8,7 @@ that the model calls once a day over all contact cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -148,6 +149,11 @@ class Party:
     fire_per_km: float                 # the side's fire power per km of front today
     casualty_rate: float               # Dupuy's base casualty rate of the role (attacker or defender)
 
+    @cached_property
+    def at_cells(self) -> np.ndarray:
+        """Engaged personnel per cell (``engaged.sum(axis=0)``), summed once for the day's several readers."""
+        return self.engaged.sum(axis=0)
+
 
 @dataclass(frozen=True)
 class Assault:
@@ -174,7 +180,7 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massin
     A = _power_at_cells(attacking, model.grid.cell_km)
     D = _power_at_cells(defending, model.grid.cell_km)
     ratio = A / np.maximum(D, 1e-6)
-    presence = np.clip(attacking.engaged.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
+    presence = np.clip(attacking.at_cells / model.min_attack_party, 0.0, 1.0)
     hazard = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
                             float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
@@ -252,7 +258,7 @@ def fight(model, day: int) -> ContactResult | None:
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
                       (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
                       float(cb.defender_casualty_rate))
-    massing = mechanisms.massing_divisor(attackers.engaged.sum(axis=0), model.min_attack_party,
+    massing = mechanisms.massing_divisor(attackers.at_cells, model.min_attack_party,
                                          model.drone_share[DEFENDER_SIDE], float(model.spec.mechanisms.kill_zone.massing_penalty))
     a = assault(model, attackers, defenders, cells, massing)
     return _contact_result(model, day, attackers, defenders, a, cells)
@@ -267,8 +273,8 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     f = model.forces
     r, c = cells[:, 0], cells[:, 1]
     Ea, Ed = attackers.engaged, defenders.engaged
-    att_present = Ea.sum(axis=0)
-    gap = np.clip(1.0 - Ed.sum(axis=0) / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
+    att_present = attackers.at_cells
+    gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
     urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)

@@ -454,6 +454,9 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     border_cells(control, frozen, 1, 0, True, 2)
     unit = np.zeros(1, np.int64)
     box_mean_at(control, 1, 1, unit, unit)
+    cells = np.zeros((1, 2), np.int64)
+    contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
+    retake_cells(control, cells, one, one, 1, 2, 0)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
@@ -725,3 +728,44 @@ def box_mean_at(control: np.ndarray, code: int, radius: int, rows_at: np.ndarray
             current = r
         out[k] = means[cols_at[k]]
     return out
+
+
+@njit(cache=True)
+def contact_captures(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p_won: np.ndarray, p_retaken: np.ndarray,
+                     defender: int, contested: int, attacker: int) -> int:
+    """The day's captures at the contact cells, in place; returns ``won.sum() + retaken.sum()``.
+
+    With ``won = u[0] < p_won``, ``was = control[cells]`` and ``retaken = (was == contested) & ~won &
+    (u[1] < p_retaken)``: a won defender-held cell becomes contested, a won contested cell attacker-held,
+    a retaken cell defender-held (the cells are distinct, so cell by cell is the masked assignments)."""
+    n = 0
+    for k in range(cells.shape[0]):
+        r, c = cells[k, 0], cells[k, 1]
+        was = control[r, c]
+        if u[0, k] < p_won[k]:
+            n += 1
+            if was == defender:
+                control[r, c] = contested
+            elif was == contested:
+                control[r, c] = attacker
+        elif was == contested and u[1, k] < p_retaken[k]:
+            control[r, c] = defender
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def retake_cells(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p: np.ndarray, attacker: int, contested: int,
+                 defender: int) -> int:
+    """Cells the defender retakes, in place; returns ``hit.sum()`` with ``hit = u < p``: a hit attacker-held
+    cell becomes contested, a hit contested cell defender-held (cells distinct: the masked assignments)."""
+    n = 0
+    for k in range(cells.shape[0]):
+        if u[k] < p[k]:
+            n += 1
+            r, c = cells[k, 0], cells[k, 1]
+            if control[r, c] == attacker:
+                control[r, c] = contested
+            elif control[r, c] == contested:
+                control[r, c] = defender
+    return n

@@ -37,17 +37,11 @@ def change_control(model, result: ContactResult | None, counter: CounterResult |
         control[counter.cells[hit, 0], counter.cells[hit, 1]] = CONTESTED
         changed += int(hit.sum())
     if result is not None:
-        cells = model.contact_cells
-        n = len(cells)
-        u = model.rng.random((2, n))
-        won = u[0] < capture_probability(result.attack_hazard + result.infiltration_hazard)
-        r, c = cells[:, 0], cells[:, 1]
-        was = control[r, c].copy()
-        retaken = (was == CONTESTED) & ~won & (u[1] < capture_probability(result.counter_hazard))
-        control[r[won & (was == DEFENDER)], c[won & (was == DEFENDER)]] = CONTESTED
-        control[r[won & (was == CONTESTED)], c[won & (was == CONTESTED)]] = ATTACKER
-        control[r[retaken], c[retaken]] = DEFENDER
-        changed += int(won.sum() + retaken.sum())
+        # won: defender-held -> contested -> attacker-held; contested cells not won may be retaken
+        u = model.rng.random((2, len(model.contact_cells)))
+        changed += kernels.contact_captures(
+            control, model.contact_cells, u, capture_probability(result.attack_hazard + result.infiltration_hazard),
+            capture_probability(result.counter_hazard), _DEF, _CON, _ATT)
     changed += _deep_infiltration(model, result)
     changed += _run_through_gaps(model, result)
     changed += _seal_wedges(model)
@@ -80,11 +74,8 @@ def _seal_wedges(model) -> int:
                else mechanisms.wedge_support(control == ATTACKER, radius)[r, c])
     hazard = mechanisms.sealing_hazard(support, float(seal.min_support), float(seal.retake_per_day),
                                        model.counter_kill_zone)
-    hit = model.rng.random(len(cells)) < capture_probability(hazard)
-    was = control[r, c].copy()
-    control[r[hit & (was == ATTACKER)], c[hit & (was == ATTACKER)]] = CONTESTED
-    control[r[hit & (was == CONTESTED)], c[hit & (was == CONTESTED)]] = DEFENDER
-    return int(hit.sum())
+    # a hit cell steps back: attacker-held -> contested -> defender-held
+    return kernels.retake_cells(control, cells, model.rng.random(len(cells)), capture_probability(hazard), _ATT, _CON, _DEF)
 
 
 def _run_through_gaps(model, result: ContactResult | None) -> int:
