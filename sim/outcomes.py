@@ -342,7 +342,7 @@ class Recorder:
     """Collects the daily metrics of one replication."""
 
     def __init__(self, model) -> None:
-        n = int(model.spec.days) + 1
+        n = model.spec.days + 1
         self.n = n
         self.weather = np.zeros(n, np.int8)
         self.grounded = np.zeros(n, bool)
@@ -434,7 +434,7 @@ class Recorder:
         idx = np.flatnonzero(f.present & (f.side == DEFENDER_SIDE) & f.in_pocket)
         r, c = model.cells_of(idx)
         unit_label = labels[r, c]
-        need = float(model.spec.outcomes.pocket_min_town_km2)
+        need = model.spec.outcomes.pocket_min_town_km2
         trapping: set[int] = set()
         for town, mask in model.pocket_town_masks.items():
             counts = np.bincount(labels[mask & state.pocket], minlength=n + 1)

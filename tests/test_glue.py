@@ -359,3 +359,20 @@ def test_contact_captures_and_retakes_are_the_masked_assignments(control, data):
     got = control.copy()
     assert kernels.retake_cells(got, cells, u[1].copy(), p_ret, 1, 2, 0) == hit.sum()
     assert np.array_equal(got, want)
+
+
+def test_schema_numbers_read_as_python_numbers():
+    """schema.num() types its fields float (int with integer=True), so the model reads them without casts."""
+    from pathlib import Path
+    from typing import get_args
+
+    from sim.schema import Day, Probability
+    from sim.scenario import Scenario, sample
+    from sim.theater import load_scenario
+
+    assert get_args(Probability)[0] is float and get_args(Day)[0] is int
+    assert Scenario.model_fields["combat"].annotation.model_fields["advance_max_per_day"].annotation is float
+    doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "hold_pokrovsk.yaml")
+    concrete, drawn = sample(doc.scenario, np.random.SeedSequence(1))
+    assert "weather.fog_frequency" in drawn  # an uncertain input, drawn to a float
+    assert type(concrete.combat.advance_max_per_day) is float and type(concrete.weather.fog_frequency) is float

@@ -181,10 +181,10 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massin
     D = _power_at_cells(defending, model.grid.cell_km)
     ratio = A / np.maximum(D, 1e-6)
     presence = np.clip(attacking.at_cells / model.min_attack_party, 0.0, 1.0)
-    hazard = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
-                            float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
+    hazard = advance_hazard(ratio / massing, cb.advance_max_per_day, cb.advance_half_ratio,
+                            cb.advance_steepness, model.mobility_cell[r, c] * eff.mobility) * presence
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
-    modern = float(cb.modern_casualty_factor)
+    modern = cb.modern_casualty_factor
     rate_att = daily_casualty_rate(attacking.casualty_rate, modern, ratio, terrain_cas)
     rate_def = daily_casualty_rate(defending.casualty_rate, modern, 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
     att_losses = attacking.engaged @ rate_att
@@ -203,7 +203,7 @@ def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
 
 
 def _supply_factor(model, idx: np.ndarray) -> np.ndarray:
-    floor = float(model.spec.combat.supply_floor)
+    floor = model.spec.combat.supply_floor
     return floor + (1 - floor) * model.forces.supply[idx]
 
 
@@ -226,7 +226,7 @@ def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np
 
 
 def _attacker_sigma(model, idx: np.ndarray) -> np.ndarray:
-    return np.full(idx.size, float(model.spec.attacker.concentration_km))
+    return np.full(idx.size, model.spec.attacker.concentration_km)
 
 
 def fight(model, day: int) -> ContactResult | None:
@@ -254,12 +254,12 @@ def fight(model, day: int) -> ContactResult | None:
     dug_in = (f.posture[dfd] == DEFEND) & (model.grid.fortification[ur, uc] >= 2)  # in a prepared belt: fortified
     posture = np.where(dug_in, model.fortified_posture, model.posture_defence[f.posture[dfd]])
     attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att), (),
-                      model.fire_power_per_km[ATTACKER_SIDE], float(cb.attacker_casualty_rate))
+                      model.fire_power_per_km[ATTACKER_SIDE], cb.attacker_casualty_rate)
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
                       (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
-                      float(cb.defender_casualty_rate))
+                      cb.defender_casualty_rate)
     massing = mechanisms.massing_divisor(attackers.at_cells, model.min_attack_party,
-                                         model.drone_share[DEFENDER_SIDE], float(model.spec.mechanisms.kill_zone.massing_penalty))
+                                         model.drone_share[DEFENDER_SIDE], model.spec.mechanisms.kill_zone.massing_penalty)
     a = assault(model, attackers, defenders, cells, massing)
     return _contact_result(model, day, attackers, defenders, a, cells)
 
@@ -274,20 +274,20 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     r, c = cells[:, 0], cells[:, 1]
     Ea, Ed = attackers.engaged, defenders.engaged
     att_present = attackers.at_cells
-    gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
+    gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / cb.min_density_per_km, 0.0, 1.0)
     presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
     urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
     h_attack = a.hazard * strangled
     h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
-    infiltrators = mechanisms.spread_along_line(presence * mix, float(sc.mechanisms.small_groups.spread))
-    urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
-    h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * infiltrators * urban_bonus * strangled
+    infiltrators = mechanisms.spread_along_line(presence * mix, sc.mechanisms.small_groups.spread)
+    urban_bonus = np.where(urban, sc.attacker.infiltration_city_bonus, 1.0)
+    h_inf = (cb.infiltration_per_day * model.effect.infiltration_cover * infiltrators * urban_bonus * strangled
              * model.infiltration_foliage
              * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
-    h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(a.ratio, 1e-9), float(cb.advance_half_ratio),
-                                                           float(cb.advance_steepness)) * model.defender_boost[r, c]
+    h_counter = cb.counterattack_max_per_day * hill(1.0 / np.maximum(a.ratio, 1e-9), cb.advance_half_ratio,
+                                                           cb.advance_steepness) * model.defender_boost[r, c]
     h_counter *= model.counter_kill_zone / strangled
     engaged_d = Ed.sum(axis=1)
     threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
@@ -301,8 +301,8 @@ def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_pre
     docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
     """
     mech = model.spec.mechanisms
-    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
-                                    float(mech.tempo.assault_share), float(mech.tempo.pause_intensity))
+    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], mech.tempo.cycle_days,
+                                    mech.tempo.assault_share, mech.tempo.pause_intensity)
     engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
     return model.assault_kill_zone * engaged_tempo
 
@@ -316,10 +316,10 @@ def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """
     st = model.spec.mechanisms.strangulation
     state = model.supply_state
-    if float(st.corridor_km) <= 0 or state is None:
+    if st.corridor_km <= 0 or state is None:
         return np.ones(len(r))
     width = 2.0 * kernels.window_max_at(state.bottleneck_km, r, c, model.bottleneck_window // 2)
-    return mechanisms.strangulation_factor(width, float(st.corridor_km), float(st.gain))
+    return mechanisms.strangulation_factor(width, st.corridor_km, st.gain)
 
 
 @dataclass
@@ -359,9 +359,9 @@ def counter_offensive(model) -> CounterResult | None:
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     terrain = model.terrain_defence[model.grid.terrain[r, c]]
     counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd), (model.defender_boost[r, c],),
-                              model.fire_power_per_km[DEFENDER_SIDE], float(cb.attacker_casualty_rate))
+                              model.fire_power_per_km[DEFENDER_SIDE], cb.attacker_casualty_rate)
     holders = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy),
-                    defence_power(model, att, float(cb.posture_defence["hasty"])), (terrain,),
-                    model.fire_power_per_km[ATTACKER_SIDE], float(cb.defender_casualty_rate))
+                    defence_power(model, att, cb.posture_defence["hasty"]), (terrain,),
+                    model.fire_power_per_km[ATTACKER_SIDE], cb.defender_casualty_rate)
     a = assault(model, counter_attackers, holders, cells)
     return CounterResult(cells, a.hazard * model.counter_kill_zone)

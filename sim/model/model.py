@@ -112,7 +112,7 @@ class PokrovskModel(mesa.Model):
     def _start_forces(self) -> None:
         """Every unit of the run as a row of ``forces``; the units present on day 0 deployed as Mesa agents."""
         self.forces = Forces.from_records(self._unit_records())
-        self.def_sigma = np.array([float(self.spec.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
+        self.def_sigma = np.array([self.spec.combat.frontage_km[Echelon(e).label] / 2 for e in self.forces.echelon])
         self.agent_of: dict[int, Unit] = {}
         for i in np.flatnonzero(self.forces.arrival_day == 0):
             self.deploy(int(i), initial=True)
@@ -188,7 +188,7 @@ class PokrovskModel(mesa.Model):
     def deep_candidates(self) -> np.ndarray:
         """Defender-held town cells behind the contact line within infiltration depth."""
         d = self.dist_to_enemy_km
-        depth = float(self.spec.combat.infiltration_depth_km)
+        depth = self.spec.combat.infiltration_depth_km
         return cells_between(self.deep_mask, self.control, _DEF, d, self.grid.cell_km, depth)
 
     def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
@@ -219,7 +219,7 @@ class PokrovskModel(mesa.Model):
         f = self.forces
         own = self.control == (DEFENDER if f.side[i] == DEFENDER_SIDE else ATTACKER)
         placed = [j for j in np.flatnonzero(f.present) if f.side[j] == f.side[i]]
-        sep = 0.5 * float(self.spec.combat.frontage_km[Echelon(f.echelon[i]).label]) if f.side[i] == DEFENDER_SIDE else 1.0
+        sep = 0.5 * self.spec.combat.frontage_km[Echelon(f.echelon[i]).label] if f.side[i] == DEFENDER_SIDE else 1.0
         x, y = self.nearest_cell_xy(f.x[i], f.y[i], own, avoid=[(f.x[j], f.y[j]) for j in placed], min_sep=sep)
         if x is None:
             f.posture[i] = GONE
@@ -237,16 +237,16 @@ class PokrovskModel(mesa.Model):
         sc = self.spec
         records: list[UnitRecord] = []
         for side, spec in ((DEFENDER_SIDE, sc.forces.defender), (ATTACKER_SIDE, sc.forces.attacker)):
-            weights = np.array([float(u.weight) for u in spec.units for _ in range(u.count)])
+            weights = np.array([u.weight for u in spec.units for _ in range(u.count)])
             shares = weights / weights.sum()
             k = 0
             for u in spec.units:
                 for n in range(u.count):
-                    records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
+                    records.append(self._record(side, u, spec.personnel * shares[k], 0, u.count, n))
                     k += 1
             for a in spec.arrivals:
                 for n in range(a.count):
-                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+                    records.append(self._record(side, a, a.personnel, a.day, a.count, n, source="arrival"))
         return self.option.enter(self, records)
 
     def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
@@ -257,7 +257,7 @@ class PokrovskModel(mesa.Model):
             posture = RESERVE
         elif side == ATTACKER_SIDE:
             arm = {Arm.NE.label: NE, Arm.SW.label: SW, Arm.FRONT.label: FRONT}.get(sector, CENTRE)
-            arms = int(self.spec.attacker.pincer_arms)
+            arms = self.spec.attacker.pincer_arms
             if (arm == SW and arms < 2) or (arm == NE and arms < 1):
                 arm = FRONT  # an arm not used presses frontally in its own sector
         name = spec.name if count == 1 else f"{spec.name} {n + 1}"

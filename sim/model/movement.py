@@ -60,19 +60,19 @@ def _seal_wedges(model) -> int:
     :func:`mechanisms.sealing_hazard`, less where the attacker's drones fly.
     """
     seal = model.spec.mechanisms.sealing
-    if float(seal.min_support) <= 0 or float(seal.retake_per_day) <= 0:
+    if seal.min_support <= 0 or seal.retake_per_day <= 0:
         return 0
     control = model.control
     # active & open_ground & ((attacker-held & touches(defender-held)) | contested), in np.argwhere order
     cells = border_cells(control, model.open_active, _ATT, _DEF, True, _CON)
     if len(cells) == 0:
         return 0
-    radius = int(round(float(seal.radius_km) / model.grid.cell_km))
+    radius = int(round(seal.radius_km / model.grid.cell_km))
     r, c = cells[:, 0], cells[:, 1]
     # mechanisms.wedge_support read at the candidates (box_mean_at: its square means, only the rows needed)
     support = (kernels.box_mean_at(control, _ATT, radius, r, c) if radius > 0
                else mechanisms.wedge_support(control == ATTACKER, radius)[r, c])
-    hazard = mechanisms.sealing_hazard(support, float(seal.min_support), float(seal.retake_per_day),
+    hazard = mechanisms.sealing_hazard(support, seal.min_support, seal.retake_per_day,
                                        model.counter_kill_zone)
     # a hit cell steps back: attacker-held -> contested -> defender-held
     return kernels.retake_cells(control, cells, model.rng.random(len(cells)), capture_probability(hazard), _ATT, _CON, _DEF)
@@ -89,9 +89,9 @@ def _run_through_gaps(model, result: ContactResult | None) -> int:
     leaves is thin, so mechanism 3 cuts it off and retakes it.
     """
     runs = model.spec.mechanisms.runs
-    if float(runs.per_day) <= 0 or result is None or len(result.cells) == 0:
+    if runs.per_day <= 0 or result is None or len(result.cells) == 0:
         return 0
-    hazard = mechanisms.run_hazard(result.infiltrators, result.gap, float(runs.min_gap), float(runs.per_day),
+    hazard = mechanisms.run_hazard(result.infiltrators, result.gap, runs.min_gap, runs.per_day,
                                    model.infiltration_foliage)
     started = result.cells[model.rng.random(len(result.cells)) < capture_probability(hazard)]
     if len(started) == 0:
@@ -100,13 +100,13 @@ def _run_through_gaps(model, result: ContactResult | None) -> int:
     passable = model.active & model.open_ground & (control == DEFENDER)
     f = model.forces
     dfd = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & f.present)
-    steps = int(round(float(runs.depth_km) / model.grid.cell_km))
+    steps = int(round(runs.depth_km / model.grid.cell_km))
     changed = 0
     for start in started[model.open_ground[started[:, 0], started[:, 1]]]:
         path = np.array(mechanisms.run_path(start, model.dist_to_enemy_km, passable, steps))
         xy = model.cell_xy(path)
         near = np.hypot(xy[:, None, 0] - f.x[None, dfd], xy[:, None, 1] - f.y[None, dfd]).min(axis=1, initial=np.inf)
-        blocked = np.flatnonzero(near < float(runs.blocked_km))
+        blocked = np.flatnonzero(near < runs.blocked_km)
         path = path[: blocked[0]] if blocked.size else path
         if len(path):
             control[path[:, 0], path[:, 1]] = ATTACKER
@@ -127,7 +127,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     """
     sc = model.spec
     cover = model.effect.infiltration_cover
-    depth = float(sc.combat.infiltration_depth_km)
+    depth = sc.combat.infiltration_depth_km
     if cover <= 1.0 or depth <= 0 or result is None or len(model.contact_cells) == 0:
         return 0
     cand = model.deep_candidates()
@@ -136,7 +136,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     r, c = cand[:, 0], cand[:, 1]
     d = model.dist_to_enemy_km[r, c]
     nearest = model.nearest_contact(model.cell_xy(cand))
-    hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
+    hazard = (sc.combat.infiltration_per_day * (cover - 1.0) * sc.attacker.infiltration_city_bonus
               * result.infiltrators[nearest] * model.infiltration_gap_floor * np.exp(-d / depth))
     hit = model.rng.random(len(cand)) < capture_probability(hazard)
     model.control[r[hit], c[hit]] = CONTESTED
@@ -185,7 +185,7 @@ def displace_defenders(model) -> None:
     if not (lost | cut_off).any():
         return
     linked = held & ~state.pocket if state is not None else held
-    reach = float(model.spec.defender.fallback_km)
+    reach = model.spec.defender.fallback_km
     for i, was_lost in zip(idx[lost | cut_off], lost[lost | cut_off]):
         x, y = model.nearest_cell_xy(f.x[i], f.y[i], linked)
         if x is not None and np.hypot(x - f.x[i], y - f.y[i]) <= reach:
@@ -204,6 +204,6 @@ def move_toward_targets(model) -> None:
     moving = f.present & np.isfinite(f.target_x) & (f.posture != WITHDRAW)
     if not moving.any():
         return
-    speed = float(model.spec.attacker.move_km_per_day) * model.effect.mobility
+    speed = model.spec.attacker.move_km_per_day * model.effect.mobility
     kernels.move_units(f.x, f.y, f.target_x, f.target_y, moving, f.side == ATTACKER_SIDE, model.control, _ATT, _DEF,
                        model.grid.road, speed, model.grid.cell_km)
