@@ -376,3 +376,22 @@ def test_schema_numbers_read_as_python_numbers():
     concrete, drawn = sample(doc.scenario, np.random.SeedSequence(1))
     assert "weather.fog_frequency" in drawn  # an uncertain input, drawn to a float
     assert type(concrete.combat.advance_max_per_day) is float and type(concrete.weather.fog_frequency) is float
+
+
+def test_front_choices_with_the_hypot_bound_are_the_full_searches():
+    """kernels.spread_along_front and nearest_front skip a cell whose bound already loses; on grids
+    full of ties (units on cell centres too) they still choose what the numpy searches choose."""
+    from tests.test_kernels import spread_by_numpy
+
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        cell_km = float(rng.choice([0.5, 1.0, 2.0]))
+        fxy = (np.unique(rng.integers(0, 60, (int(rng.integers(1, 250)), 2)), axis=0) + 0.5) * cell_km
+        units = (rng.integers(0, 60, (int(rng.integers(1, 30)), 2)) + rng.choice([0.5, 0.0, 0.37])) * cell_km
+        objective = tuple((rng.integers(0, 60, 2) + 0.5) * cell_km)
+        spacing = float(rng.choice([0.0, 0.5, 1.0, 2.5, 10.0])) * cell_km
+        fx, fy = fxy[:, 0].copy(), fxy[:, 1].copy()
+        got = kernels.spread_along_front(fx, fy, units[:, 0].copy(), units[:, 1].copy(), *objective, spacing)
+        assert list(got) == spread_by_numpy(fxy, units, objective, spacing), trial
+        want = [int(np.argmin(np.hypot(fx - x, fy - y))) for x, y in units]
+        assert list(kernels.nearest_front(fx, fy, units[:, 0].copy(), units[:, 1].copy())) == want, trial

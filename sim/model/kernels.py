@@ -462,13 +462,24 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def _below_hypot(dx: float, dy: float) -> float:
+    """A number no larger than ``np.hypot(dx, dy)``: the longer leg, less a relative 1e-12 (libm's hypot is
+    within an ulp of the true length, which is at least the longer leg). A candidate whose bound already
+    loses is passed over without its ``hypot``, so the choices below are those of the full search."""
+    return max(abs(dx), abs(dy)) * (1.0 - 1e-12)
+
+
+@njit(cache=True)
 def nearest_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
     """For each unit, the index of the nearest front cell (first of equals): the frontal pressure order."""
     out = np.empty(ux.shape[0], np.int64)
     for i in range(ux.shape[0]):
         best, j = np.inf, 0
         for k in range(fx.shape[0]):
-            d = np.hypot(fx[k] - ux[i], fy[k] - uy[i])
+            dx, dy = fx[k] - ux[i], fy[k] - uy[i]
+            if _below_hypot(dx, dy) >= best:
+                continue  # np.hypot(dx, dy) >= best: not nearer
+            d = np.hypot(dx, dy)
             if d < best:
                 best, j = d, k
         out[i] = j
@@ -484,7 +495,8 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
     its own distance to it``, among cells not within ``spacing_km`` of a cell already
     taken by an earlier unit of the arm; when every cell is taken, the spacing starts
     over. (docs/ODD.md, "Attacker commander"; the numpy form it replaces is in
-    tests/test_kernels.py.)
+    tests/test_kernels.py.) A cell whose score cannot beat the best so far, by the bound
+    :func:`_below_hypot`, is passed over without its ``hypot``: the same choices.
     """
     n = fx.shape[0]
     d_obj = np.empty(n)
@@ -495,14 +507,19 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
     for i in range(ux.shape[0]):
         best, j = np.inf, 0
         for k in range(n):
-            score = d_obj[k] + 0.3 * np.hypot(fx[k] - ux[i], fy[k] - uy[i]) + (1e6 if taken[k] else 0.0)
+            dx, dy = fx[k] - ux[i], fy[k] - uy[i]
+            penalty = 1e6 if taken[k] else 0.0
+            if d_obj[k] + 0.3 * _below_hypot(dx, dy) + penalty >= best:
+                continue  # its score is at least that: not better
+            score = d_obj[k] + 0.3 * np.hypot(dx, dy) + penalty
             if score < best:
                 best, j = score, k
         out[i] = j
         all_taken = True
         for k in range(n):
-            if np.hypot(fx[k] - fx[j], fy[k] - fy[j]) < spacing_km:
-                taken[k] = True
+            if not taken[k]:
+                dx, dy = fx[k] - fx[j], fy[k] - fy[j]
+                taken[k] = _below_hypot(dx, dy) < spacing_km and np.hypot(dx, dy) < spacing_km
             all_taken = all_taken and taken[k]
         if all_taken:
             taken[:] = False
