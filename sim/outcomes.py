@@ -61,7 +61,7 @@ import numpy as np
 
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.glue import side_tallies
-from sim.model.kernels import control_tally, edt_km, new_ground
+from sim.model.kernels import control_tally, distance_to_nearest, new_ground
 from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
@@ -127,16 +127,19 @@ class BreakthroughProbe:
         if r0 < 0:
             return
         m = int(np.ceil(BREAKTHROUGH_KM / self.cell_km)) + 2
-        box = (slice(max(r0 - m, 0), r1 + m + 1), slice(max(c0 - m, 0), c1 + m + 1))
-        old = past[box]
-        if not old.any():
+        rows, cols = held.shape
+        r_lo, r_hi, c_lo, c_hi = max(r0 - m, 0), min(r1 + m + 1, rows), max(c0 - m, 0), min(c1 + m + 1, cols)
+        if not past[r_lo:r_hi, c_lo:c_hi].any():
             return
-        dist = edt_km(~old, self.cell_km)  # scipy's distance_transform_edt(~old) x cell_km (old has a cell)
-        depth = float(dist[new[box]].max())
+        # the new cells' distance to the older front inside the box (edt_km(~past[box]) read at them)
+        cells = np.argwhere(new)
+        dist = distance_to_nearest(cells, past, r_lo, r_hi, c_lo, c_hi, self.cell_km)
+        depth = float(dist.max())
         if depth < BREAKTHROUGH_KM:
             return
         beyond = np.zeros_like(new)
-        beyond[box] = new[box] & (dist >= WEDGE_BEYOND_KM)   # the wedge, not the creeping edge of the front
+        wedge = cells[dist >= WEDGE_BEYOND_KM]   # the wedge, not the creeping edge of the front
+        beyond[wedge[:, 0], wedge[:, 1]] = True
         ongoing = self._last_event_day is not None and day - self._last_event_day <= 2 * BREAKTHROUGH_DAYS
         if not ongoing:
             self.events += 1

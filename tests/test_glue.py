@@ -395,3 +395,75 @@ def test_front_choices_with_the_hypot_bound_are_the_full_searches():
         assert list(got) == spread_by_numpy(fxy, units, objective, spacing), trial
         want = [int(np.argmin(np.hypot(fx - x, fy - y))) for x, y in units]
         assert list(kernels.nearest_front(fx, fy, units[:, 0].copy(), units[:, 1].copy())) == want, trial
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(bool, shapes), st.data(), st.sampled_from([0.5, 1.0, 2.0]))
+def test_distance_to_nearest_reads_the_distance_transform_of_the_box(mask, data, cell_km):
+    rows, cols = mask.shape
+    r_lo, c_lo = data.draw(st.integers(0, rows - 1)), data.draw(st.integers(0, cols - 1))
+    r_hi, c_hi = data.draw(st.integers(r_lo + 1, rows)), data.draw(st.integers(c_lo + 1, cols))
+    box = mask[r_lo:r_hi, c_lo:c_hi]
+    if not box.any() or box.all():
+        return
+    cells = np.argwhere(~box) + [r_lo, c_lo]
+    want = kernels.edt_km(~box, cell_km)[cells[:, 0] - r_lo, cells[:, 1] - c_lo]
+    assert np.array_equal(want, ndimage.distance_transform_edt(~box)[cells[:, 0] - r_lo, cells[:, 1] - c_lo] * cell_km)
+    assert np.array_equal(kernels.distance_to_nearest(cells, mask, r_lo, r_hi, c_lo, c_hi, cell_km), want)
+
+
+def test_breakthrough_probe_finds_what_the_whole_box_transform_found():
+    """BreakthroughProbe reads the new cells' distances only (kernels.distance_to_nearest); the probe as it
+    was (the distance transform of the whole box) finds the same events, days, depths and wedges."""
+    from sim.outcomes import BREAKTHROUGH_KM, WEDGE_BEYOND_KM, BreakthroughProbe
+
+    class WholeBox(BreakthroughProbe):
+        def _check(self, day, past, held):
+            new = held & ~past
+            if self.active is not None:
+                new &= self.active
+            if not new.any():
+                return
+            rows, cols = np.flatnonzero(new.any(axis=1)), np.flatnonzero(new.any(axis=0))
+            m = int(np.ceil(BREAKTHROUGH_KM / self.cell_km)) + 2
+            box = (slice(max(rows[0] - m, 0), rows[-1] + m + 1), slice(max(cols[0] - m, 0), cols[-1] + m + 1))
+            if not past[box].any():
+                return
+            dist = kernels.edt_km(~past[box], self.cell_km)
+            depth = float(dist[new[box]].max())
+            if depth < BREAKTHROUGH_KM:
+                return
+            beyond = np.zeros_like(new)
+            beyond[box] = new[box] & (dist >= WEDGE_BEYOND_KM)
+            if not (self._last_event_day is not None and day - self._last_event_day <= 14):
+                self.events += 1
+            if self.events == 1:
+                if self.first_day is None:
+                    self.first_day, self.wedge = day, np.zeros_like(held)
+                self.depth_km = max(self.depth_km, depth)
+                self.wedge |= beyond
+            self._last_event_day = day
+
+    rng = np.random.default_rng(9)
+    events = 0
+    for trial in range(40):
+        shape = (int(rng.integers(20, 70)), int(rng.integers(20, 70)))
+        active = rng.random(shape) < 0.97 if trial % 2 else None
+        probes = [cls(float(rng.choice([0.5, 1.0])) if trial % 3 else 1.0, active) for cls in (BreakthroughProbe, WholeBox)]
+        probes[1].cell_km = probes[0].cell_km
+        held = np.zeros(shape, bool)
+        held[:, : shape[1] // 4] = True
+        for day in range(60):
+            held = held.copy()
+            r, c = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+            held[max(r - 1, 0): r + 2, : c if rng.random() < 0.2 else min(c, shape[1] // 4 + day // 3)] = True
+            held[rng.random(shape) < 0.01] = rng.random() < 0.5
+            for p in probes:
+                p.feed(day, held)
+        a, b = probes
+        assert (a.events, a.first_day, a.depth_km) == (b.events, b.first_day, b.depth_km)
+        share_a, share_b = a.retaken(held), b.retaken(held)
+        assert share_a == share_b or (np.isnan(share_a) and np.isnan(share_b))
+        assert (a.wedge is None and b.wedge is None) or np.array_equal(a.wedge, b.wedge)
+        events += a.events
+    assert events > 0

@@ -457,6 +457,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     cells = np.zeros((1, 2), np.int64)
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
+    distance_to_nearest(cells, mask, 0, 3, 0, 3, 1.0)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
@@ -786,3 +787,28 @@ def retake_cells(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p: np.nd
             elif control[r, c] == contested:
                 control[r, c] = defender
     return n
+
+
+@njit(cache=True)
+def distance_to_nearest(cells: np.ndarray, mask: np.ndarray, r_lo: int, r_hi: int, c_lo: int, c_hi: int,
+                        cell_km: float) -> np.ndarray:
+    """For each of ``cells`` (inside the box ``[r_lo, r_hi) x [c_lo, c_hi)``, none of them in ``mask``), the
+    distance (km) to the nearest ``mask`` cell of the box: ``edt_km(~mask[box], cell_km)`` read at those
+    cells, without the rest of the box (at least one ``mask`` cell in the box). Rings of growing
+    Chebyshev radius are searched until no cell farther out can be nearer (exact squared integers)."""
+    out = np.empty(cells.shape[0])
+    for k in range(cells.shape[0]):
+        r0, c0 = cells[k, 0], cells[k, 1]
+        best = np.int64(1) << 62
+        radius = 1
+        while radius * radius < best:
+            for r in range(max(r0 - radius, r_lo), min(r0 + radius + 1, r_hi)):
+                edge = abs(r - r0) == radius  # the ring's top or bottom row: all of it; else its two ends
+                for c in range(max(c0 - radius, c_lo), min(c0 + radius + 1, c_hi)):
+                    if (edge or abs(c - c0) == radius) and mask[r, c]:
+                        best = min(best, (r - r0) * (r - r0) + (c - c0) * (c - c0))
+            if r0 - radius <= r_lo and r0 + radius >= r_hi - 1 and c0 - radius <= c_lo and c0 + radius >= c_hi - 1:
+                break  # the whole box searched
+            radius += 1
+        out[k] = np.sqrt(np.float64(best)) * cell_km
+    return out
