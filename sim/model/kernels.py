@@ -530,30 +530,33 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
 @njit(cache=True)
 def control_tally(control: np.ndarray, attacker: int, defender: int, city: np.ndarray, advance_from: np.ndarray,
                   next_line: np.ndarray):
-    """The day's record of the control grid in one pass: ``(held, counts, city_share, advance_km, next_line_hit)``.
+    """The day's record of the control grid: ``(held, counts, city_share, advance_km, next_line_hit)``.
 
     ``held = control == attacker``; ``counts = np.bincount(control.ravel(), minlength=3)`` (codes 0..2);
     ``city_share = (control[city] == defender).mean()`` (nan for an empty city); ``advance_km =
     advance_from[held].max()`` (-inf when nothing is held); ``next_line_hit = (held & next_line).any()``.
+    (Two flat passes: counting, then the held cells; without branches the first one vectorises.)
     """
     rows, cols = control.shape
-    held = np.empty((rows, cols), np.bool_)
-    counts = np.zeros(3, np.int64)
-    city_def, city_n = 0, 0
+    flat, in_city = control.ravel(), city.ravel()
+    held = np.empty(rows * cols, np.bool_)
+    n0, n1, n2, city_def, city_n = 0, 0, 0, 0, 0
+    for i in range(rows * cols):
+        v = flat[i]
+        held[i] = v == attacker
+        n0 += v == 0
+        n1 += v == 1
+        n2 += v == 2
+        city_n += in_city[i]
+        city_def += in_city[i] and v == defender
     advance, hit = -np.inf, False
-    for r in range(rows):
-        for c in range(cols):
-            v = control[r, c]
-            counts[v] += 1
-            held[r, c] = v == attacker
-            if city[r, c]:
-                city_n += 1
-                city_def += v == defender
-            if v == attacker:
-                advance = max(advance, advance_from[r, c])
-                hit = hit or next_line[r, c]
+    far, line = advance_from.ravel(), next_line.ravel()
+    for i in range(rows * cols):
+        if held[i]:
+            advance = max(advance, far[i])
+            hit = hit or line[i]
     share = city_def / city_n if city_n else np.nan
-    return held, counts, share, advance, hit
+    return held.reshape(rows, cols), np.array([n0, n1, n2]), share, advance, hit
 
 
 @njit(cache=True)
@@ -561,12 +564,15 @@ def new_ground(held: np.ndarray, past: np.ndarray, active: np.ndarray):
     """``new = held & ~past & active`` and its bounding rows and columns ``(new, r0, r1, c0, c1)``
     (the first and last of ``np.flatnonzero(new.any(axis=1))`` and of ``axis=0``; ``r0 = -1`` when nothing is new)."""
     rows, cols = held.shape
-    new = np.zeros((rows, cols), np.bool_)
+    flat = np.empty(rows * cols, np.bool_)
+    h, p, a = held.ravel(), past.ravel(), active.ravel()
+    for i in range(rows * cols):
+        flat[i] = h[i] and not p[i] and a[i]
+    new = flat.reshape(rows, cols)
     r0, r1, c0, c1 = -1, -1, cols, -1
     for r in range(rows):
         for c in range(cols):
-            if held[r, c] and not past[r, c] and active[r, c]:
-                new[r, c] = True
+            if new[r, c]:
                 if r0 < 0:
                     r0 = r
                 r1 = r
