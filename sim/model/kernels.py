@@ -270,7 +270,7 @@ def probe_network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.nda
                 level[r, c] = k
             elif control_def[r, c]:
                 d = dist_km[r, c]
-                q = 0
+                q = k if k > 0 and widths[k - 1] <= d else 0  # deep cells (most) reach every width at once
                 while q < k and widths[q] <= d:
                     q += 1
                 level[r, c] = q
