@@ -467,3 +467,33 @@ def test_breakthrough_probe_finds_what_the_whole_box_transform_found():
         assert (a.wedge is None and b.wedge is None) or np.array_equal(a.wedge, b.wedge)
         events += a.events
     assert events > 0
+
+
+def test_replacements_are_the_numpy_replacements():
+    rng = np.random.default_rng(10)
+    for trial in range(300):
+        n = int(rng.integers(1, 60))
+        start = rng.random(n) * 3000
+        personnel = start * rng.choice([0.5, 1.0, 1.2], n) * rng.random(n)
+        units = np.flatnonzero(rng.random(n) < 0.7)
+        budget = float(rng.choice([1.0, 50.0, 1e6]))
+        want = personnel.copy()
+        deficit = np.clip(start[units] - want[units], 0.0, None)
+        need = deficit.sum()
+        got_any, got_total = glue.replacements(units, start, personnel, budget)
+        if need <= 0:
+            assert not got_any and np.array_equal(personnel, want)
+            continue
+        given = deficit * min(1.0, budget / need)
+        want[units] += given
+        assert got_any and got_total == given.sum() and np.array_equal(personnel, want), trial
+
+
+@settings(max_examples=200, deadline=None)
+@given(controls, st.data())
+def test_same_cells_is_array_equal(control, data):
+    other = control.copy()
+    if data.draw(st.booleans()):
+        r, c = data.draw(st.integers(0, control.shape[0] - 1)), data.draw(st.integers(0, control.shape[1] - 1))
+        other[r, c] = data.draw(st.integers(0, 2))
+    assert kernels.same_cells(control, other) == np.array_equal(control, other)

@@ -17,6 +17,7 @@ from sim.model.agents import (
     ATTACKER_SIDE, DEFENDER_SIDE, GONE,
 )
 from sim.model import mechanisms
+from sim.model.glue import replacements
 
 
 # ----------------------------------------------------------------- cohesion
@@ -66,11 +67,8 @@ def arrivals(model) -> None:
         idx = np.flatnonzero(f.side_mask(side) & ~f.in_pocket)  # nothing reaches a cut-off unit
         if idx.size == 0:
             continue
-        deficit = np.clip(f.start_personnel[idx] - f.personnel[idx], 0.0, None)
-        need = deficit.sum()
-        if need <= 0:
-            continue
-        given = deficit * min(1.0, budget / need)
-        f.personnel[idx] += given
-        model.arrived_total[side] += given.sum()
+        # each unit gets its deficit (start strength less personnel), all scaled down to the budget
+        given_any, given = replacements(idx, f.start_personnel, f.personnel, budget)
+        if given_any:
+            model.arrived_total[side] += given
 

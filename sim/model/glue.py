@@ -199,6 +199,28 @@ def book_losses(units: np.ndarray, losses: np.ndarray, cap_share: float, personn
         losses_today[side[i]] += lost
 
 
+@njit(cache=True)
+def replacements(units: np.ndarray, start: np.ndarray, personnel: np.ndarray, budget: float):
+    """A side's replacements, in place: ``(given_any, given_total)``. With ``deficit = np.clip(start[units] -
+    personnel[units], 0.0, None)`` and ``need = deficit.sum()``: nothing when ``need <= 0``; else ``given =
+    deficit * min(1.0, budget / need)``, ``personnel[units] += given`` and ``given_total = given.sum()``."""
+    n = units.shape[0]
+    deficit = np.empty(n)
+    for k in range(n):
+        d = start[units[k]] - personnel[units[k]]
+        deficit[k] = d if (d >= 0.0 or d != d) else 0.0   # np.maximum(d, 0.0)
+    need = pairwise_sum(deficit)
+    if need <= 0:
+        return False, 0.0
+    share = budget / need
+    share = share if share < 1.0 else 1.0   # Python's min(1.0, share)
+    given = np.empty(n)
+    for k in range(n):
+        given[k] = deficit[k] * share
+        personnel[units[k]] += given[k]
+    return True, pairwise_sum(given)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -208,5 +230,6 @@ def warm_up() -> None:
     side_tallies(code, yes, yes, one, one, one, 0, 1, np.zeros(1))
     front_distance(one, one, np.ones((1, 2)))
     book_losses(np.zeros(1, np.int64), one, 0.5, one.copy(), one.copy(), code, np.zeros(2))
+    replacements(np.zeros(1, np.int64), one, one.copy(), 1.0)
     engaged_personnel(np.ones((1, 1)), one, one, 1.0)
     gauss_exponent(one, one, one, np.ones((1, 2)))

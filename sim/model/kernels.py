@@ -458,6 +458,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
     distance_to_nearest(cells, mask, 0, 3, 0, 3, 1.0)
+    same_cells(control, control)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
@@ -818,3 +819,13 @@ def distance_to_nearest(cells: np.ndarray, mask: np.ndarray, r_lo: int, r_hi: in
             radius += 1
         out[k] = np.sqrt(np.float64(best)) * cell_km
     return out
+
+
+@njit(cache=True)
+def same_cells(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal(a, b)`` for two grids of one shape, stopping at the first difference."""
+    fa, fb = a.ravel(), b.ravel()
+    for i in range(fa.shape[0]):
+        if fa[i] != fb[i]:
+            return False
+    return True

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells, cell_centres, cells_between, nearest_cell
+from sim.model.kernels import border_cells, cell_centres, cells_between, nearest_cell, same_cells
 from sim.model.glue import book_losses, front_distance
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
@@ -162,7 +162,7 @@ class PokrovskModel(mesa.Model):
         """Contact cells in the active sector: defender-held cells touching ground the defender
         does not hold, and every contested cell (both sides are in it)."""
         control = self.control
-        if self._front_of is not None and np.array_equal(self._front_of, control):
+        if self._front_of is not None and same_cells(self._front_of, control):
             return  # nothing changed hands since the last call (the evening's front is the morning's)
         self._front_of = control.copy()
         # a contested cell is always a contact: both sides are in it
