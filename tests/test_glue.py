@@ -497,3 +497,18 @@ def test_same_cells_is_array_equal(control, data):
         r, c = data.draw(st.integers(0, control.shape[0] - 1)), data.draw(st.integers(0, control.shape[1] - 1))
         other[r, c] = data.draw(st.integers(0, 2))
     assert kernels.same_cells(control, other) == np.array_equal(control, other)
+
+
+@settings(max_examples=300, deadline=None)
+@given(controls, st.data())
+def test_clear_unmanned_is_the_labelled_pockets(control, data):
+    pocket = data.draw(arrays(bool, control.shape))
+    manned = np.argwhere(data.draw(arrays(bool, control.shape)) & data.draw(arrays(bool, control.shape)))  # sparse
+    labels, n = ndimage.label(pocket & (control != 1), structure=ndimage.generate_binary_structure(2, 1))
+    under = np.unique(labels[manned[:, 0], manned[:, 1]]) if len(manned) else np.zeros(0, int)
+    empty = (labels > 0) & ~np.isin(labels, under[under > 0])
+    want = control.copy()
+    want[empty] = 1
+    got = control.copy()
+    assert kernels.clear_unmanned(pocket, got, 1, manned.astype(np.int64)) == empty.sum()
+    assert np.array_equal(got, want)

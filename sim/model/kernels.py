@@ -459,6 +459,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     retake_cells(control, cells, one, one, 1, 2, 0)
     distance_to_nearest(cells, mask, 0, 3, 0, 3, 1.0)
     same_cells(control, control)
+    clear_unmanned(mask, control.copy(), 1, cells)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
@@ -829,3 +830,24 @@ def same_cells(a: np.ndarray, b: np.ndarray) -> bool:
         if fa[i] != fb[i]:
             return False
     return True
+
+
+@njit(cache=True)
+def clear_unmanned(pocket: np.ndarray, control: np.ndarray, attacker: int, manned: np.ndarray) -> int:
+    """In place: every 4-connected component of ``pocket & (control != attacker)`` that holds none of the
+    ``manned`` cells becomes attacker-held; returns how many cells did. (Labelling the components with
+    ``scipy.ndimage.label`` and keeping the labels under the manned cells gives the same cells: which
+    component a cell is in does not depend on how the components are numbered.)"""
+    rows, cols = control.shape
+    region = np.empty((rows, cols), np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            region[r, c] = pocket[r, c] and control[r, c] != attacker
+    held = reach(region, manned)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if region[r, c] and not held[r, c]:
+                control[r, c] = attacker
+                n += 1
+    return n

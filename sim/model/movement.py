@@ -153,16 +153,10 @@ def clear_empty_pockets(model) -> int:
     state = model.supply_state
     if state is None or not state.pocket.any():
         return 0
-    labels, n = ndimage.label(state.pocket & (model.control != ATTACKER), structure=FOUR)
-    if n == 0:
-        return 0
     f = model.forces
-    idx = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
-    r, c = model.cells_of(idx)
-    manned = np.unique(labels[r, c])
-    empty = (labels > 0) & ~np.isin(labels, manned[manned > 0])
-    model.control[empty] = ATTACKER
-    return int(empty.sum())
+    r, c = model.cells_of(np.flatnonzero(f.side_mask(DEFENDER_SIDE)))
+    # the pockets' 4-connected parts (not attacker-held) with no defender unit in them
+    return kernels.clear_unmanned(state.pocket, model.control, _ATT, np.column_stack((r, c)).astype(np.int64))
 
 
 def displace_defenders(model) -> None:
