@@ -11,7 +11,6 @@ from operator import attrgetter
 
 import mesa
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
@@ -32,7 +31,6 @@ from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 from sim.theater.spec import Theater
 from sim.vocab import Arm, Echelon, UnitKind, Weather
 
-FOUR = ndimage.generate_binary_structure(2, 1)
 # the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
 _DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
 

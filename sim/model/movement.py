@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from sim.model import mechanisms
 from sim.model import kernels
@@ -22,7 +21,6 @@ from sim.model.kernels import border_cells
 from sim.model.agents import ATTACKER, ATTACKER_SIDE, CONTESTED, DEFENDER, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
 
-FOUR = ndimage.generate_binary_structure(2, 1)
 # the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
 _DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
 
