@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
+from sim.model.agents import ATTACKER_INT as _ATT, ATTACKER_SIDE, DEFENDER_INT as _DEF, DEFENDER_SIDE
 from sim.model.glue import side_tallies
 from sim.model.kernels import control_tally, distance_to_nearest, new_ground
 from sim.vocab import Weather
@@ -71,7 +71,6 @@ TIMESERIES_FLOAT = (
     "defender_area_km2", "attacker_area_km2", "contested_area_km2", "corridor_km",
     "defender_sorties", "attacker_sorties", "supply_index", "city_held_share", "pocket_personnel",
 )
-_DEF, _ATT = int(DEFENDER), int(ATTACKER)                        # plain ints for the compiled tallies
 _DEF_SIDE, _ATT_SIDE = int(DEFENDER_SIDE), int(ATTACKER_SIDE)
 FALL_DAY_PREFIX = "fall_day."   # runs.parquet: one column per settlement, ``fall_day.<Settlement>``
 

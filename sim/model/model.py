@@ -27,12 +27,10 @@ from sim.scenario import Scenario, sample
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
+from sim.theater.grid import ATTACKER, DEFENDER
 from sim.theater.spec import Theater
 from sim.vocab import Arm, Echelon, UnitKind, Weather
-
-# the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
-_DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
+from sim.model.agents import ATTACKER_INT as _ATT, CONTESTED_INT as _CON, DEFENDER_INT as _DEF
 
 
 class PokrovskModel(mesa.Model):

@@ -21,8 +21,7 @@ from sim.model.kernels import border_cells
 from sim.model.agents import ATTACKER, ATTACKER_SIDE, CONTESTED, DEFENDER, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
 
-# the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
-_DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
+from sim.model.agents import ATTACKER_INT as _ATT, CONTESTED_INT as _CON, DEFENDER_INT as _DEF
 
 
 def change_control(model, result: ContactResult | None, counter: CounterResult | None = None) -> int:
