@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from sim.model import kernels
-from sim.model.agents import ATTACKER, ATTACKER_SIDE, DEFENDER, DEFENDER_SIDE
+from sim.model.agents import ATTACKER, ATTACKER_INT, ATTACKER_SIDE, DEFENDER, DEFENDER_SIDE
 
 # half-widths (km) at which the corridor is probed; widths above the last are "wide open"
 HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0)
@@ -137,7 +137,7 @@ def _defender_supply(model, state: SupplyState, rng_km: float, relief: float) ->
     if d.size == 0:
         return
     interdiction = sc.drones.attacker.interdiction * model.fire_intensity[ATTACKER_SIDE]
-    kernels.defender_supply(d, f.x, f.y, f.in_pocket, f.supply, model.control, int(ATTACKER), state.pocket,
+    kernels.defender_supply(d, f.x, f.y, f.in_pocket, f.supply, model.control, ATTACKER_INT, state.pocket,
                             state.bottleneck_km, model.bottleneck_window // 2, state.road_served, model.grid.cell_km,
                             rng_km, interdiction, relief, lg.offroad_supply * model.effect.mobility,
                             lg.pocket_supply_loss_per_day, lg.resupply_per_day)
