@@ -512,3 +512,25 @@ def test_clear_unmanned_is_the_labelled_pockets(control, data):
     got = control.copy()
     assert kernels.clear_unmanned(pocket, got, 1, manned.astype(np.int64)) == empty.sum()
     assert np.array_equal(got, want)
+
+
+def test_contact_hazards_are_the_numpy_products():
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(rng.integers(1, 200))
+        hazard, strangled, intensity = rng.random(n), 1 + rng.random(n) * 12, rng.random(n)
+        infiltrators, gap, hill_ = rng.random(n) * 2, rng.random(n), rng.random(n)
+        urban = rng.random(n) < 0.4
+        cells = np.argwhere(np.ones((20, 20), bool))[rng.permutation(400)[:n]]  # distinct cells of a 20 x 20 grid
+        boost = rng.random((20, 20)) * 2
+        bonus, ipd, cover, foliage, floor_, cmax, kz = (float(v) for v in rng.random(7) * 3)
+        want_attack = hazard * strangled
+        want_attack *= intensity
+        want_inf = (ipd * cover * infiltrators * np.where(urban, bonus, 1.0) * strangled * foliage
+                    * (floor_ + (1 - floor_) * gap))
+        want_counter = cmax * hill_ * boost[cells[:, 0], cells[:, 1]]
+        want_counter *= kz / strangled
+        got = glue.contact_hazards(hazard, strangled, intensity, infiltrators, urban, bonus, gap, ipd * cover, foliage,
+                                   floor_, cmax, hill_, boost, cells, kz)
+        for g, w in zip(got, (want_attack, want_inf, want_counter)):
+            assert np.array_equal(g, w), trial

@@ -165,6 +165,7 @@ class Assault:
     hazard: np.ndarray                 # daily hazard that the attacking party wins the cell (before kill zones)
     attacker_losses: np.ndarray        # per unit of the attacking party (before the cap at half its personnel)
     defender_losses: np.ndarray        # per unit of the defending party
+    presence: np.ndarray               # per cell: the attacking party's engaged personnel over an assault party (0..1)
 
 
 def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing=1.0) -> Assault:
@@ -191,7 +192,7 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massin
     def_losses = defending.engaged @ rate_def
     for party, losses in ((attacking, att_losses), (defending, def_losses)):
         model.record_losses(party.units, losses, cap_share=0.5)  # at most half a unit a day
-    return Assault(A, D, ratio, hazard, att_losses, def_losses)
+    return Assault(A, D, ratio, hazard, att_losses, def_losses, presence)
 
 
 def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
@@ -275,20 +276,19 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     Ea, Ed = attackers.engaged, defenders.engaged
     att_present = attackers.at_cells
     gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / cb.min_density_per_km, 0.0, 1.0)
-    presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
+    presence = a.presence
     urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
-    h_attack = a.hazard * strangled
-    h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
+    intensity = _assault_intensity(model, day, attackers.units, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
     infiltrators = mechanisms.spread_along_line(presence * mix, sc.mechanisms.small_groups.spread)
-    urban_bonus = np.where(urban, sc.attacker.infiltration_city_bonus, 1.0)
-    h_inf = (cb.infiltration_per_day * model.effect.infiltration_cover * infiltrators * urban_bonus * strangled
-             * model.infiltration_foliage
-             * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
-    h_counter = cb.counterattack_max_per_day * hill(1.0 / np.maximum(a.ratio, 1e-9), cb.advance_half_ratio,
-                                                           cb.advance_steepness) * model.defender_boost[r, c]
-    h_counter *= model.counter_kill_zone / strangled
+    counter_hill = hill(1.0 / np.maximum(a.ratio, 1e-9), cb.advance_half_ratio, cb.advance_steepness)
+    # the assault's hazard strangled and paced; infiltration through the gaps; the defender's counter hazard
+    h_attack, h_inf, h_counter = glue.contact_hazards(
+        a.hazard, strangled, intensity, infiltrators, urban, sc.attacker.infiltration_city_bonus, gap,
+        cb.infiltration_per_day * model.effect.infiltration_cover, model.infiltration_foliage,
+        model.infiltration_gap_floor, cb.counterattack_max_per_day, counter_hill, model.defender_boost, cells,
+        model.counter_kill_zone)
     engaged_d = Ed.sum(axis=1)
     threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
     return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,

@@ -221,6 +221,28 @@ def replacements(units: np.ndarray, start: np.ndarray, personnel: np.ndarray, bu
     return True, pairwise_sum(given)
 
 
+@njit(cache=True)
+def contact_hazards(hazard: np.ndarray, strangled: np.ndarray, intensity: np.ndarray, infiltrators: np.ndarray,
+                    urban: np.ndarray, urban_bonus: float, gap: np.ndarray, infiltration: float, foliage: float,
+                    gap_floor: float, counter_max: float, counter_hill: np.ndarray, boost: np.ndarray,
+                    cells: np.ndarray, counter_kill_zone: float):
+    """The contact cells' three hazards, each product in numpy's order (``combat._contact_result``):
+
+    ``h_attack = hazard * strangled * intensity``; ``h_inf = infiltration * infiltrators *
+    np.where(urban, urban_bonus, 1.0) * strangled * foliage * (gap_floor + (1 - gap_floor) * gap)``;
+    ``h_counter = counter_max * counter_hill * boost[cells] * (counter_kill_zone / strangled)``.
+    """
+    n = hazard.shape[0]
+    h_attack, h_inf, h_counter = np.empty(n), np.empty(n), np.empty(n)
+    for k in range(n):
+        h_attack[k] = hazard[k] * strangled[k] * intensity[k]
+        bonus = urban_bonus if urban[k] else 1.0
+        h_inf[k] = infiltration * infiltrators[k] * bonus * strangled[k] * foliage * (gap_floor + (1 - gap_floor) * gap[k])
+        h_counter[k] = (counter_max * counter_hill[k] * boost[cells[k, 0], cells[k, 1]]
+                        * (counter_kill_zone / strangled[k]))
+    return h_attack, h_inf, h_counter
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -231,5 +253,9 @@ def warm_up() -> None:
     front_distance(one, one, np.ones((1, 2)))
     book_losses(np.zeros(1, np.int64), one, 0.5, one.copy(), one.copy(), code, np.zeros(2))
     replacements(np.zeros(1, np.int64), one, one.copy(), 1.0)
+    frozen = np.ones((1, 1))
+    frozen.flags.writeable = False  # the defender's boost may be the World's (read-only) layer
+    for boost in (np.ones((1, 1)), frozen):
+        contact_hazards(one, one, one, one, yes, 1.0, one, 1.0, 1.0, 0.5, 1.0, one, boost, np.zeros((1, 2), np.int64), 1.0)
     engaged_personnel(np.ones((1, 1)), one, one, 1.0)
     gauss_exponent(one, one, one, np.ones((1, 2)))

@@ -436,31 +436,38 @@ def warm_up() -> None:
     _warm_day_kernels(mask)
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
 def _warm_day_kernels(mask: np.ndarray) -> None:
-    """The record's, movement's and placement's kernels, on the types the model passes (the World's
-    layers are read-only arrays, a type of their own to Numba)."""
-    control = np.zeros((3, 3), np.int8)
-    frozen = mask.copy()
-    frozen.flags.writeable = False
-    floats = np.ones((3, 3))
-    floats.flags.writeable = False
+    """The day's kernels on the types the model passes them, so a worker forked after warm-up neither
+    compiles nor loads from the cache: the World's layers are read-only arrays (a type of their own to
+    Numba), ``np.argwhere`` gives a Fortran-ordered array and a column of a cell list is a strided view."""
+    control, one, yes = np.zeros((3, 3), np.int8), np.ones(1), np.ones(1, np.bool_)
+    frozen, floats, road = _frozen(mask), _frozen(np.ones((3, 3))), _frozen(np.zeros((3, 3), np.int8))
+    cells, unit = np.zeros((1, 2), np.int64), np.zeros(1, np.int64)
     control_tally(control, 1, 0, frozen, floats, frozen)
-    new_ground(mask, mask, frozen)
-    new_ground(mask, mask, mask)
+    for active in (frozen, mask):
+        new_ground(mask, mask, active)
     collapse_isolated(control.copy(), 2, 0, 1)
     nearest_cell(1.0, 1.0, mask, 1.0, np.ones((1, 2)), 1.0)
-    one, yes = np.ones(1), np.ones(1, np.bool_)
-    move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, np.zeros((3, 3), np.int8), 1.0, 1.0)
+    for grid_road in (road, control):
+        move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, grid_road, 1.0, 1.0)
     border_cells(control, frozen, 1, 0, True, 2)
-    unit = np.zeros(1, np.int64)
-    box_mean_at(control, 1, 1, unit, unit)
-    cells = np.zeros((1, 2), np.int64)
+    for some in (cells, np.zeros((2, 2), np.int64)):  # a column of one cell is contiguous, of more a strided view
+        box_mean_at(control, 1, 1, some[:, 0], some[:, 1])
+        window_max_at(np.ones((3, 3)), some[:, 0], some[:, 1], 1)
+        distance_to_nearest(np.asfortranarray(some), mask, 0, 3, 0, 3, 1.0)  # np.argwhere's order
+    cells_between(frozen, control, 0, np.ones((3, 3)), 0.0, 1.0)
+    supply_network(mask, mask, np.ones((3, 3)), frozen, road, cells, np.array([1.0, 2.0]), 1, 1.0)
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
-    distance_to_nearest(cells, mask, 0, 3, 0, 3, 1.0)
     same_cells(control, control)
     clear_unmanned(mask, control.copy(), 1, cells)
-    defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, floats.copy(), 1, mask, 1.0, 1.0, 0.5,
+    defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, np.ones((3, 3)), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
 
 
