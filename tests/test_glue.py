@@ -534,3 +534,27 @@ def test_contact_hazards_are_the_numpy_products():
                                    floor_, cmax, hill_, boost, cells, kz)
         for g, w in zip(got, (want_attack, want_inf, want_counter)):
             assert np.array_equal(g, w), trial
+
+
+def test_unit_powers_and_line_posture_are_the_numpy_forms():
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        kind, posture = rng.integers(0, 5, n).astype(np.int8), rng.integers(0, 6, n).astype(np.int8)
+        table, by_posture = rng.random(5) * 2, rng.random(6) * 2
+        cohesion, supply = rng.random(n), rng.random(n)
+        units = np.flatnonzero(rng.random(n) < 0.7)
+        floor_, attack = float(rng.random()), float(rng.random() * 2)
+        sf = floor_ + (1 - floor_) * supply[units]
+        assert np.array_equal(glue.attack_powers(units, table, kind, cohesion, supply, floor_, attack),
+                              table[kind[units]] * cohesion[units] * sf * attack)
+        factor = rng.random(units.size)
+        assert np.array_equal(glue.defence_powers(units, table, kind, factor, cohesion, supply, floor_),
+                              table[kind[units]] * factor * cohesion[units] * sf)
+        fort = rng.integers(0, 4, (30, 30)).astype(np.float32)
+        cell_km = float(rng.choice([0.5, 1.0, 2.0]))
+        x, y = rng.uniform(-1, 30 * cell_km + 1, n), rng.uniform(-1, 30 * cell_km + 1, n)
+        r = np.minimum(np.maximum((y[units] // cell_km).astype(int), 0), 29)
+        c = np.minimum(np.maximum((x[units] // cell_km).astype(int), 0), 29)
+        want = np.where((posture[units] == 1) & (fort[r, c] >= 2), 1.7, by_posture[posture[units]])
+        assert np.array_equal(kernels.line_posture(units, posture, x, y, fort, cell_km, 1, 1.7, by_posture), want)

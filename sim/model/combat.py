@@ -203,21 +203,20 @@ def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
     return power + party.fire_per_km * cell_km
 
 
-def _supply_factor(model, idx: np.ndarray) -> np.ndarray:
-    floor = model.spec.combat.supply_floor
-    return floor + (1 - floor) * model.forces.supply[idx]
-
-
 def attack_power(model, idx: np.ndarray) -> np.ndarray:
-    """Power per engaged person of units in the attacking role: kind, cohesion, supply, the weather's attack factor."""
+    """Power per engaged person of units in the attacking role: kind, cohesion, supply, the weather's attack
+    factor; the supply factor is ``supply_floor + (1 - supply_floor) x supply`` (:func:`glue.attack_powers`)."""
     f = model.forces
-    return model.kind_attack[f.kind[idx]] * f.cohesion[idx] * _supply_factor(model, idx) * model.effect.attack
+    return glue.attack_powers(idx, model.kind_attack, f.kind, f.cohesion, f.supply, model.spec.combat.supply_floor,
+                              model.effect.attack)
 
 
-def defence_power(model, idx: np.ndarray, posture) -> np.ndarray:
-    """Power per engaged person of units in the defending role: kind, posture, cohesion, supply."""
+def defence_power(model, idx: np.ndarray, posture: np.ndarray) -> np.ndarray:
+    """Power per engaged person of units in the defending role: kind, posture (a factor per unit),
+    cohesion, supply (:func:`glue.defence_powers`)."""
     f = model.forces
-    return model.kind_defence[f.kind[idx]] * posture * f.cohesion[idx] * _supply_factor(model, idx)
+    return glue.defence_powers(idx, model.kind_defence, f.kind, posture, f.cohesion, f.supply,
+                               model.spec.combat.supply_floor)
 
 
 def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
@@ -251,9 +250,9 @@ def fight(model, day: int) -> ContactResult | None:
     r, c = cells[:, 0], cells[:, 1]
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     dfd = np.flatnonzero(f.in_line(DEFENDER_SIDE))
-    ur, uc = model.cells_of(dfd)
-    dug_in = (f.posture[dfd] == DEFEND) & (model.grid.fortification[ur, uc] >= 2)  # in a prepared belt: fortified
-    posture = np.where(dug_in, model.fortified_posture, model.posture_defence[f.posture[dfd]])
+    # a unit defending in a prepared belt is fortified; any other has its posture's factor
+    posture = kernels.line_posture(dfd, f.posture, f.x, f.y, model.grid.fortification, model.grid.cell_km, int(DEFEND),
+                                   model.fortified_posture, model.posture_defence)
     attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att), (),
                       model.fire_power_per_km[ATTACKER_SIDE], cb.attacker_casualty_rate)
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
@@ -361,7 +360,7 @@ def counter_offensive(model) -> CounterResult | None:
     counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd), (model.defender_boost[r, c],),
                               model.fire_power_per_km[DEFENDER_SIDE], cb.attacker_casualty_rate)
     holders = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy),
-                    defence_power(model, att, cb.posture_defence["hasty"]), (terrain,),
+                    defence_power(model, att, np.full(att.size, cb.posture_defence["hasty"])), (terrain,),
                     model.fire_power_per_km[ATTACKER_SIDE], cb.defender_casualty_rate)
     a = assault(model, counter_attackers, holders, cells)
     return CounterResult(cells, a.hazard * model.counter_kill_zone)

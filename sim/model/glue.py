@@ -243,6 +243,29 @@ def contact_hazards(hazard: np.ndarray, strangled: np.ndarray, intensity: np.nda
     return h_attack, h_inf, h_counter
 
 
+@njit(cache=True)
+def attack_powers(units: np.ndarray, kind_attack: np.ndarray, kind: np.ndarray, cohesion: np.ndarray,
+                  supply: np.ndarray, floor: float, attack: float) -> np.ndarray:
+    """``kind_attack[kind[units]] * cohesion[units] * (floor + (1 - floor) * supply[units]) * attack``."""
+    out = np.empty(units.shape[0])
+    for k in range(units.shape[0]):
+        i = units[k]
+        out[k] = kind_attack[kind[i]] * cohesion[i] * (floor + (1 - floor) * supply[i]) * attack
+    return out
+
+
+@njit(cache=True)
+def defence_powers(units: np.ndarray, kind_defence: np.ndarray, kind: np.ndarray, posture: np.ndarray,
+                   cohesion: np.ndarray, supply: np.ndarray, floor: float) -> np.ndarray:
+    """``kind_defence[kind[units]] * posture * cohesion[units] * (floor + (1 - floor) * supply[units])``
+    (``posture`` one factor per unit)."""
+    out = np.empty(units.shape[0])
+    for k in range(units.shape[0]):
+        i = units[k]
+        out[k] = kind_defence[kind[i]] * posture[k] * cohesion[i] * (floor + (1 - floor) * supply[i])
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -255,6 +278,10 @@ def warm_up() -> None:
     replacements(np.zeros(1, np.int64), one, one.copy(), 1.0)
     frozen = np.ones((1, 1))
     frozen.flags.writeable = False  # the defender's boost may be the World's (read-only) layer
+    table = np.ones(1)
+    table.flags.writeable = False   # the World's tables by kind
+    attack_powers(np.zeros(1, np.int64), table, code, one, one, 0.5, 1.0)
+    defence_powers(np.zeros(1, np.int64), table, code, one, one, one, 0.5)
     for boost in (np.ones((1, 1)), frozen):
         contact_hazards(one, one, one, one, yes, 1.0, one, 1.0, 1.0, 0.5, 1.0, one, boost, np.zeros((1, 2), np.int64), 1.0)
     engaged_personnel(np.ones((1, 1)), one, one, 1.0)

@@ -436,6 +436,22 @@ def warm_up() -> None:
     _warm_day_kernels(mask)
 
 
+@njit(cache=True)
+def line_posture(units: np.ndarray, posture: np.ndarray, x: np.ndarray, y: np.ndarray, fortification: np.ndarray,
+                 cell_km: float, defend: int, fortified: float, posture_defence: np.ndarray) -> np.ndarray:
+    """Each defending unit's posture factor: ``fortified`` for a unit in the defend posture on a cell of a
+    prepared belt (``fortification >= 2``), else its posture's (``np.where(dug_in, fortified,
+    posture_defence[posture[units]])``, the unit's cell as ``PokrovskModel.cells_of`` finds it)."""
+    rows, cols = fortification.shape
+    out = np.empty(units.shape[0])
+    for k in range(units.shape[0]):
+        i = units[k]
+        r, c = floor_index(y[i], cell_km, rows), floor_index(x[i], cell_km, cols)
+        dug_in = posture[i] == defend and fortification[r, c] >= 2
+        out[k] = fortified if dug_in else posture_defence[posture[i]]
+    return out
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = a.copy()
     a.flags.writeable = False
@@ -466,6 +482,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
     same_cells(control, control)
+    line_posture(unit, np.zeros(1, np.int8), one, one, _frozen(np.ones((3, 3), np.float32)), 1.0, 1, 1.5, _frozen(one))
     clear_unmanned(mask, control.copy(), 1, cells)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, np.ones((3, 3)), 1, mask, 1.0, 1.0, 0.5,
                     0.1, 0.5, 0.1, 0.2)
