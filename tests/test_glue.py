@@ -558,3 +558,20 @@ def test_unit_powers_and_line_posture_are_the_numpy_forms():
         c = np.minimum(np.maximum((x[units] // cell_km).astype(int), 0), 29)
         want = np.where((posture[units] == 1) & (fort[r, c] >= 2), 1.7, by_posture[posture[units]])
         assert np.array_equal(kernels.line_posture(units, posture, x, y, fort, cell_km, 1, 1.7, by_posture), want)
+
+
+def test_warm_up_compiles_every_type_the_model_passes():
+    """A worker forked after kernels.warm_up() compiles nothing and loads nothing mid-run: every kernel
+    already has the signature the model calls it with (read-only World layers, strided columns...)."""
+    from pathlib import Path
+
+    from sim.model.model import PokrovskModel
+    from sim.theater import load_scenario, theater_of
+
+    kernels.warm_up()
+    compiled = [getattr(m, name) for m in (kernels, glue) for name in dir(m) if hasattr(getattr(m, name), "signatures")]
+    before = {k: len(k.signatures) for k in compiled}
+    for name in ("hold_pokrovsk", "withdraw_kramatorsk_sloviansk"):
+        doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{name}.yaml", ["days=40"])
+        PokrovskModel(doc.scenario, 1, theater_of(doc)).run()
+    assert {k.__name__: len(k.signatures) for k in compiled if len(k.signatures) != before[k]} == {}
