@@ -176,6 +176,9 @@ def test_floor_index_is_the_clamped_floor_division():
     for cell_km in (1.0, 0.5, 2.0, 0.3, 1.7):
         want = np.minimum(np.maximum((v // cell_km).astype(int), 0), 126)
         assert [kernels.floor_index(float(a), cell_km, 127) for a in v] == list(want)
+        r, c = kernels.cells_at_xy(v[::-1].copy(), v, cell_km, 127, 115)
+        assert np.array_equal(r, want) and np.array_equal(c, np.minimum(np.maximum((v[::-1] // cell_km).astype(int), 0), 114))
+        assert r.dtype == want.dtype
 
 
 def numpy_nearest_cell_xy(x, y, mask, cell_km, avoid=(), min_sep=0.0):

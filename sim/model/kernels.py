@@ -482,6 +482,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
     same_cells(control, control)
+    cells_at_xy(one, one, 1.0, 3, 3)
     line_posture(unit, np.zeros(1, np.int8), one, one, _frozen(np.ones((3, 3), np.float32)), 1.0, 1, 1.5, _frozen(one))
     clear_unmanned(mask, control.copy(), 1, cells)
     defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, np.ones((3, 3)), 1, mask, 1.0, 1.0, 0.5,
@@ -641,6 +642,17 @@ def floor_index(v: float, cell_km: float, n: int) -> int:
     else:
         q = 0.0
     return min(max(int(q), 0), n - 1)
+
+
+@njit(cache=True)
+def cells_at_xy(x: np.ndarray, y: np.ndarray, cell_km: float, rows: int, cols: int):
+    """``(r, c)``: each point's cell, clamped to the grid (``np.minimum(np.maximum((y // cell_km).astype(int),
+    0), rows - 1)`` and the same for ``x``), as :func:`floor_index` finds it."""
+    n = x.shape[0]
+    r, c = np.empty(n, np.int64), np.empty(n, np.int64)
+    for k in range(n):
+        r[k], c[k] = floor_index(y[k], cell_km, rows), floor_index(x[k], cell_km, cols)
+    return r, c
 
 
 @njit(cache=True)

@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells, cell_centres, cells_between, nearest_cell, same_cells
+from sim.model.kernels import border_cells, cell_centres, cells_at_xy, cells_between, nearest_cell, same_cells
 from sim.model.glue import book_losses, front_distance
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
@@ -275,10 +275,7 @@ class PokrovskModel(mesa.Model):
 
     def cells_at(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Grid cells (rows, columns) of points in km, clamped to the grid (``cell_of_xy`` for arrays)."""
-        k = self.grid.cell_km
-        r = np.minimum(np.maximum((y // k).astype(int), 0), self.grid.rows - 1)
-        c = np.minimum(np.maximum((x // k).astype(int), 0), self.grid.cols - 1)
-        return r, c
+        return cells_at_xy(np.asarray(x, float), np.asarray(y, float), self.grid.cell_km, self.grid.rows, self.grid.cols)
 
     def cell_xy(self, cells: np.ndarray) -> np.ndarray:
         return cell_centres(np.asarray(cells).reshape(-1, 2), self.grid.cell_km)

@@ -169,12 +169,12 @@ def displace_defenders(model) -> None:
     if idx.size == 0:
         return
     r, c = model.cells_of(idx)
-    held = model.control == DEFENDER
     state = model.supply_state
-    lost = ~held[r, c]
+    lost = model.control[r, c] != DEFENDER
     cut_off = f.in_pocket[idx] if state is not None else np.zeros(idx.size, bool)
     if not (lost | cut_off).any():
         return
+    held = model.control == DEFENDER
     linked = held & ~state.pocket if state is not None else held
     reach = model.spec.defender.fallback_km
     for i, was_lost in zip(idx[lost | cut_off], lost[lost | cut_off]):
