@@ -578,3 +578,15 @@ def test_warm_up_compiles_every_type_the_model_passes():
         doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{name}.yaml", ["days=40"])
         PokrovskModel(doc.scenario, 1, theater_of(doc)).run()
     assert {k.__name__: len(k.signatures) for k in compiled if len(k.signatures) != before[k]} == {}
+
+
+def test_within_reach_is_the_any_of_the_distances():
+    rng = np.random.default_rng(13)
+    for trial in range(300):
+        units, cells = int(rng.integers(1, 20)), int(rng.integers(1, 200))
+        cell_km = float(rng.choice([0.5, 1.0]))
+        ux, uy = ((rng.integers(0, 40, (2, units)) + rng.choice([0.5, 0.0, 0.3])) * cell_km)
+        cxy = (rng.integers(0, 40, (cells, 2)) + 0.5) * cell_km
+        reach = 3 * rng.choice([0.5, 1.0, 1.5, 2.5], units)
+        want = (np.hypot(ux[:, None] - cxy[None, :, 0], uy[:, None] - cxy[None, :, 1]) < reach[:, None]).any(axis=0)
+        assert np.array_equal(kernels.within_reach(ux, uy, reach, cxy), want), trial

@@ -348,8 +348,7 @@ def counter_offensive(model) -> CounterResult | None:
         return None
     cxy = model.cell_xy(cells)
     sig = model.def_sigma[dfd]
-    d = np.hypot(f.x[dfd, None] - cxy[None, :, 0], f.y[dfd, None] - cxy[None, :, 1])
-    near = (d < 3 * sig[:, None]).any(axis=0)
+    near = kernels.within_reach(f.x[dfd], f.y[dfd], 3 * sig, cxy)  # cells within 3 sigma of an attacking unit
     if not near.any():
         return None
     cells, cxy = cells[near], cxy[near]

@@ -482,6 +482,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
     same_cells(control, control)
+    within_reach(one, one, one, np.ones((1, 2)))
     cells_at_xy(one, one, 1.0, 3, 3)
     line_posture(unit, np.zeros(1, np.int8), one, one, _frozen(np.ones((3, 3), np.float32)), 1.0, 1, 1.5, _frozen(one))
     clear_unmanned(mask, control.copy(), 1, cells)
@@ -511,6 +512,20 @@ def nearest_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray
             if d < best:
                 best, j = d, k
         out[i] = j
+    return out
+
+
+@njit(cache=True)
+def within_reach(ux: np.ndarray, uy: np.ndarray, reach_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
+    """Cells within some unit's reach: ``(np.hypot(ux[:, None] - cxy[:, 0], uy[:, None] - cxy[:, 1])
+    < reach_km[:, None]).any(axis=0)`` (a pair whose longer leg already reaches ``reach_km`` is not within)."""
+    out = np.zeros(cxy.shape[0], np.bool_)
+    for k in range(cxy.shape[0]):
+        for i in range(ux.shape[0]):
+            dx, dy = ux[i] - cxy[k, 0], uy[i] - cxy[k, 1]
+            if _below_hypot(dx, dy) < reach_km[i] and np.hypot(dx, dy) < reach_km[i]:
+                out[k] = True
+                break
     return out
 
 
