@@ -1,11 +1,12 @@
-"""Compiled grid kernels (Numba) for the daily logistics and front bookkeeping.
+"""Compiled kernels (Numba) for the day's grid work: logistics, the front, control changes,
+movement and the record's tallies.
 
 Each kernel computes exactly what a short numpy/scipy expression computes (the
-expression is quoted in its docstring, and tests/test_kernels.py checks the two
-agree cell for cell on random grids), only without labelling the whole grid
-a dozen times a day. They were written after profiling (docs/PERFORMANCE.md):
-``scipy.ndimage.label`` in the corridor probes and the distance transform took
-half of a simulated day.
+expression is quoted in its docstring, and tests/test_kernels.py and tests/test_glue.py
+check the two agree exactly on random inputs), only without labelling the whole grid
+a dozen times a day or a dozen numpy calls on small arrays. They were written after
+profiling (docs/PERFORMANCE.md): ``scipy.ndimage.label`` in the corridor probes and the
+distance transform took half of a simulated day, then the Python glue around them.
 
 All kernels are integer or exact: a flood fill, a breadth-first search, a
 bucket queue over integer levels and the exact squared Euclidean distance
