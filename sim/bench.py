@@ -551,6 +551,17 @@ def _status(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
+def _load_note(scaling: float | None) -> str:
+    """A warning when other jobs held the cores while ``sim bench`` ran (the machine's own two-process scaling
+    on a fixed CPU task below 1.5): the absolute times of that run measure the load as much as the model."""
+    if scaling is None or scaling >= 1.5:
+        return ""
+    return (f"\n**This run was made while other jobs held the cores**: a fixed CPU task ran only {scaling:.2f}x "
+            "as fast on two processes as on one in the same minute (about 1.7 to 2 on a quiet machine). Its "
+            "absolute times and rates are not comparable with other days' runs; the paired A/B ratios "
+            "(\"Glue kernels\" sections) measure what the code changes bought.\n")
+
+
 def write_performance(path: Path, r: dict) -> None:
     m, w, tp, mem = r["model"], r["wolf_sheep"], r["throughput"], r.get("memory")
     thousand = r.get("thousand_s") or tp["thousand_s"]
@@ -582,7 +593,7 @@ Reproduce with `.venv/bin/sim bench` (about three minutes; writes this file and
 `docs/PERFORMANCE.json`); add `--sweep-runs 10000` to measure the memory of a
 10,000-run sweep again (about {(mem or {}).get('seconds', 1800) / 60:.0f} minutes). Numbers vary by several
 per cent between runs on this shared machine; compare runs made the same day.
-
+{_load_note(r.get('machine_scaling'))}
 ## Targets of the performance issue
 
 | target | measured | status |
