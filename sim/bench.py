@@ -327,21 +327,24 @@ def run_bench(out: Path, serial_runs: int = 30, pool_runs: int = 120, sweep_runs
 
 WHY = """\
 *Where the time goes now.* The grid work of a day (distance transform, supply network,
-corridor, pockets: six passes over 14,605 cells) is compiled and takes about a quarter
-of the day. The rest is the model's Python: some sixteen schedule steps, each a dozen
-numpy calls on arrays of about 40 units or 150 contact cells, about 1,800 Python
-function calls a day. At that size a numpy call costs its overhead (1 to 5 µs), not
-its arithmetic, so no single step dominates (table above) and no further local change
-buys more than a few per cent.
+corridor: some six passes over 14,605 cells) is compiled and is now the largest single
+share, about a quarter of the day (logistics in the profile above). What is left in
+Python is the combat step's numpy between its transcendental functions and matrix
+products (which must stay numpy to keep the bits, section "Glue kernels, second pass"),
+the commanders' orders (commanders.py, not compiled in this round) and the schedule's
+own calls: some sixteen steps, each a few numpy calls and kernel calls on arrays of about
+40 units or 150 contact cells. At that size a numpy call or a Numba dispatch costs its
+overhead (1 to 5 µs), not its arithmetic, so no single step dominates and no further
+local change buys more than a few per cent.
 
-*What meeting them takes.* 60 s for 1,000 runs on 2 workers is about 0.11 s a
-replication, under 1 ms a simulated day: some three times faster than now. That needs
+*What meeting them takes.* 30 s for 1,000 runs on 2 workers is about 0.055 s a
+replication, under half a millisecond a simulated day: some five times faster than now. That needs
 the whole day in compiled code (combat, movement and orders fused into a few Numba
 kernels, the unit arrays passed once), or replications run in lockstep, many at once in
 one process, so that each numpy call serves all of them. Both are rewrites of the
 schedule, and the combat's matrix products would sum in another order, so the results
 would change in the last bits; that needs the calibration checks run again. It is
-left as follow-up work; the kernels of this round are the first part of it.
+left as follow-up work; the kernels of these rounds are its parts.
 
 *The speed-up.* Two workers on two cores share them with the parent process (which
 collects results and draws the progress bar) and with the machine's other load; the
@@ -411,6 +414,83 @@ GLUE_MEASURED = (
     "attempt: the combat's exp, log and power and its matrix products stayed numpy to keep the bits.")
 
 
+CORE = """\
+The third round (issue 14, model-core branch) compiled most of what the second left in
+Python outside commanders.py and mechanisms.py (another engineer's files in that round),
+again keeping every seeded result bit-identical. Each kernel quotes the numpy it replaces
+and tests/test_glue.py compares the two exactly, on random inputs:
+
+* **The record** (`glue.side_tallies`, `kernels.control_tally`): the day's sums over the
+  units (numpy's pairwise order, `glue.masked_sum`) and the control grid's counts, the
+  city's share, the deepest advance and the next line in two flat passes instead of
+  some twenty numpy calls. The **breakthrough probe** finds the new ground in one pass
+  (`new_ground`) and measures only the new cells' distance to the older front
+  (`distance_to_nearest`, a ring search in exact squared integers) instead of the
+  distance transform of their whole bounding box.
+* **Movement** (`move_units`, `nearest_cell`, `cells_at_xy`): step 6d whole, the
+  nearest own cell for placement, fallback and break-out, and units' cells (Python's and
+  numpy's float floor division replayed, `floor_index`).
+* **Control changes** (`contact_captures`, `retake_cells`, `collapse_isolated`,
+  `clear_unmanned`, `box_mean_at`): the captures and retakes cell by cell; the sealing
+  candidates as front cells of a World layer (`open_active`); the wedge support read
+  only at the candidates (column counts, then `box_mean`'s own row pass on the rows asked
+  for: 5x cheaper than filtering the grid); empty pockets by a flood fill from the manned
+  cells instead of `scipy.ndimage.label` (component membership does not depend on the
+  labels' numbering).
+* **Supply and losses** (`defender_supply`, `glue.book_losses`, `glue.replacements`):
+  the defenders' supply update, the booking of losses (`np.add.at` replayed in order)
+  and the replacements; a defender cell deeper than the widest corridor probe gets its
+  level in one comparison.
+* **Combat** (`glue.attack_powers`, `defence_powers`, `kernels.line_posture`,
+  `glue.contact_hazards`, `within_reach`, `glue.front_distance`): the units' power, the
+  defenders' posture factor, the contact cells' three hazards and the counter-attack's
+  reach; a party's engaged personnel per cell summed once a day instead of three times.
+* **The attacker commander's front choice** (`spread_along_front`, `nearest_front`, in
+  kernels.py): a cell whose score cannot win, by a lower bound of `hypot` (the longer
+  leg), is passed over without computing it: 2-3x cheaper, the same choices on grids
+  full of ties.
+* **Construction**: the unused walk of the scenario's uncertain inputs goes; the
+  advance-from distances use the compiled distance transform.
+* **Warm-up** (`kernels.warm_up`) compiles every kernel on the exact types the model
+  passes (read-only World layers, `np.argwhere`'s Fortran order, strided cell columns),
+  so a worker forked after it neither compiles nor loads a kernel mid-run
+  (tests/test_glue.py checks it).
+
+The scenario's numbers are typed (`schema.num()` gives `float`, or `int` with
+`integer=True`, serialised as before), so the model's hundred-odd `float()`/`int()`
+casts of scenario values went.
+
+What stays, and why: `exp`, `log` and `power` and the combat's matrix products (as in
+the second round: numpy's SIMD rounding and BLAS's summation order); `np.interp` in
+Dupuy's opposition factor (numpy's C loop may fuse the interpolation into one
+multiply-add; not replayed without a check of the build); the k-d tree of
+`nearest_contact` (its choice among equally near cells, about half of them on this
+grid, is the tree's); the weather's rescaling at construction (LAPACK's `lstsq`, and
+its targets are drawn per replication, so it cannot be cached); the distance transform
+and the supply network (exact already; a bucket-queue pool and a row scan were tried and
+were slower); the formulas of mechanisms.py and the orders of commanders.py (not edited
+in this round).
+
+Measured: {core_ratio}
+
+Checked bit-identical after every change: the SHA-256 of runs.parquet, timeseries.parquet
+and control.npz of `sim compare` of the four options (hold, withdraw, reinforce,
+kursk_pressure; `--runs 8 --seed 3 --workers 1`) and of `sim run
+scenarios/hindcast_2025.yaml --runs 4 --seed 5 --workers 1`, against the files of the
+commit before the round; and a hash of the outcome rows, time series and final control
+of 2 replications of each of base, the four options and hindcast_2025 (60 days).
+"""
+
+CORE_MEASURED = (
+    "a replication (construction and 120 days, `time.process_time`) takes 1.38x less CPU time than at 0d17c8b, "
+    "the commit before this round, on scenarios/base.yaml: median of the per-round ratios over 12 interleaved "
+    "rounds of 4 replications (0.471 s against 0.340 s a replication, the medians of the rounds), and 1.40x on "
+    "scenarios/hold_pokrovsk.yaml (8 rounds of 3; 0.483 s against 0.342 s). Each tree ran in a process of its "
+    "own (the editable install's import hook removed, the tree first on `sys.path`), warmed by one replication, "
+    "and the two took the same seeds in turns, the first to go alternating by round, on this shared 2-core "
+    "machine (load average 4 to 6 while measuring). With the second round's 1.21x, about 1.7x less CPU than at 00c11d5.")
+
+
 DONE = """\
 The profile came first (cProfile and line_profiler of the default scenario, then each
 schedule step timed in place as in the table above). The first profile: the corridor
@@ -471,6 +551,17 @@ def _status(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
+def _load_note(scaling: float | None) -> str:
+    """A warning when other jobs held the cores while ``sim bench`` ran (the machine's own two-process scaling
+    on a fixed CPU task below 1.5): the absolute times of that run measure the load as much as the model."""
+    if scaling is None or scaling >= 1.5:
+        return ""
+    return (f"\n**This run was made while other jobs held the cores**: a fixed CPU task ran only {scaling:.2f}x "
+            "as fast on two processes as on one in the same minute (about 1.7 to 2 on a quiet machine). Its "
+            "absolute times and rates are not comparable with other days' runs; the paired A/B ratios "
+            "(\"Glue kernels\" sections) measure what the code changes bought.\n")
+
+
 def write_performance(path: Path, r: dict) -> None:
     m, w, tp, mem = r["model"], r["wolf_sheep"], r["throughput"], r.get("memory")
     thousand = r.get("thousand_s") or tp["thousand_s"]
@@ -502,7 +593,7 @@ Reproduce with `.venv/bin/sim bench` (about three minutes; writes this file and
 `docs/PERFORMANCE.json`); add `--sweep-runs 10000` to measure the memory of a
 10,000-run sweep again (about {(mem or {}).get('seconds', 1800) / 60:.0f} minutes). Numbers vary by several
 per cent between runs on this shared machine; compare runs made the same day.
-
+{_load_note(r.get('machine_scaling'))}
 ## Targets of the performance issue
 
 | target | measured | status |
@@ -579,6 +670,9 @@ scenario in one process, each commit checked out in turn and timed the same day 
 ## Glue kernels
 
 {GLUE.format(glue_ratio=GLUE_MEASURED)}
+## Glue kernels, second pass
+
+{CORE.format(core_ratio=CORE_MEASURED)}
 
 ## Why the speed targets are not met, and what would meet them
 

@@ -59,8 +59,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
-from sim.model.kernels import edt_km
+from sim.model.agents import ATTACKER_INT as _ATT, ATTACKER_SIDE, DEFENDER_INT as _DEF, DEFENDER_SIDE
+from sim.model.glue import side_tallies
+from sim.model.kernels import control_tally, distance_to_nearest, new_ground
 from sim.vocab import Weather
 from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
 
@@ -70,6 +71,7 @@ TIMESERIES_FLOAT = (
     "defender_area_km2", "attacker_area_km2", "contested_area_km2", "corridor_km",
     "defender_sorties", "attacker_sorties", "supply_index", "city_held_share", "pocket_personnel",
 )
+_DEF_SIDE, _ATT_SIDE = int(DEFENDER_SIDE), int(ATTACKER_SIDE)
 FALL_DAY_PREFIX = "fall_day."   # runs.parquet: one column per settlement, ``fall_day.<Settlement>``
 
 
@@ -120,23 +122,23 @@ class BreakthroughProbe:
         return float(1.0 - held[self.wedge].mean())
 
     def _check(self, day: int, past: np.ndarray, held: np.ndarray) -> None:
-        new = held & ~past
-        if self.active is not None:
-            new &= self.active
-        if not new.any():
+        new, r0, r1, c0, c1 = new_ground(held, past, self.active if self.active is not None else np.ones_like(held))
+        if r0 < 0:
             return
-        rows, cols = np.flatnonzero(new.any(axis=1)), np.flatnonzero(new.any(axis=0))
         m = int(np.ceil(BREAKTHROUGH_KM / self.cell_km)) + 2
-        box = (slice(max(rows[0] - m, 0), rows[-1] + m + 1), slice(max(cols[0] - m, 0), cols[-1] + m + 1))
-        old = past[box]
-        if not old.any():
+        rows, cols = held.shape
+        r_lo, r_hi, c_lo, c_hi = max(r0 - m, 0), min(r1 + m + 1, rows), max(c0 - m, 0), min(c1 + m + 1, cols)
+        if not past[r_lo:r_hi, c_lo:c_hi].any():
             return
-        dist = edt_km(~old, self.cell_km)  # scipy's distance_transform_edt(~old) x cell_km (old has a cell)
-        depth = float(dist[new[box]].max())
+        # the new cells' distance to the older front inside the box (edt_km(~past[box]) read at them)
+        cells = np.argwhere(new)
+        dist = distance_to_nearest(cells, past, r_lo, r_hi, c_lo, c_hi, self.cell_km)
+        depth = float(dist.max())
         if depth < BREAKTHROUGH_KM:
             return
         beyond = np.zeros_like(new)
-        beyond[box] = new[box] & (dist >= WEDGE_BEYOND_KM)   # the wedge, not the creeping edge of the front
+        wedge = cells[dist >= WEDGE_BEYOND_KM]   # the wedge, not the creeping edge of the front
+        beyond[wedge[:, 0], wedge[:, 1]] = True
         ongoing = self._last_event_day is not None and day - self._last_event_day <= 2 * BREAKTHROUGH_DAYS
         if not ongoing:
             self.events += 1
@@ -342,7 +344,7 @@ class Recorder:
     """Collects the daily metrics of one replication."""
 
     def __init__(self, model) -> None:
-        n = int(model.spec.days) + 1
+        n = model.spec.days + 1
         self.n = n
         self.weather = np.zeros(n, np.int8)
         self.grounded = np.zeros(n, bool)
@@ -387,17 +389,14 @@ class Recorder:
         f = model.forces
         control = model.control
         data = self.data
-        pres = f.present
-        data["defender_personnel"][d] = f.personnel[pres & (f.side == DEFENDER_SIDE)].sum()
-        data["attacker_personnel"][d] = f.personnel[pres & (f.side == ATTACKER_SIDE)].sum()
-        cas_d = f.casualties[f.side == DEFENDER_SIDE].sum()
-        cas_a = f.casualties[f.side == ATTACKER_SIDE].sum()
-        data["defender_casualties"][d] = cas_d
-        data["attacker_casualties"][d] = cas_a
+        (data["defender_personnel"][d], data["attacker_personnel"][d], data["defender_casualties"][d],
+         data["attacker_casualties"][d], supplied, trapped) = side_tallies(
+            f.side, f.present, f.in_pocket, f.personnel, f.casualties, f.supply, _DEF_SIDE, _ATT_SIDE, self.cut_off_peak)
         data["defender_casualties_day"][d] = model.losses_today[DEFENDER_SIDE]
         data["attacker_casualties_day"][d] = model.losses_today[ATTACKER_SIDE]
         data["defenders_captured"][d] = model.captured_total[DEFENDER_SIDE]
-        cells = np.bincount(control.ravel(), minlength=3)  # cells held by each control state
+        held, cells, share, advance_km, next_line = control_tally(control, _ATT, _DEF, model.city_mask,
+                                                                  model.advance_from, model.next_line_mask)
         data["defender_area_km2"][d] = cells[DEFENDER] * self.cell_area
         data["attacker_area_km2"][d] = cells[ATTACKER] * self.cell_area
         data["contested_area_km2"][d] = cells[CONTESTED] * self.cell_area
@@ -405,31 +404,28 @@ class Recorder:
         data["corridor_km"][d] = state.corridor_km if state is not None else np.nan
         data["defender_sorties"][d] = model.sorties_today[DEFENDER_SIDE]
         data["attacker_sorties"][d] = model.sorties_today[ATTACKER_SIDE]
-        dmask = pres & (f.side == DEFENDER_SIDE)
-        men = f.personnel[dmask]
-        data["supply_index"][d] = float((f.supply[dmask] * men).sum() / men.sum()) if men.sum() > 0 else 0.0
-        share = model.city_held_share()
+        men = data["defender_personnel"][d]
+        data["supply_index"][d] = supplied / men if men > 0 else 0.0
         data["city_held_share"][d] = share
-        cut = dmask & f.in_pocket
-        np.maximum(self.cut_off_peak, np.where(cut, f.personnel, 0.0), out=self.cut_off_peak)
-        trapped = f.personnel[cut].sum()
         data["pocket_personnel"][d] = trapped
         self.weather[d] = model.weather_state
         self.grounded[d] = model.grounded_today if d > 0 else False
         self._settlements_fall(control, d)
         self._snapshot(model)
-        held = control == ATTACKER
         self.breakthrough.feed(d, held)
-
         if d > 0:
-            if self.fall_day is None and share < 0.5:
-                self.fall_day = d
-            if state is not None and trapped > 0 and state.pocket.any():
-                self._check_encirclement(model, state, d)
-            if held.any():
-                self.max_advance_km = max(self.max_advance_km, float(model.advance_from[held].max()))
-            if self.next_line_day is None and (held & model.next_line_mask).any():
-                self.next_line_day = d
+            self._events(model, state, d, share, trapped, advance_km, next_line)
+
+    def _events(self, model, state, d: int, share: float, trapped: float, advance_km: float, next_line: bool) -> None:
+        """The day's first-time events: the city's fall, encirclement, the deepest advance, the next line."""
+        if self.fall_day is None and share < 0.5:
+            self.fall_day = d
+        if state is not None and trapped > 0 and state.pocket.any():
+            self._check_encirclement(model, state, d)
+        if advance_km > -np.inf:  # the attacker holds a cell
+            self.max_advance_km = max(self.max_advance_km, advance_km)
+        if self.next_line_day is None and next_line:
+            self.next_line_day = d
 
     def _check_encirclement(self, model, state, d: int) -> None:
         """A town is encircled when one pocket holds enough of it and defender units."""
@@ -440,7 +436,7 @@ class Recorder:
         idx = np.flatnonzero(f.present & (f.side == DEFENDER_SIDE) & f.in_pocket)
         r, c = model.cells_of(idx)
         unit_label = labels[r, c]
-        need = float(model.spec.outcomes.pocket_min_town_km2)
+        need = model.spec.outcomes.pocket_min_town_km2
         trapping: set[int] = set()
         for town, mask in model.pocket_town_masks.items():
             counts = np.bincount(labels[mask & state.pocket], minlength=n + 1)

@@ -10,7 +10,7 @@ import math
 from dataclasses import replace
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic.fields import FieldInfo
 
 from sim.distributions import Distribution, parse_distribution
@@ -35,9 +35,16 @@ def _describe(integer: bool, ge, gt, le) -> str:
     return kind + (" " + " and ".join(bounds) if bounds else "")
 
 
+def _as_is(value: Any) -> Any:
+    """A number field's value serialised as it is (a number, or a distribution not yet drawn)."""
+    return value
+
+
 def num(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
-        integer: bool = False, uncertain: bool = True):
-    """A number field; with ``uncertain`` it may also be a distribution.
+        integer: bool = False, uncertain: bool = True) -> Any:
+    """A number field, typed ``float`` (``int`` with ``integer``): a value read from it is a Python
+    ``float`` (``int``), so the model uses it without a cast. With ``uncertain`` the field may also hold
+    a distribution, until :func:`sim.scenario.sample` draws it (a concrete scenario holds numbers only).
 
     ``ge``/``gt``/``le`` bound the value and, for a distribution, its whole support.
     """
@@ -69,7 +76,8 @@ def num(*, ge: float | None = None, gt: float | None = None, le: float | None = 
         return int(value) if integer else float(value)
 
     schema = {"anyOf": [{"type": "integer" if integer else "number"}, {"type": "object"}]}
-    return Annotated[Any, PlainValidator(validate), WithJsonSchema(schema)]
+    number = int if integer else float
+    return Annotated[number, PlainValidator(validate), PlainSerializer(_as_is, return_type=Any), WithJsonSchema(schema)]
 
 
 def _place(value: Any) -> Any:

@@ -18,6 +18,8 @@ from sim.vocab import Arm, Control, Echelon, Posture, Side, UnitKind, UnitSource
 # The codes are the members of sim/vocab.py's enums, bound to short names for the array code.
 DEFENDER_SIDE, ATTACKER_SIDE = Side
 DEFENDER, ATTACKER, CONTESTED = Control      # who holds a cell of the control grid
+# the same as plain ints, for the compiled kernels (Numba types an enum member slowly, on every call)
+DEFENDER_INT, ATTACKER_INT, CONTESTED_INT = (int(c) for c in Control)
 ATTACK, DEFEND, DELAY, WITHDRAW, RESERVE, GONE = Posture
 SOURCE_START, SOURCE_ARRIVAL, SOURCE_REINFORCE, SOURCE_RESPONSE = UnitSource
 NE, SW, CENTRE, FRONT, NO_ARM = Arm

@@ -8,6 +8,7 @@ that the model calls once a day over all contact cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -148,6 +149,11 @@ class Party:
     fire_per_km: float                 # the side's fire power per km of front today
     casualty_rate: float               # Dupuy's base casualty rate of the role (attacker or defender)
 
+    @cached_property
+    def at_cells(self) -> np.ndarray:
+        """Engaged personnel per cell (``engaged.sum(axis=0)``), summed once for the day's several readers."""
+        return self.engaged.sum(axis=0)
+
 
 @dataclass(frozen=True)
 class Assault:
@@ -159,6 +165,7 @@ class Assault:
     hazard: np.ndarray                 # daily hazard that the attacking party wins the cell (before kill zones)
     attacker_losses: np.ndarray        # per unit of the attacking party (before the cap at half its personnel)
     defender_losses: np.ndarray        # per unit of the defending party
+    presence: np.ndarray               # per cell: the attacking party's engaged personnel over an assault party (0..1)
 
 
 def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing=1.0) -> Assault:
@@ -174,18 +181,18 @@ def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massin
     A = _power_at_cells(attacking, model.grid.cell_km)
     D = _power_at_cells(defending, model.grid.cell_km)
     ratio = A / np.maximum(D, 1e-6)
-    presence = np.clip(attacking.engaged.sum(axis=0) / model.min_attack_party, 0.0, 1.0)
-    hazard = advance_hazard(ratio / massing, float(cb.advance_max_per_day), float(cb.advance_half_ratio),
-                            float(cb.advance_steepness), model.mobility_cell[r, c] * eff.mobility) * presence
+    presence = np.clip(attacking.at_cells / model.min_attack_party, 0.0, 1.0)
+    hazard = advance_hazard(ratio / massing, cb.advance_max_per_day, cb.advance_half_ratio,
+                            cb.advance_steepness, model.mobility_cell[r, c] * eff.mobility) * presence
     terrain_cas = model.casualty_cell[r, c] * eff.casualties
-    modern = float(cb.modern_casualty_factor)
+    modern = cb.modern_casualty_factor
     rate_att = daily_casualty_rate(attacking.casualty_rate, modern, ratio, terrain_cas)
     rate_def = daily_casualty_rate(defending.casualty_rate, modern, 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
     att_losses = attacking.engaged @ rate_att
     def_losses = defending.engaged @ rate_def
     for party, losses in ((attacking, att_losses), (defending, def_losses)):
-        model.record_losses(party.units, np.minimum(losses, 0.5 * model.forces.personnel[party.units]))
-    return Assault(A, D, ratio, hazard, att_losses, def_losses)
+        model.record_losses(party.units, losses, cap_share=0.5)  # at most half a unit a day
+    return Assault(A, D, ratio, hazard, att_losses, def_losses, presence)
 
 
 def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
@@ -196,21 +203,20 @@ def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
     return power + party.fire_per_km * cell_km
 
 
-def _supply_factor(model, idx: np.ndarray) -> np.ndarray:
-    floor = float(model.spec.combat.supply_floor)
-    return floor + (1 - floor) * model.forces.supply[idx]
-
-
 def attack_power(model, idx: np.ndarray) -> np.ndarray:
-    """Power per engaged person of units in the attacking role: kind, cohesion, supply, the weather's attack factor."""
+    """Power per engaged person of units in the attacking role: kind, cohesion, supply, the weather's attack
+    factor; the supply factor is ``supply_floor + (1 - supply_floor) x supply`` (:func:`glue.attack_powers`)."""
     f = model.forces
-    return model.kind_attack[f.kind[idx]] * f.cohesion[idx] * _supply_factor(model, idx) * model.effect.attack
+    return glue.attack_powers(idx, model.kind_attack, f.kind, f.cohesion, f.supply, model.spec.combat.supply_floor,
+                              model.effect.attack)
 
 
-def defence_power(model, idx: np.ndarray, posture) -> np.ndarray:
-    """Power per engaged person of units in the defending role: kind, posture, cohesion, supply."""
+def defence_power(model, idx: np.ndarray, posture: np.ndarray) -> np.ndarray:
+    """Power per engaged person of units in the defending role: kind, posture (a factor per unit),
+    cohesion, supply (:func:`glue.defence_powers`)."""
     f = model.forces
-    return model.kind_defence[f.kind[idx]] * posture * f.cohesion[idx] * _supply_factor(model, idx)
+    return glue.defence_powers(idx, model.kind_defence, f.kind, posture, f.cohesion, f.supply,
+                               model.spec.combat.supply_floor)
 
 
 def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
@@ -220,7 +226,7 @@ def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np
 
 
 def _attacker_sigma(model, idx: np.ndarray) -> np.ndarray:
-    return np.full(idx.size, float(model.spec.attacker.concentration_km))
+    return np.full(idx.size, model.spec.attacker.concentration_km)
 
 
 def fight(model, day: int) -> ContactResult | None:
@@ -244,16 +250,16 @@ def fight(model, day: int) -> ContactResult | None:
     r, c = cells[:, 0], cells[:, 1]
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     dfd = np.flatnonzero(f.in_line(DEFENDER_SIDE))
-    ur, uc = model.cells_of(dfd)
-    dug_in = (f.posture[dfd] == DEFEND) & (model.grid.fortification[ur, uc] >= 2)  # in a prepared belt: fortified
-    posture = np.where(dug_in, model.fortified_posture, model.posture_defence[f.posture[dfd]])
+    # a unit defending in a prepared belt is fortified; any other has its posture's factor
+    posture = kernels.line_posture(dfd, f.posture, f.x, f.y, model.grid.fortification, model.grid.cell_km, int(DEFEND),
+                                   model.fortified_posture, model.posture_defence)
     attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att), (),
-                      model.fire_power_per_km[ATTACKER_SIDE], float(cb.attacker_casualty_rate))
+                      model.fire_power_per_km[ATTACKER_SIDE], cb.attacker_casualty_rate)
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
                       (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
-                      float(cb.defender_casualty_rate))
-    massing = mechanisms.massing_divisor(attackers.engaged.sum(axis=0), model.min_attack_party,
-                                         model.drone_share[DEFENDER_SIDE], float(model.spec.mechanisms.kill_zone.massing_penalty))
+                      cb.defender_casualty_rate)
+    massing = mechanisms.massing_divisor(attackers.at_cells, model.min_attack_party,
+                                         model.drone_share[DEFENDER_SIDE], model.spec.mechanisms.kill_zone.massing_penalty)
     a = assault(model, attackers, defenders, cells, massing)
     return _contact_result(model, day, attackers, defenders, a, cells)
 
@@ -267,22 +273,21 @@ def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assa
     f = model.forces
     r, c = cells[:, 0], cells[:, 1]
     Ea, Ed = attackers.engaged, defenders.engaged
-    att_present = Ea.sum(axis=0)
-    gap = np.clip(1.0 - Ed.sum(axis=0) / model.grid.cell_km / float(cb.min_density_per_km), 0.0, 1.0)
-    presence = np.clip(att_present / model.min_attack_party, 0.0, 1.0)
+    att_present = attackers.at_cells
+    gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / cb.min_density_per_km, 0.0, 1.0)
+    presence = a.presence
     urban = model.grid.terrain[r, c] == Terrain.URBAN
     strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
-    h_attack = a.hazard * strangled
-    h_attack *= _assault_intensity(model, day, attackers.units, Ea, att_present)
+    intensity = _assault_intensity(model, day, attackers.units, Ea, att_present)
     mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
-    infiltrators = mechanisms.spread_along_line(presence * mix, float(sc.mechanisms.small_groups.spread))
-    urban_bonus = np.where(urban, float(sc.attacker.infiltration_city_bonus), 1.0)
-    h_inf = (float(cb.infiltration_per_day) * model.effect.infiltration_cover * infiltrators * urban_bonus * strangled
-             * model.infiltration_foliage
-             * (model.infiltration_gap_floor + (1 - model.infiltration_gap_floor) * gap))
-    h_counter = float(cb.counterattack_max_per_day) * hill(1.0 / np.maximum(a.ratio, 1e-9), float(cb.advance_half_ratio),
-                                                           float(cb.advance_steepness)) * model.defender_boost[r, c]
-    h_counter *= model.counter_kill_zone / strangled
+    infiltrators = mechanisms.spread_along_line(presence * mix, sc.mechanisms.small_groups.spread)
+    counter_hill = hill(1.0 / np.maximum(a.ratio, 1e-9), cb.advance_half_ratio, cb.advance_steepness)
+    # the assault's hazard strangled and paced; infiltration through the gaps; the defender's counter hazard
+    h_attack, h_inf, h_counter = glue.contact_hazards(
+        a.hazard, strangled, intensity, infiltrators, urban, sc.attacker.infiltration_city_bonus, gap,
+        cb.infiltration_per_day * model.effect.infiltration_cover, model.infiltration_foliage,
+        model.infiltration_gap_floor, cb.counterattack_max_per_day, counter_hill, model.defender_boost, cells,
+        model.counter_kill_zone)
     engaged_d = Ed.sum(axis=1)
     threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
     return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,
@@ -295,8 +300,8 @@ def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_pre
     docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
     """
     mech = model.spec.mechanisms
-    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], float(mech.tempo.cycle_days),
-                                    float(mech.tempo.assault_share), float(mech.tempo.pause_intensity))
+    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], mech.tempo.cycle_days,
+                                    mech.tempo.assault_share, mech.tempo.pause_intensity)
     engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
     return model.assault_kill_zone * engaged_tempo
 
@@ -310,10 +315,10 @@ def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """
     st = model.spec.mechanisms.strangulation
     state = model.supply_state
-    if float(st.corridor_km) <= 0 or state is None:
+    if st.corridor_km <= 0 or state is None:
         return np.ones(len(r))
     width = 2.0 * kernels.window_max_at(state.bottleneck_km, r, c, model.bottleneck_window // 2)
-    return mechanisms.strangulation_factor(width, float(st.corridor_km), float(st.gain))
+    return mechanisms.strangulation_factor(width, st.corridor_km, st.gain)
 
 
 @dataclass
@@ -343,8 +348,7 @@ def counter_offensive(model) -> CounterResult | None:
         return None
     cxy = model.cell_xy(cells)
     sig = model.def_sigma[dfd]
-    d = np.hypot(f.x[dfd, None] - cxy[None, :, 0], f.y[dfd, None] - cxy[None, :, 1])
-    near = (d < 3 * sig[:, None]).any(axis=0)
+    near = kernels.within_reach(f.x[dfd], f.y[dfd], 3 * sig, cxy)  # cells within 3 sigma of an attacking unit
     if not near.any():
         return None
     cells, cxy = cells[near], cxy[near]
@@ -353,9 +357,9 @@ def counter_offensive(model) -> CounterResult | None:
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     terrain = model.terrain_defence[model.grid.terrain[r, c]]
     counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd), (model.defender_boost[r, c],),
-                              model.fire_power_per_km[DEFENDER_SIDE], float(cb.attacker_casualty_rate))
+                              model.fire_power_per_km[DEFENDER_SIDE], cb.attacker_casualty_rate)
     holders = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy),
-                    defence_power(model, att, float(cb.posture_defence["hasty"])), (terrain,),
-                    model.fire_power_per_km[ATTACKER_SIDE], float(cb.defender_casualty_rate))
+                    defence_power(model, att, np.full(att.size, cb.posture_defence["hasty"])), (terrain,),
+                    model.fire_power_per_km[ATTACKER_SIDE], cb.defender_casualty_rate)
     a = assault(model, counter_attackers, holders, cells)
     return CounterResult(cells, a.hazard * model.counter_kill_zone)

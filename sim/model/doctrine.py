@@ -17,6 +17,7 @@ from sim.model.agents import (
     ATTACKER_SIDE, DEFENDER_SIDE, GONE,
 )
 from sim.model import mechanisms
+from sim.model.glue import replacements
 
 
 # ----------------------------------------------------------------- cohesion
@@ -28,19 +29,19 @@ def cohesion_and_surrender(model) -> None:
         return
     s = f.supply[p]
     short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
-    c = f.cohesion[p] + np.where(s >= 0.5, float(lg.cohesion_recovery_per_day), 0.0) \
-        - float(lg.cohesion_loss_per_day) * short
+    c = f.cohesion[p] + np.where(s >= 0.5, lg.cohesion_recovery_per_day, 0.0) \
+        - lg.cohesion_loss_per_day * short
     # rotation (docs/ODD.md 7.19, mechanism 5): a unit not cut off rotates worn sub-units out
-    c = c + np.where(f.in_pocket[p], 0.0, mechanisms.rotation_recovery(c, float(model.spec.mechanisms.rotation_per_day)))
+    c = c + np.where(f.in_pocket[p], 0.0, mechanisms.rotation_recovery(c, model.spec.mechanisms.rotation_per_day))
     f.cohesion[p] = np.clip(c, 0.0, 1.0)
 
-    give_up = p[(f.side[p] == DEFENDER_SIDE) & f.in_pocket[p] & (f.cohesion[p] < float(lg.surrender_cohesion))]
+    give_up = p[(f.side[p] == DEFENDER_SIDE) & f.in_pocket[p] & (f.cohesion[p] < lg.surrender_cohesion)]
     if give_up.size == 0:
         return
     outside = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & ~f.in_pocket)
     for i in give_up:
         men = f.personnel[i]
-        out = men * float(lg.exfiltration_share) if outside.size else 0.0
+        out = men * lg.exfiltration_share if outside.size else 0.0
         if out > 0:
             j = outside[int(np.argmin(np.hypot(f.x[outside] - f.x[i], f.y[outside] - f.y[i])))]
             f.personnel[j] += out
@@ -60,17 +61,14 @@ def arrivals(model) -> None:
     for i in due:
         model.deploy(i)
     for side, spec in ((DEFENDER_SIDE, model.spec.forces.defender), (ATTACKER_SIDE, model.spec.forces.attacker)):
-        budget = float(spec.replacements_per_day) * model.replacement_factor[side]
+        budget = spec.replacements_per_day * model.replacement_factor[side]
         if budget <= 0:
             continue
         idx = np.flatnonzero(f.side_mask(side) & ~f.in_pocket)  # nothing reaches a cut-off unit
         if idx.size == 0:
             continue
-        deficit = np.clip(f.start_personnel[idx] - f.personnel[idx], 0.0, None)
-        need = deficit.sum()
-        if need <= 0:
-            continue
-        given = deficit * min(1.0, budget / need)
-        f.personnel[idx] += given
-        model.arrived_total[side] += given.sum()
+        # each unit gets its deficit (start strength less personnel), all scaled down to the budget
+        given_any, given = replacements(idx, f.start_personnel, f.personnel, budget)
+        if given_any:
+            model.arrived_total[side] += given
 

@@ -29,10 +29,10 @@ def availability(model, day: int) -> None:
     sc = model.spec
     eff = model.effect
     state = model.weather_state
-    w = float(sc.logistics.fire_control_drone_share)
+    w = sc.logistics.fire_control_drone_share
     for side, drones in ((DEFENDER_SIDE, sc.drones.defender), (ATTACKER_SIDE, sc.drones.attacker)):
-        share = drone_availability(eff, state, float(drones.weather_resistant_share))
-        model.sorties_today[side] = float(drones.sorties_per_day) * share
+        share = drone_availability(eff, state, drones.weather_resistant_share)
+        model.sorties_today[side] = drones.sorties_per_day * share
         model.drone_share[side] = share
         # intensity of fire control over roads: drones (when they fly) and observed artillery
         model.fire_intensity[side] = w * share + (1 - w) * eff.observation
@@ -42,10 +42,10 @@ def availability(model, day: int) -> None:
     # the kill zone (docs/ODD.md 7.19, mechanisms 1 and 6): each side's drones stop a share of the other's
     # assaults, less of the attacker's in the leafy months
     month = int(model.month_of_day[min(day, len(model.month_of_day) - 1)])
-    leaves = foliage_factor(month, mech.foliage.months, float(mech.foliage.kill_zone_factor))
-    model.infiltration_foliage = foliage_factor(month, mech.foliage.months, float(mech.foliage.infiltration_factor))
-    model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], float(kz.assault_suppression) * leaves)
-    model.counter_kill_zone = kill_zone_factor(model.drone_share[ATTACKER_SIDE], float(kz.counter_suppression))
+    leaves = foliage_factor(month, mech.foliage.months, mech.foliage.kill_zone_factor)
+    model.infiltration_foliage = foliage_factor(month, mech.foliage.months, mech.foliage.infiltration_factor)
+    model.assault_kill_zone = kill_zone_factor(model.drone_share[DEFENDER_SIDE], kz.assault_suppression * leaves)
+    model.counter_kill_zone = kill_zone_factor(model.drone_share[ATTACKER_SIDE], kz.counter_suppression)
 
 
 def fire(model) -> None:
@@ -57,15 +57,15 @@ def fire(model) -> None:
     for side, enemy, drones, guns in ((DEFENDER_SIDE, ATTACKER_SIDE, sc.drones.defender, sc.artillery.defender),
                                       (ATTACKER_SIDE, DEFENDER_SIDE, sc.drones.attacker, sc.artillery.attacker)):
         sorties = model.sorties_today[side]
-        shells = float(guns.shells_per_day)
-        model.fire_power_per_km[side] = (sorties * float(drones.power_per_sortie)
-                                         + shells / 1000 * float(guns.power_per_1000_shells)) * obs / front_km
-        drone_kills = sorties * float(drones.casualties_per_sortie) * obs
-        kills = drone_kills + shells / 1000 * float(guns.casualties_per_1000_shells) * obs
+        shells = guns.shells_per_day
+        model.fire_power_per_km[side] = (sorties * drones.power_per_sortie
+                                         + shells / 1000 * guns.power_per_1000_shells) * obs / front_km
+        drone_kills = sorties * drones.casualties_per_sortie * obs
+        kills = drone_kills + shells / 1000 * guns.casualties_per_1000_shells * obs
         targets = np.flatnonzero(f.side_mask(enemy))
         if targets.size == 0 or kills <= 0:
             continue
-        weight = f.personnel[targets] * np.exp(-model.unit_front_distance(targets) / float(drones.range_km))
+        weight = f.personnel[targets] * np.exp(-model.unit_front_distance(targets) / drones.range_km)
         total = weight.sum()
         if total <= 0:
             continue

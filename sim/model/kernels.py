@@ -1,11 +1,12 @@
-"""Compiled grid kernels (Numba) for the daily logistics and front bookkeeping.
+"""Compiled kernels (Numba) for the day's grid work: logistics, the front, control changes,
+movement and the record's tallies.
 
 Each kernel computes exactly what a short numpy/scipy expression computes (the
-expression is quoted in its docstring, and tests/test_kernels.py checks the two
-agree cell for cell on random grids), only without labelling the whole grid
-a dozen times a day. They were written after profiling (docs/PERFORMANCE.md):
-``scipy.ndimage.label`` in the corridor probes and the distance transform took
-half of a simulated day.
+expression is quoted in its docstring, and tests/test_kernels.py and tests/test_glue.py
+check the two agree exactly on random inputs), only without labelling the whole grid
+a dozen times a day or a dozen numpy calls on small arrays. They were written after
+profiling (docs/PERFORMANCE.md): ``scipy.ndimage.label`` in the corridor probes and the
+distance transform took half of a simulated day, then the Python glue around them.
 
 All kernels are integer or exact: a flood fill, a breadth-first search, a
 bucket queue over integer levels and the exact squared Euclidean distance
@@ -270,7 +271,7 @@ def probe_network(control_def: np.ndarray, passable: np.ndarray, dist_km: np.nda
                 level[r, c] = k
             elif control_def[r, c]:
                 d = dist_km[r, c]
-                q = 0
+                q = k if k > 0 and widths[k - 1] <= d else 0  # deep cells (most) reach every width at once
                 while q < k and widths[q] <= d:
                     q += 1
                 level[r, c] = q
@@ -433,6 +434,69 @@ def warm_up() -> None:
 
     glue.warm_up()
     spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
+    _warm_day_kernels(mask)
+
+
+@njit(cache=True)
+def line_posture(units: np.ndarray, posture: np.ndarray, x: np.ndarray, y: np.ndarray, fortification: np.ndarray,
+                 cell_km: float, defend: int, fortified: float, posture_defence: np.ndarray) -> np.ndarray:
+    """Each defending unit's posture factor: ``fortified`` for a unit in the defend posture on a cell of a
+    prepared belt (``fortification >= 2``), else its posture's (``np.where(dug_in, fortified,
+    posture_defence[posture[units]])``, the unit's cell as ``PokrovskModel.cells_of`` finds it)."""
+    rows, cols = fortification.shape
+    out = np.empty(units.shape[0])
+    for k in range(units.shape[0]):
+        i = units[k]
+        r, c = floor_index(y[i], cell_km, rows), floor_index(x[i], cell_km, cols)
+        dug_in = posture[i] == defend and fortification[r, c] >= 2
+        out[k] = fortified if dug_in else posture_defence[posture[i]]
+    return out
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+def _warm_day_kernels(mask: np.ndarray) -> None:
+    """The day's kernels on the types the model passes them, so a worker forked after warm-up neither
+    compiles nor loads from the cache: the World's layers are read-only arrays (a type of their own to
+    Numba), ``np.argwhere`` gives a Fortran-ordered array and a column of a cell list is a strided view."""
+    control, one, yes = np.zeros((3, 3), np.int8), np.ones(1), np.ones(1, np.bool_)
+    frozen, floats, road = _frozen(mask), _frozen(np.ones((3, 3))), _frozen(np.zeros((3, 3), np.int8))
+    cells, unit = np.zeros((1, 2), np.int64), np.zeros(1, np.int64)
+    control_tally(control, 1, 0, frozen, floats, frozen)
+    for active in (frozen, mask):
+        new_ground(mask, mask, active)
+    collapse_isolated(control.copy(), 2, 0, 1)
+    nearest_cell(1.0, 1.0, mask, 1.0, np.ones((1, 2)), 1.0)
+    for grid_road in (road, control):
+        move_units(one, one, one.copy(), one.copy(), yes, yes, control, 1, 0, grid_road, 1.0, 1.0)
+    border_cells(control, frozen, 1, 0, True, 2)
+    for some in (cells, np.zeros((2, 2), np.int64)):  # a column of one cell is contiguous, of more a strided view
+        box_mean_at(control, 1, 1, some[:, 0], some[:, 1])
+        window_max_at(np.ones((3, 3)), some[:, 0], some[:, 1], 1)
+        distance_to_nearest(np.asfortranarray(some), mask, 0, 3, 0, 3, 1.0)  # np.argwhere's order
+    cells_between(frozen, control, 0, np.ones((3, 3)), 0.0, 1.0)
+    supply_network(mask, mask, np.ones((3, 3)), frozen, road, cells, np.array([1.0, 2.0]), 1, 1.0)
+    contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
+    retake_cells(control, cells, one, one, 1, 2, 0)
+    same_cells(control, control)
+    within_reach(one, one, one, np.ones((1, 2)))
+    cells_at_xy(one, one, 1.0, 3, 3)
+    line_posture(unit, np.zeros(1, np.int8), one, one, _frozen(np.ones((3, 3), np.float32)), 1.0, 1, 1.5, _frozen(one))
+    clear_unmanned(mask, control.copy(), 1, cells)
+    defender_supply(unit, one, one, yes.copy(), one.copy(), control, 1, mask, np.ones((3, 3)), 1, mask, 1.0, 1.0, 0.5,
+                    0.1, 0.5, 0.1, 0.2)
+
+
+@njit(cache=True)
+def _below_hypot(dx: float, dy: float) -> float:
+    """A number no larger than ``np.hypot(dx, dy)``: the longer leg, less a relative 1e-12 (libm's hypot is
+    within an ulp of the true length, which is at least the longer leg). A candidate whose bound already
+    loses is passed over without its ``hypot``, so the choices below are those of the full search."""
+    return max(abs(dx), abs(dy)) * (1.0 - 1e-12)
 
 
 @njit(cache=True)
@@ -442,10 +506,27 @@ def nearest_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.ndarray
     for i in range(ux.shape[0]):
         best, j = np.inf, 0
         for k in range(fx.shape[0]):
-            d = np.hypot(fx[k] - ux[i], fy[k] - uy[i])
+            dx, dy = fx[k] - ux[i], fy[k] - uy[i]
+            if _below_hypot(dx, dy) >= best:
+                continue  # np.hypot(dx, dy) >= best: not nearer
+            d = np.hypot(dx, dy)
             if d < best:
                 best, j = d, k
         out[i] = j
+    return out
+
+
+@njit(cache=True)
+def within_reach(ux: np.ndarray, uy: np.ndarray, reach_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
+    """Cells within some unit's reach: ``(np.hypot(ux[:, None] - cxy[:, 0], uy[:, None] - cxy[:, 1])
+    < reach_km[:, None]).any(axis=0)`` (a pair whose longer leg already reaches ``reach_km`` is not within)."""
+    out = np.zeros(cxy.shape[0], np.bool_)
+    for k in range(cxy.shape[0]):
+        for i in range(ux.shape[0]):
+            dx, dy = ux[i] - cxy[k, 0], uy[i] - cxy[k, 1]
+            if _below_hypot(dx, dy) < reach_km[i] and np.hypot(dx, dy) < reach_km[i]:
+                out[k] = True
+                break
     return out
 
 
@@ -458,7 +539,8 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
     objective + 0.3 x its own distance to it``, among cells not within ``spacing_km`` of a cell already
     taken by an earlier unit of the arm; when every cell is taken, the spacing starts
     over. (docs/ODD.md, "Attacker commander"; the numpy form it replaces is in
-    tests/test_kernels.py.)
+    tests/test_kernels.py.) A cell whose score cannot beat the best so far, by the bound
+    :func:`_below_hypot`, is passed over without its ``hypot``: the same choices.
     """
     n = fx.shape[0]
     d_obj = np.empty(n)
@@ -469,15 +551,355 @@ def spread_along_front(fx: np.ndarray, fy: np.ndarray, ux: np.ndarray, uy: np.nd
     for i in range(ux.shape[0]):
         best, j = np.inf, 0
         for k in range(n):
-            score = d_obj[k] + 0.3 * np.hypot(fx[k] - ux[i], fy[k] - uy[i]) + (1e6 if taken[k] else 0.0)
+            dx, dy = fx[k] - ux[i], fy[k] - uy[i]
+            penalty = 1e6 if taken[k] else 0.0
+            if d_obj[k] + 0.3 * _below_hypot(dx, dy) + penalty >= best:
+                continue  # its score is at least that: not better
+            score = d_obj[k] + 0.3 * np.hypot(dx, dy) + penalty
             if score < best:
                 best, j = score, k
         out[i] = j
         all_taken = True
         for k in range(n):
-            if np.hypot(fx[k] - fx[j], fy[k] - fy[j]) < spacing_km:
-                taken[k] = True
+            if not taken[k]:
+                dx, dy = fx[k] - fx[j], fy[k] - fy[j]
+                taken[k] = _below_hypot(dx, dy) < spacing_km and np.hypot(dx, dy) < spacing_km
             all_taken = all_taken and taken[k]
         if all_taken:
             taken[:] = False
     return out
+
+
+@njit(cache=True)
+def control_tally(control: np.ndarray, attacker: int, defender: int, city: np.ndarray, advance_from: np.ndarray,
+                  next_line: np.ndarray):
+    """The day's record of the control grid: ``(held, counts, city_share, advance_km, next_line_hit)``.
+
+    ``held = control == attacker``; ``counts = np.bincount(control.ravel(), minlength=3)`` (codes 0..2);
+    ``city_share = (control[city] == defender).mean()`` (nan for an empty city); ``advance_km =
+    advance_from[held].max()`` (-inf when nothing is held); ``next_line_hit = (held & next_line).any()``.
+    (Two flat passes: counting, then the held cells; without branches the first one vectorises.)
+    """
+    rows, cols = control.shape
+    flat, in_city = control.ravel(), city.ravel()
+    held = np.empty(rows * cols, np.bool_)
+    n0, n1, n2, city_def, city_n = 0, 0, 0, 0, 0
+    for i in range(rows * cols):
+        v = flat[i]
+        held[i] = v == attacker
+        n0 += v == 0
+        n1 += v == 1
+        n2 += v == 2
+        city_n += in_city[i]
+        city_def += in_city[i] and v == defender
+    advance, hit = -np.inf, False
+    far, line = advance_from.ravel(), next_line.ravel()
+    for i in range(rows * cols):
+        if held[i]:
+            advance = max(advance, far[i])
+            hit = hit or line[i]
+    share = city_def / city_n if city_n else np.nan
+    return held.reshape(rows, cols), np.array([n0, n1, n2]), share, advance, hit
+
+
+@njit(cache=True)
+def new_ground(held: np.ndarray, past: np.ndarray, active: np.ndarray):
+    """``new = held & ~past & active`` and its bounding rows and columns ``(new, r0, r1, c0, c1)``
+    (the first and last of ``np.flatnonzero(new.any(axis=1))`` and of ``axis=0``; ``r0 = -1`` when nothing is new)."""
+    rows, cols = held.shape
+    flat = np.empty(rows * cols, np.bool_)
+    h, p, a = held.ravel(), past.ravel(), active.ravel()
+    for i in range(rows * cols):
+        flat[i] = h[i] and not p[i] and a[i]
+    new = flat.reshape(rows, cols)
+    r0, r1, c0, c1 = -1, -1, cols, -1
+    for r in range(rows):
+        for c in range(cols):
+            if new[r, c]:
+                if r0 < 0:
+                    r0 = r
+                r1 = r
+                c0 = min(c0, c)
+                c1 = max(c1, c)
+    return new, r0, r1, c0, c1
+
+
+@njit(cache=True)
+def collapse_isolated(control: np.ndarray, contested: int, defender: int, attacker: int) -> int:
+    """In place: ``fall = (control == contested) & ~touches(control == defender)`` (a contested cell has
+    no defender-held 4-neighbour left), ``control[fall] = attacker``; returns ``fall.sum()``. (A cell that
+    falls was not defender-held, so the cells it touches see the same neighbours.)"""
+    rows, cols = control.shape
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if control[r, c] != contested:
+                continue
+            if ((r > 0 and control[r - 1, c] == defender) or (r < rows - 1 and control[r + 1, c] == defender)
+                    or (c > 0 and control[r, c - 1] == defender) or (c < cols - 1 and control[r, c + 1] == defender)):
+                continue
+            control[r, c] = attacker
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def floor_index(v: float, cell_km: float, n: int) -> int:
+    """``min(max(int(v // cell_km), 0), n - 1)``: the cell index of a coordinate, clamped to the grid
+    (Python's and numpy's float floor division: fmod, then the quotient rounded as they round it)."""
+    mod = np.fmod(v, cell_km)
+    div = (v - mod) / cell_km
+    if mod != 0.0 and ((cell_km < 0) != (mod < 0)):
+        div -= 1.0
+    if div != 0.0:
+        q = np.floor(div)
+        if div - q > 0.5:
+            q += 1.0
+    else:
+        q = 0.0
+    return min(max(int(q), 0), n - 1)
+
+
+@njit(cache=True)
+def cells_at_xy(x: np.ndarray, y: np.ndarray, cell_km: float, rows: int, cols: int):
+    """``(r, c)``: each point's cell, clamped to the grid (``np.minimum(np.maximum((y // cell_km).astype(int),
+    0), rows - 1)`` and the same for ``x``), as :func:`floor_index` finds it."""
+    n = x.shape[0]
+    r, c = np.empty(n, np.int64), np.empty(n, np.int64)
+    for k in range(n):
+        r[k], c[k] = floor_index(y[k], cell_km, rows), floor_index(x[k], cell_km, cols)
+    return r, c
+
+
+@njit(cache=True)
+def nearest_cell(x: float, y: float, mask: np.ndarray, cell_km: float, avoid: np.ndarray, min_sep: float):
+    """``PokrovskModel.nearest_cell_xy``: ``(found, cx, cy)``, the centre of the nearest ``mask`` cell to
+    ``(x, y)``, searched in squares of radius 2, 5, 12, 30 and the whole grid around the point's cell (cells
+    in ``np.argwhere`` order, first of equals); a cell within ``min_sep`` of an ``avoid`` point costs 1e3 km
+    more, and a square whose best cell pays that is passed over unless it is the whole grid."""
+    rows, cols = mask.shape
+    r0, c0 = floor_index(y, cell_km, rows), floor_index(x, cell_km, cols)
+    whole = max(rows, cols)
+    penalise = avoid.shape[0] > 0 and min_sep > 0
+    for radius in (np.int64(2), np.int64(5), np.int64(12), np.int64(30), np.int64(whole)):
+        r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, rows)
+        c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, cols)
+        best, bx, by, seen = np.inf, 0.0, 0.0, False
+        for r in range(r1, r2):
+            for c in range(c1, c2):
+                if not mask[r, c]:
+                    continue
+                cx, cy = (c + 0.5) * cell_km, (r + 0.5) * cell_km
+                d = np.hypot(cx - x, cy - y)
+                if penalise:
+                    sep = np.inf
+                    for p in range(avoid.shape[0]):
+                        sep = min(sep, np.hypot(cx - avoid[p, 0], cy - avoid[p, 1]))
+                    d = d + (1e3 if sep < min_sep else 0.0)
+                if not seen or d < best:
+                    best, bx, by, seen = d, cx, cy, True
+        if not seen or (best >= 1e3 and radius < whole):
+            continue
+        return True, bx, by
+    return False, 0.0, 0.0
+
+
+@njit(cache=True)
+def move_units(x: np.ndarray, y: np.ndarray, target_x: np.ndarray, target_y: np.ndarray, moving: np.ndarray,
+               attacking: np.ndarray, control: np.ndarray, attacker: int, defender: int, road: np.ndarray,
+               speed: float, cell_km: float) -> None:
+    """``movement.move_toward_targets`` in place, unit by unit in index order: each ``moving`` unit steps
+    ``speed`` (twice that from a road cell) toward its target, ``frac = min(1, step / max(dist, 1e-9))`` of
+    the way (0 when there); a step that ends off its side's ground (``attacker`` for ``attacking`` units,
+    ``defender`` for the others) lands on the nearest own cell instead (:func:`nearest_cell`); a unit
+    within a step of its target has arrived (target set to nan)."""
+    rows, cols = control.shape
+    no_avoid = np.empty((0, 2))
+    for i in range(x.shape[0]):
+        if not moving[i]:
+            continue
+        step = 2 * speed if road[floor_index(y[i], cell_km, rows), floor_index(x[i], cell_km, cols)] > 0 else speed
+        dx, dy = target_x[i] - x[i], target_y[i] - y[i]
+        dist = np.hypot(dx, dy)
+        frac = min(1.0, step / max(dist, 1e-9)) if dist > 0 else 0.0
+        nx, ny = x[i] + frac * dx, y[i] + frac * dy
+        side = attacker if attacking[i] else defender
+        if control[floor_index(ny, cell_km, rows), floor_index(nx, cell_km, cols)] == side:
+            x[i], y[i] = nx, ny
+        else:
+            found, bx, by = nearest_cell(nx, ny, control == side, cell_km, no_avoid, 0.0)
+            if found:
+                x[i], y[i] = bx, by
+        if dist <= step:
+            target_x[i] = np.nan
+            target_y[i] = np.nan
+
+
+@njit(cache=True)
+def _clip01(v: float) -> float:
+    """``np.clip(v, 0.0, 1.0)`` of a number as numpy's clip loop does it: nan stays nan, else
+    ``max = v if v > 0 else 0``, then ``max if max < 1 else 1`` (so -0.0 becomes 0.0)."""
+    if v != v:
+        return v
+    v = v if v > 0.0 else 0.0
+    return v if v < 1.0 else 1.0
+
+
+@njit(cache=True)
+def defender_supply(units: np.ndarray, x: np.ndarray, y: np.ndarray, in_pocket: np.ndarray, supply: np.ndarray,
+                    control: np.ndarray, attacker: int, pocket: np.ndarray, bottleneck: np.ndarray, half: int,
+                    road_served: np.ndarray, cell_km: float, range_km: float, interdiction: float, relief: float,
+                    offroad: float, pocket_loss: float, resupply: float) -> None:
+    """``logistics._defender_supply`` in place for the defender ``units``, each at its cell ``(r, c)``:
+    ``in_pocket = pocket[r, c] | (control[r, c] == attacker)``; ``exposure = np.clip(1 - b / range_km, 0, 1)``
+    with ``b`` the window maximum of ``bottleneck`` (:func:`window_max_at`); ``target = np.clip(road *
+    (1 - interdiction * exposure * (1 - relief)), 0, 1)`` with ``road`` 1 on a served road, else ``offroad``;
+    supply falls by ``pocket_loss`` (not below 0) in a pocket, else moves ``resupply`` of the way to the
+    target; clipped to 0..1. (``interdiction`` is the attacker's interdiction times its fire intensity.)"""
+    rows, cols = control.shape
+    n = units.shape[0]
+    r, c = np.empty(n, np.int64), np.empty(n, np.int64)
+    for k in range(n):
+        r[k], c[k] = floor_index(y[units[k]], cell_km, rows), floor_index(x[units[k]], cell_km, cols)
+    b = window_max_at(bottleneck, r, c, half)
+    for k in range(n):
+        i = units[k]
+        cut = pocket[r[k], c[k]] or control[r[k], c[k]] == attacker
+        in_pocket[i] = cut
+        cut_by_fire = interdiction * _clip01(1.0 - b[k] / range_km) * (1.0 - relief)
+        target = _clip01((1.0 if road_served[r[k], c[k]] else offroad) * (1.0 - cut_by_fire))
+        s = supply[i]
+        s = max(s - pocket_loss, 0.0) if cut else s + resupply * (target - s)
+        supply[i] = _clip01(s)
+
+
+@njit(cache=True)
+def box_mean_at(control: np.ndarray, code: int, radius: int, rows_at: np.ndarray, cols_at: np.ndarray) -> np.ndarray:
+    """``box_mean(control == code, radius)[rows_at, cols_at]``, running along only the rows asked for.
+
+    The column pass of :func:`box_mean` gives at each cell the count of ``code`` cells in its
+    window down the column (clamped at the edges; a sum of ones, exact) over the window's size:
+    here that count comes from running counts down the columns. The row pass is
+    :func:`_running_mean` itself, in its own order. Consecutive requests in one row share the
+    row's pass (``np.argwhere`` order asks for each row once).
+    """
+    rows, cols = control.shape
+    counts = np.zeros((rows + 1, cols), np.int64)  # counts[r, c]: code cells above row r in column c
+    for r in range(rows):
+        for c in range(cols):
+            counts[r + 1, c] = counts[r, c] + (control[r, c] == code)
+    size = 2 * radius + 1
+    line = np.empty(cols)
+    means = np.empty(cols)
+    out = np.empty(rows_at.shape[0])
+    current = -1
+    for k in range(rows_at.shape[0]):
+        r = rows_at[k]
+        if r != current:
+            lo, hi = max(r - radius, 0), min(r + radius, rows - 1)
+            above, below = lo - (r - radius), (r + radius) - hi  # window rows clamped to the first and last
+            for c in range(cols):
+                n = counts[hi + 1, c] - counts[lo, c]
+                n += above * (control[0, c] == code) + below * (control[rows - 1, c] == code)
+                line[c] = n / size
+            _running_mean(line, means, radius)
+            current = r
+        out[k] = means[cols_at[k]]
+    return out
+
+
+@njit(cache=True)
+def contact_captures(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p_won: np.ndarray, p_retaken: np.ndarray,
+                     defender: int, contested: int, attacker: int) -> int:
+    """The day's captures at the contact cells, in place; returns ``won.sum() + retaken.sum()``.
+
+    With ``won = u[0] < p_won``, ``was = control[cells]`` and ``retaken = (was == contested) & ~won &
+    (u[1] < p_retaken)``: a won defender-held cell becomes contested, a won contested cell attacker-held,
+    a retaken cell defender-held (the cells are distinct, so cell by cell is the masked assignments)."""
+    n = 0
+    for k in range(cells.shape[0]):
+        r, c = cells[k, 0], cells[k, 1]
+        was = control[r, c]
+        if u[0, k] < p_won[k]:
+            n += 1
+            if was == defender:
+                control[r, c] = contested
+            elif was == contested:
+                control[r, c] = attacker
+        elif was == contested and u[1, k] < p_retaken[k]:
+            control[r, c] = defender
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def retake_cells(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p: np.ndarray, attacker: int, contested: int,
+                 defender: int) -> int:
+    """Cells the defender retakes, in place; returns ``hit.sum()`` with ``hit = u < p``: a hit attacker-held
+    cell becomes contested, a hit contested cell defender-held (cells distinct: the masked assignments)."""
+    n = 0
+    for k in range(cells.shape[0]):
+        if u[k] < p[k]:
+            n += 1
+            r, c = cells[k, 0], cells[k, 1]
+            if control[r, c] == attacker:
+                control[r, c] = contested
+            elif control[r, c] == contested:
+                control[r, c] = defender
+    return n
+
+
+@njit(cache=True)
+def distance_to_nearest(cells: np.ndarray, mask: np.ndarray, r_lo: int, r_hi: int, c_lo: int, c_hi: int,
+                        cell_km: float) -> np.ndarray:
+    """For each of ``cells`` (inside the box ``[r_lo, r_hi) x [c_lo, c_hi)``, none of them in ``mask``), the
+    distance (km) to the nearest ``mask`` cell of the box: ``edt_km(~mask[box], cell_km)`` read at those
+    cells, without the rest of the box (at least one ``mask`` cell in the box). Rings of growing
+    Chebyshev radius are searched until no cell farther out can be nearer (exact squared integers)."""
+    out = np.empty(cells.shape[0])
+    for k in range(cells.shape[0]):
+        r0, c0 = cells[k, 0], cells[k, 1]
+        best = np.int64(1) << 62
+        radius = 1
+        while radius * radius < best:
+            for r in range(max(r0 - radius, r_lo), min(r0 + radius + 1, r_hi)):
+                edge = abs(r - r0) == radius  # the ring's top or bottom row: all of it; else its two ends
+                for c in range(max(c0 - radius, c_lo), min(c0 + radius + 1, c_hi)):
+                    if (edge or abs(c - c0) == radius) and mask[r, c]:
+                        best = min(best, (r - r0) * (r - r0) + (c - c0) * (c - c0))
+            if r0 - radius <= r_lo and r0 + radius >= r_hi - 1 and c0 - radius <= c_lo and c0 + radius >= c_hi - 1:
+                break  # the whole box searched
+            radius += 1
+        out[k] = np.sqrt(np.float64(best)) * cell_km
+    return out
+
+
+@njit(cache=True)
+def same_cells(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal(a, b)`` for two grids of one shape, stopping at the first difference."""
+    fa, fb = a.ravel(), b.ravel()
+    for i in range(fa.shape[0]):
+        if fa[i] != fb[i]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def clear_unmanned(pocket: np.ndarray, control: np.ndarray, attacker: int, manned: np.ndarray) -> int:
+    """In place: every 4-connected component of ``pocket & (control != attacker)`` that holds none of the
+    ``manned`` cells becomes attacker-held; returns how many cells did. (Labelling the components with
+    ``scipy.ndimage.label`` and keeping the labels under the manned cells gives the same cells: which
+    component a cell is in does not depend on how the components are numbered.)"""
+    rows, cols = control.shape
+    region = np.empty((rows, cols), np.bool_)
+    for r in range(rows):
+        for c in range(cols):
+            region[r, c] = pocket[r, c] and control[r, c] != attacker
+    held = reach(region, manned)
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if region[r, c] and not held[r, c]:
+                control[r, c] = attacker
+                n += 1
+    return n

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from sim.model import kernels
-from sim.model.agents import ATTACKER, ATTACKER_SIDE, DEFENDER, DEFENDER_SIDE
+from sim.model.agents import ATTACKER, ATTACKER_INT, ATTACKER_SIDE, DEFENDER, DEFENDER_SIDE
 
 # half-widths (km) at which the corridor is probed; widths above the last are "wide open"
 HALF_WIDTHS_KM = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0)
@@ -89,7 +89,7 @@ def distance_to_enemy_km(control_def: np.ndarray, cell_km: float) -> np.ndarray:
 def update(model) -> SupplyState:
     """The day's supply network and every unit's supply level (schedule step 3b)."""
     state = _network_today(model)
-    rng_km = float(model.spec.drones.attacker.range_km)
+    rng_km = model.spec.drones.attacker.range_km
     relief = _new_route_relief(model, state, model.supply_state, rng_km)
     _defender_supply(model, state, rng_km, relief)
     _attacker_supply(model)
@@ -111,7 +111,7 @@ def _network_today(model) -> SupplyState:
     else:
         pocket, bottleneck, corridor, city_pocket, road_served = network(
             control_def, passable, dist_km, sources, model.city_zone, model.grid.road, model.grid.cell_km,
-            max(1, int(round(float(lg.road_reach_km) / model.grid.cell_km))))
+            max(1, int(round(lg.road_reach_km / model.grid.cell_km))))
         state = SupplyState(pocket, bottleneck, corridor, city_pocket, road_served)
     model.dist_to_enemy_km = dist_km
     return state
@@ -124,31 +124,23 @@ def _new_route_relief(model, state: SupplyState, prev: SupplyState | None, rng_k
     city_exposure = np.clip(1.0 - (state.corridor_km / 2) / rng_km, 0.0, 1.0)
     state.pressure_days = (prev.pressure_days + 1) if (prev is not None and city_exposure > 0.5) else (
         prev.pressure_days if prev is not None else 0)
-    return float(lg.new_route_relief) * min(1.0, state.pressure_days / max(float(lg.new_route_days), 1e-9))
+    return lg.new_route_relief * min(1.0, state.pressure_days / max(lg.new_route_days, 1e-9))
 
 
 def _defender_supply(model, state: SupplyState, rng_km: float, relief: float) -> None:
-    """Defenders: cut off in a pocket, or supplied toward a target set by road service and fire control."""
+    """Defenders: cut off in a pocket, or supplied toward a target set by road service and fire control
+    (:func:`sim.model.kernels.defender_supply`)."""
     sc = model.spec
     lg = sc.logistics
     f = model.forces
     d = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
     if d.size == 0:
         return
-    r, c = model.cells_of(d)
-    in_pocket = state.pocket[r, c] | (model.control[r, c] == ATTACKER)
-    f.in_pocket[d] = in_pocket
-    window = model.bottleneck_window
-    b = kernels.window_max_at(state.bottleneck_km, r, c, window // 2)
-    exposure = np.clip(1.0 - b / rng_km, 0.0, 1.0)
-    intensity = model.fire_intensity[ATTACKER_SIDE]
-    interdiction = float(sc.drones.attacker.interdiction) * intensity * exposure * (1.0 - relief)
-    road_factor = np.where(state.road_served[r, c], 1.0, float(lg.offroad_supply) * model.effect.mobility)
-    target = np.clip(road_factor * (1.0 - interdiction), 0.0, 1.0)
-    s = f.supply[d]
-    s = np.where(in_pocket, np.maximum(s - float(lg.pocket_supply_loss_per_day), 0.0),
-                 s + float(lg.resupply_per_day) * (target - s))
-    f.supply[d] = np.clip(s, 0.0, 1.0)
+    interdiction = sc.drones.attacker.interdiction * model.fire_intensity[ATTACKER_SIDE]
+    kernels.defender_supply(d, f.x, f.y, f.in_pocket, f.supply, model.control, ATTACKER_INT, state.pocket,
+                            state.bottleneck_km, model.bottleneck_window // 2, state.road_served, model.grid.cell_km,
+                            rng_km, interdiction, relief, lg.offroad_supply * model.effect.mobility,
+                            lg.pocket_supply_loss_per_day, lg.resupply_per_day)
 
 
 def _attacker_supply(model) -> None:
@@ -159,6 +151,6 @@ def _attacker_supply(model) -> None:
     f = model.forces
     a = np.flatnonzero(f.side_mask(ATTACKER_SIDE))
     if a.size:
-        target = 1.0 - (float(sc.drones.defender.interdiction) * model.fire_intensity[DEFENDER_SIDE]
-                        * float(lg.attacker_route_exposure))
-        f.supply[a] += float(lg.resupply_per_day) * (target - f.supply[a])
+        target = 1.0 - (sc.drones.defender.interdiction * model.fire_intensity[DEFENDER_SIDE]
+                        * lg.attacker_route_exposure)
+        f.supply[a] += lg.resupply_per_day * (target - f.supply[a])

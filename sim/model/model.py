@@ -11,29 +11,27 @@ from operator import attrgetter
 
 import mesa
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
 from sim.model.world import FIELDS as WORLD_FIELDS, build_world, place_xy
-from sim.model.kernels import border_cells, cell_centres, cells_between, window_max_at
+from sim.model.kernels import (border_cells, cell_centres, cells_at_xy, cells_between, nearest_cell, same_cells,
+                                window_max_at)
+from sim.model.glue import book_losses, front_distance
 from sim.model.agents import (
     ATTACK, ATTACKER_SIDE, CENTRE, DEFEND, DEFENDER_SIDE, FRONT, GONE, NE,
     NO_ARM, RESERVE, SW, Forces, Unit, UnitRecord,
 )
 from sim.outcomes import Recorder
-from sim.scenario import Scenario, sample, uncertain_inputs
+from sim.scenario import Scenario, sample
 from sim.theater import load_default
 from sim.core.seeding import replication_seed, substream
 from sim.theater import build_grid, load_theater
-from sim.theater.grid import ATTACKER, CONTESTED, DEFENDER
+from sim.theater.grid import ATTACKER, DEFENDER
 from sim.theater.spec import Theater
 from sim.vocab import Arm, Echelon, UnitKind, Weather
-
-FOUR = ndimage.generate_binary_structure(2, 1)
-# the control states as plain ints for the compiled kernels (Numba types an enum member slowly, on every call)
-_DEF, _ATT, _CON = int(DEFENDER), int(ATTACKER), int(CONTESTED)
+from sim.model.agents import ATTACKER_INT as _ATT, CONTESTED_INT as _CON, DEFENDER_INT as _DEF
 
 
 class PokrovskModel(mesa.Model):
@@ -59,7 +57,6 @@ class PokrovskModel(mesa.Model):
         if seed is None or isinstance(seed, (int, np.integer)):
             seed = replication_seed(int(seed or 0), 0)
         self.seed_sequence = seed
-        self.uncertain = uncertain_inputs(scenario)
         concrete, self.sampled = sample(scenario, seed)
         super().__init__(rng=substream(seed, "model"))
         self.spec: Scenario = concrete
@@ -112,7 +109,7 @@ class PokrovskModel(mesa.Model):
     def _start_forces(self) -> None:
         """Every unit of the run as a row of ``forces``; the units present on day 0 deployed as Mesa agents."""
         self.forces = Forces.from_records(self._unit_records())
-        self.def_sigma = np.array([float(self.spec.combat.frontage_km[Echelon(e).label]) / 2 for e in self.forces.echelon])
+        self.def_sigma = np.array([self.spec.combat.frontage_km[Echelon(e).label] / 2 for e in self.forces.echelon])
         self.agent_of: dict[int, Unit] = {}
         for i in np.flatnonzero(self.forces.arrival_day == 0):
             self.deploy(int(i), initial=True)
@@ -162,7 +159,7 @@ class PokrovskModel(mesa.Model):
         """Contact cells in the active sector: defender-held cells touching ground the defender
         does not hold, and every contested cell (both sides are in it)."""
         control = self.control
-        if self._front_of is not None and np.array_equal(self._front_of, control):
+        if self._front_of is not None and same_cells(self._front_of, control):
             return  # nothing changed hands since the last call (the evening's front is the morning's)
         self._front_of = control.copy()
         # a contested cell is always a contact: both sides are in it
@@ -188,16 +185,14 @@ class PokrovskModel(mesa.Model):
     def deep_candidates(self) -> np.ndarray:
         """Defender-held town cells behind the contact line within infiltration depth."""
         d = self.dist_to_enemy_km
-        depth = float(self.spec.combat.infiltration_depth_km)
+        depth = self.spec.combat.infiltration_depth_km
         return cells_between(self.deep_mask, self.control, _DEF, d, self.grid.cell_km, depth)
 
     def unit_front_distance(self, idx: np.ndarray) -> np.ndarray:
         """Distance (km) from each unit to the nearest contact cell (50 km when there is no contact)."""
         if len(self.contact_cells) == 0:
             return np.full(len(idx), 50.0)
-        dx = self.forces.x[idx, None] - self.contact_xy[None, :, 0]
-        dy = self.forces.y[idx, None] - self.contact_xy[None, :, 1]
-        return np.sqrt((dx * dx + dy * dy).min(axis=1))
+        return front_distance(self.forces.x[idx], self.forces.y[idx], self.contact_xy)
 
     def nearest_contact(self, xy: np.ndarray) -> np.ndarray:
         """Index of the nearest contact cell to each point (a k-d tree over today's contact cells)."""
@@ -216,20 +211,19 @@ class PokrovskModel(mesa.Model):
         return self.arm_waypoints[arm][self.arm_stage[arm]]
 
     # ================================================================= bookkeeping
-    def record_losses(self, idx: np.ndarray, losses: np.ndarray) -> None:
-        """Killed and wounded: off the units' strength, onto their casualty count."""
+    def record_losses(self, idx: np.ndarray, losses: np.ndarray, cap_share: float = 0.0) -> None:
+        """Killed and wounded: off the units' strength (at most ``cap_share`` of it when that is above 0,
+        and never more than all of it), onto their casualty count (:func:`sim.model.glue.book_losses`)."""
         f = self.forces
-        losses = np.minimum(losses, f.personnel[idx])
-        f.personnel[idx] -= losses
-        f.casualties[idx] += losses
-        np.add.at(self.losses_today, f.side[idx].astype(int), losses)
+        book_losses(np.asarray(idx, np.int64), np.asarray(losses, float), cap_share, f.personnel, f.casualties, f.side,
+                    self.losses_today)
 
     def deploy(self, i: int, initial: bool = False) -> None:
         """A unit enters: placed at its side's nearest cell to its place, registered as a Mesa agent."""
         f = self.forces
         own = self.control == (DEFENDER if f.side[i] == DEFENDER_SIDE else ATTACKER)
         placed = [j for j in np.flatnonzero(f.present) if f.side[j] == f.side[i]]
-        sep = 0.5 * float(self.spec.combat.frontage_km[Echelon(f.echelon[i]).label]) if f.side[i] == DEFENDER_SIDE else 1.0
+        sep = 0.5 * self.spec.combat.frontage_km[Echelon(f.echelon[i]).label] if f.side[i] == DEFENDER_SIDE else 1.0
         x, y = self.nearest_cell_xy(f.x[i], f.y[i], own, avoid=[(f.x[j], f.y[j]) for j in placed], min_sep=sep)
         if x is None:
             f.posture[i] = GONE
@@ -247,16 +241,16 @@ class PokrovskModel(mesa.Model):
         sc = self.spec
         records: list[UnitRecord] = []
         for side, spec in ((DEFENDER_SIDE, sc.forces.defender), (ATTACKER_SIDE, sc.forces.attacker)):
-            weights = np.array([float(u.weight) for u in spec.units for _ in range(u.count)])
+            weights = np.array([u.weight for u in spec.units for _ in range(u.count)])
             shares = weights / weights.sum()
             k = 0
             for u in spec.units:
                 for n in range(u.count):
-                    records.append(self._record(side, u, float(spec.personnel) * shares[k], 0, u.count, n))
+                    records.append(self._record(side, u, spec.personnel * shares[k], 0, u.count, n))
                     k += 1
             for a in spec.arrivals:
                 for n in range(a.count):
-                    records.append(self._record(side, a, float(a.personnel), int(a.day), a.count, n, source="arrival"))
+                    records.append(self._record(side, a, a.personnel, a.day, a.count, n, source="arrival"))
         return self.option.enter(self, records)
 
     def _record(self, side, spec, personnel, day, count, n, source="start") -> UnitRecord:
@@ -267,7 +261,7 @@ class PokrovskModel(mesa.Model):
             posture = RESERVE
         elif side == ATTACKER_SIDE:
             arm = {Arm.NE.label: NE, Arm.SW.label: SW, Arm.FRONT.label: FRONT}.get(sector, CENTRE)
-            arms = int(self.spec.attacker.pincer_arms)
+            arms = self.spec.attacker.pincer_arms
             if (arm == SW and arms < 2) or (arm == NE and arms < 1):
                 arm = FRONT  # an arm not used presses frontally in its own sector
         name = spec.name if count == 1 else f"{spec.name} {n + 1}"
@@ -289,36 +283,17 @@ class PokrovskModel(mesa.Model):
 
     def cells_at(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Grid cells (rows, columns) of points in km, clamped to the grid (``cell_of_xy`` for arrays)."""
-        k = self.grid.cell_km
-        r = np.minimum(np.maximum((y // k).astype(int), 0), self.grid.rows - 1)
-        c = np.minimum(np.maximum((x // k).astype(int), 0), self.grid.cols - 1)
-        return r, c
+        return cells_at_xy(np.asarray(x, float), np.asarray(y, float), self.grid.cell_km, self.grid.rows, self.grid.cols)
 
     def cell_xy(self, cells: np.ndarray) -> np.ndarray:
         return cell_centres(np.asarray(cells).reshape(-1, 2), self.grid.cell_km)
 
     def nearest_cell_xy(self, x: float, y: float, mask: np.ndarray, avoid=(), min_sep: float = 0.0):
-        """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points)."""
-        r0, c0 = self.cell_of_xy(x, y)
-        k = self.grid.cell_km
-        for radius in (2, 5, 12, 30, max(self.grid.rows, self.grid.cols)):
-            r1, r2 = max(r0 - radius, 0), min(r0 + radius + 1, self.grid.rows)
-            c1, c2 = max(c0 - radius, 0), min(c0 + radius + 1, self.grid.cols)
-            cells = np.argwhere(mask[r1:r2, c1:c2])
-            if len(cells) == 0:
-                continue
-            cx = (cells[:, 1] + c1 + 0.5) * k
-            cy = (cells[:, 0] + r1 + 0.5) * k
-            d = np.hypot(cx - x, cy - y)
-            if avoid and min_sep > 0:
-                pts = np.array(avoid, dtype=float)
-                sep = np.hypot(cx[:, None] - pts[None, :, 0], cy[:, None] - pts[None, :, 1]).min(axis=1)
-                d = d + np.where(sep < min_sep, 1e3, 0.0)
-            j = int(np.argmin(d))
-            if d[j] >= 1e3 and radius < max(self.grid.rows, self.grid.cols):
-                continue
-            return float(cx[j]), float(cy[j])
-        return None, None
+        """Centre of the nearest cell in ``mask`` (optionally ``min_sep`` km from the ``avoid`` points);
+        ``(None, None)`` when there is none (:func:`sim.model.kernels.nearest_cell`)."""
+        points = np.array(avoid, dtype=float).reshape(-1, 2)
+        found, cx, cy = nearest_cell(float(x), float(y), mask, self.grid.cell_km, points, float(min_sep))
+        return (cx, cy) if found else (None, None)
 
     # ================================================================= views
     def units(self, side: str | None = None) -> mesa.agent.AgentSet:

@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from sim.model import mechanisms
-from sim.model.kernels import touches
+from sim.model import kernels
+from sim.model.kernels import border_cells
 from sim.model.agents import ATTACKER, ATTACKER_SIDE, CONTESTED, DEFENDER, DEFENDER_SIDE, WITHDRAW
 from sim.model.combat import ContactResult, CounterResult, capture_probability
 
-FOUR = ndimage.generate_binary_structure(2, 1)
+from sim.model.agents import ATTACKER_INT as _ATT, CONTESTED_INT as _CON, DEFENDER_INT as _DEF
 
 
 def change_control(model, result: ContactResult | None, counter: CounterResult | None = None) -> int:
@@ -34,17 +34,11 @@ def change_control(model, result: ContactResult | None, counter: CounterResult |
         control[counter.cells[hit, 0], counter.cells[hit, 1]] = CONTESTED
         changed += int(hit.sum())
     if result is not None:
-        cells = model.contact_cells
-        n = len(cells)
-        u = model.rng.random((2, n))
-        won = u[0] < capture_probability(result.attack_hazard + result.infiltration_hazard)
-        r, c = cells[:, 0], cells[:, 1]
-        was = control[r, c].copy()
-        retaken = (was == CONTESTED) & ~won & (u[1] < capture_probability(result.counter_hazard))
-        control[r[won & (was == DEFENDER)], c[won & (was == DEFENDER)]] = CONTESTED
-        control[r[won & (was == CONTESTED)], c[won & (was == CONTESTED)]] = ATTACKER
-        control[r[retaken], c[retaken]] = DEFENDER
-        changed += int(won.sum() + retaken.sum())
+        # won: defender-held -> contested -> attacker-held; contested cells not won may be retaken
+        u = model.rng.random((2, len(model.contact_cells)))
+        changed += kernels.contact_captures(
+            control, model.contact_cells, u, capture_probability(result.attack_hazard + result.infiltration_hazard),
+            capture_probability(result.counter_hazard), _DEF, _CON, _ATT)
     changed += _deep_infiltration(model, result)
     changed += _run_through_gaps(model, result)
     changed += _seal_wedges(model)
@@ -63,24 +57,22 @@ def _seal_wedges(model) -> int:
     :func:`mechanisms.sealing_hazard`, less where the attacker's drones fly.
     """
     seal = model.spec.mechanisms.sealing
-    if float(seal.min_support) <= 0 or float(seal.retake_per_day) <= 0:
+    if seal.min_support <= 0 or seal.retake_per_day <= 0:
         return 0
     control = model.control
-    att = control == ATTACKER
-    candidate = model.active & model.open_ground & (((att & touches(control == DEFENDER))) | (control == CONTESTED))
-    if not candidate.any():
+    # active & open_ground & ((attacker-held & touches(defender-held)) | contested), in np.argwhere order
+    cells = border_cells(control, model.open_active, _ATT, _DEF, True, _CON)
+    if len(cells) == 0:
         return 0
-    radius = int(round(float(seal.radius_km) / model.grid.cell_km))
-    support = mechanisms.wedge_support(att, radius)
-    cells = np.argwhere(candidate)
+    radius = int(round(seal.radius_km / model.grid.cell_km))
     r, c = cells[:, 0], cells[:, 1]
-    hazard = mechanisms.sealing_hazard(support[r, c], float(seal.min_support), float(seal.retake_per_day),
+    # mechanisms.wedge_support read at the candidates (box_mean_at: its square means, only the rows needed)
+    support = (kernels.box_mean_at(control, _ATT, radius, r, c) if radius > 0
+               else mechanisms.wedge_support(control == ATTACKER, radius)[r, c])
+    hazard = mechanisms.sealing_hazard(support, seal.min_support, seal.retake_per_day,
                                        model.counter_kill_zone)
-    hit = model.rng.random(len(cells)) < capture_probability(hazard)
-    was = control[r, c].copy()
-    control[r[hit & (was == ATTACKER)], c[hit & (was == ATTACKER)]] = CONTESTED
-    control[r[hit & (was == CONTESTED)], c[hit & (was == CONTESTED)]] = DEFENDER
-    return int(hit.sum())
+    # a hit cell steps back: attacker-held -> contested -> defender-held
+    return kernels.retake_cells(control, cells, model.rng.random(len(cells)), capture_probability(hazard), _ATT, _CON, _DEF)
 
 
 def _run_through_gaps(model, result: ContactResult | None) -> int:
@@ -94,9 +86,9 @@ def _run_through_gaps(model, result: ContactResult | None) -> int:
     leaves is thin, so mechanism 3 cuts it off and retakes it.
     """
     runs = model.spec.mechanisms.runs
-    if float(runs.per_day) <= 0 or result is None or len(result.cells) == 0:
+    if runs.per_day <= 0 or result is None or len(result.cells) == 0:
         return 0
-    hazard = mechanisms.run_hazard(result.infiltrators, result.gap, float(runs.min_gap), float(runs.per_day),
+    hazard = mechanisms.run_hazard(result.infiltrators, result.gap, runs.min_gap, runs.per_day,
                                    model.infiltration_foliage)
     started = result.cells[model.rng.random(len(result.cells)) < capture_probability(hazard)]
     if len(started) == 0:
@@ -105,13 +97,13 @@ def _run_through_gaps(model, result: ContactResult | None) -> int:
     passable = model.active & model.open_ground & (control == DEFENDER)
     f = model.forces
     dfd = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & f.present)
-    steps = int(round(float(runs.depth_km) / model.grid.cell_km))
+    steps = int(round(runs.depth_km / model.grid.cell_km))
     changed = 0
     for start in started[model.open_ground[started[:, 0], started[:, 1]]]:
         path = np.array(mechanisms.run_path(start, model.dist_to_enemy_km, passable, steps))
         xy = model.cell_xy(path)
         near = np.hypot(xy[:, None, 0] - f.x[None, dfd], xy[:, None, 1] - f.y[None, dfd]).min(axis=1, initial=np.inf)
-        blocked = np.flatnonzero(near < float(runs.blocked_km))
+        blocked = np.flatnonzero(near < runs.blocked_km)
         path = path[: blocked[0]] if blocked.size else path
         if len(path):
             control[path[:, 0], path[:, 1]] = ATTACKER
@@ -132,7 +124,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     """
     sc = model.spec
     cover = model.effect.infiltration_cover
-    depth = float(sc.combat.infiltration_depth_km)
+    depth = sc.combat.infiltration_depth_km
     if cover <= 1.0 or depth <= 0 or result is None or len(model.contact_cells) == 0:
         return 0
     cand = model.deep_candidates()
@@ -141,7 +133,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     r, c = cand[:, 0], cand[:, 1]
     d = model.dist_to_enemy_km[r, c]
     nearest = model.nearest_contact(model.cell_xy(cand))
-    hazard = (float(sc.combat.infiltration_per_day) * (cover - 1.0) * float(sc.attacker.infiltration_city_bonus)
+    hazard = (sc.combat.infiltration_per_day * (cover - 1.0) * sc.attacker.infiltration_city_bonus
               * result.infiltrators[nearest] * model.infiltration_gap_floor * np.exp(-d / depth))
     hit = model.rng.random(len(cand)) < capture_probability(hazard)
     model.control[r[hit], c[hit]] = CONTESTED
@@ -150,14 +142,7 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
 
 def _collapse_isolated_contested(model) -> int:
     """A contested cell with no defender-held 4-neighbour falls to the attacker."""
-    control = model.control
-    contested = control == CONTESTED
-    if not contested.any():
-        return 0
-    held = control == DEFENDER
-    fall = contested & ~(held | touches(held))
-    control[fall] = ATTACKER
-    return int(fall.sum())
+    return kernels.collapse_isolated(model.control, _CON, _DEF, _ATT)
 
 
 def clear_empty_pockets(model) -> int:
@@ -165,16 +150,10 @@ def clear_empty_pockets(model) -> int:
     state = model.supply_state
     if state is None or not state.pocket.any():
         return 0
-    labels, n = ndimage.label(state.pocket & (model.control != ATTACKER), structure=FOUR)
-    if n == 0:
-        return 0
     f = model.forces
-    idx = np.flatnonzero(f.side_mask(DEFENDER_SIDE))
-    r, c = model.cells_of(idx)
-    manned = np.unique(labels[r, c])
-    empty = (labels > 0) & ~np.isin(labels, manned[manned > 0])
-    model.control[empty] = ATTACKER
-    return int(empty.sum())
+    r, c = model.cells_of(np.flatnonzero(f.side_mask(DEFENDER_SIDE)))
+    # the pockets' 4-connected parts (not attacker-held) with no defender unit in them
+    return kernels.clear_unmanned(state.pocket, model.control, _ATT, np.column_stack((r, c)).astype(np.int64))
 
 
 def displace_defenders(model) -> None:
@@ -190,14 +169,14 @@ def displace_defenders(model) -> None:
     if idx.size == 0:
         return
     r, c = model.cells_of(idx)
-    held = model.control == DEFENDER
     state = model.supply_state
-    lost = ~held[r, c]
+    lost = model.control[r, c] != DEFENDER
     cut_off = f.in_pocket[idx] if state is not None else np.zeros(idx.size, bool)
     if not (lost | cut_off).any():
         return
+    held = model.control == DEFENDER
     linked = held & ~state.pocket if state is not None else held
-    reach = float(model.spec.defender.fallback_km)
+    reach = model.spec.defender.fallback_km
     for i, was_lost in zip(idx[lost | cut_off], lost[lost | cut_off]):
         x, y = model.nearest_cell_xy(f.x[i], f.y[i], linked)
         if x is not None and np.hypot(x - f.x[i], y - f.y[i]) <= reach:
@@ -210,30 +189,12 @@ def displace_defenders(model) -> None:
 
 
 def move_toward_targets(model) -> None:
-    """Units with a destination move toward it at their speed, staying on their own side's ground."""
+    """Units with a destination move toward it at their speed, staying on their own side's ground
+    (:func:`sim.model.kernels.move_units`)."""
     f = model.forces
     moving = f.present & np.isfinite(f.target_x) & (f.posture != WITHDRAW)
-    idx = np.flatnonzero(moving)
-    if idx.size == 0:
+    if not moving.any():
         return
-    speed = float(model.spec.attacker.move_km_per_day) * model.effect.mobility
-    r, c = model.cells_of(idx)
-    on_road = model.grid.road[r, c] > 0
-    step = np.where(on_road, 2 * speed, speed)
-    dx, dy = f.target_x[idx] - f.x[idx], f.target_y[idx] - f.y[idx]
-    dist = np.hypot(dx, dy)
-    frac = np.where(dist > 0, np.minimum(1.0, step / np.maximum(dist, 1e-9)), 0.0)
-    nx, ny = f.x[idx] + frac * dx, f.y[idx] + frac * dy
-    own_att = model.control == ATTACKER
-    own_def = model.control == DEFENDER
-    attacker = f.side[idx] == ATTACKER_SIDE
-    rr, cc = model.cells_at(nx, ny)
-    ok = np.where(attacker, own_att[rr, cc], own_def[rr, cc])  # the new position is on own ground
-    f.x[idx[ok]], f.y[idx[ok]] = nx[ok], ny[ok]
-    for j in np.flatnonzero(~ok):  # otherwise the nearest own cell to it
-        x, y = model.nearest_cell_xy(nx[j], ny[j], own_att if attacker[j] else own_def)
-        if x is not None:
-            f.x[idx[j]], f.y[idx[j]] = x, y
-    arrived = dist <= step
-    f.target_x[idx[arrived]] = np.nan
-    f.target_y[idx[arrived]] = np.nan
+    speed = model.spec.attacker.move_km_per_day * model.effect.mobility
+    kernels.move_units(f.x, f.y, f.target_x, f.target_y, moving, f.side == ATTACKER_SIDE, model.control, _ATT, _DEF,
+                       model.grid.road, speed, model.grid.cell_km)

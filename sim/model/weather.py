@@ -86,7 +86,7 @@ def draw_sequence(weather, start: dt.date, days: int, rng: np.random.Generator) 
     """The daily weather states (int8 codes of sim.vocab.Weather) for one replication."""
     tables = {int(m): np.asarray(t, dtype=float) for m, t in weather.transitions.items()}
     months = month_of_days(start, days)
-    scaled = rescale(tables, months, float(weather.fog_frequency), float(weather.precipitation_frequency))
+    scaled = rescale(tables, months, weather.fog_frequency, weather.precipitation_frequency)
     u = rng.random(days)
     seq = np.empty(days, dtype=np.int8)
     state = Weather.of(weather.initial)

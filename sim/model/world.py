@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from sim.core.seeding import substream
 from sim.model.agents import ARMS, ATTACKER, CENTRE, NE, SW
+from sim.model.logistics import distance_to_enemy_km
 from sim.model.weather import draw_sequence, month_of_days
 from sim.vocab import Arm, Posture, Terrain, UnitKind, by_code
 
@@ -47,6 +48,7 @@ class World:
     casualty_cell: np.ndarray
     deep_mask: np.ndarray               # urban cells of the active sector (infiltration)
     open_ground: np.ndarray             # where thin wedges can be sealed (docs/ODD.md 7.19)
+    open_active: np.ndarray             # open ground of the active sector (the sealing candidates' ground)
     advance_from: np.ndarray            # km from the day-0 attacker-held ground
     no_boost: np.ndarray                # the defender's power factor by cell when nothing raises it
     centre_x: np.ndarray                # km, every cell's centre
@@ -85,7 +87,7 @@ def build_world(sc, theater, grid, seed: np.random.SeedSequence) -> World:
     parts = dict(grid=grid, front_date=front_date, initial_control=control,
                  weather_seq=draw_sequence(sc.weather, sc.start_date, sc.days, substream(seed, "weather")),
                  month_of_day=month_of_days(sc.start_date, sc.days + 1),
-                 arm_phase=substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * float(sc.mechanisms.tempo.cycle_days))
+                 arm_phase=substream(seed, "tempo").uniform(0.0, 1.0, len(Arm)) * sc.mechanisms.tempo.cycle_days)
     parts |= _cell_factors(sc, grid, control)
     parts |= _tables(sc, grid)
     parts |= _places(sc, theater, grid, control, parts["active"])
@@ -110,11 +112,12 @@ def _cell_factors(sc, g, control: np.ndarray) -> dict:
     X, Y = g.centres_km()
     return dict(
         active=active, terrain_defence=terrain_defence,
-        defence_cell=terrain_defence[g.terrain] * (1.0 + float(cb.fortification_step) * g.fortification),
-        mobility_cell=by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, float(cb.river_mobility), 1.0),
+        defence_cell=terrain_defence[g.terrain] * (1.0 + cb.fortification_step * g.fortification),
+        mobility_cell=by_code(cb.terrain_mobility, Terrain)[g.terrain] * np.where(g.river, cb.river_mobility, 1.0),
         casualty_cell=by_code(cb.terrain_casualties, Terrain)[g.terrain],
         deep_mask=(g.terrain == Terrain.URBAN) & active, open_ground=g.terrain != Terrain.URBAN,
-        advance_from=ndimage.distance_transform_edt(control != ATTACKER) * g.cell_km,
+        open_active=(g.terrain != Terrain.URBAN) & active,
+        advance_from=distance_to_enemy_km(control != ATTACKER, g.cell_km),  # the distance transform, in km
         no_boost=np.ones(g.shape), centre_x=X, centre_y=Y)
 
 
@@ -127,9 +130,9 @@ def _tables(sc, g) -> dict:
         kind_infiltration=by_code({k: v.infiltration for k, v in sc.kinds.items()}, UnitKind),
         posture_defence=by_code({p: pdef[DEFENCE_OF_POSTURE[p]] if p in DEFENCE_OF_POSTURE else 0.0
                                  for p in Posture.labels()}, Posture),
-        fortified_posture=float(pdef["fortified"]),
-        infiltration_gap_floor=float(cb.infiltration_gap_floor), min_attack_party=float(cb.min_attack_party),
-        bottleneck_window=max(1, int(round(2 * float(sc.logistics.route_window_km) / g.cell_km)) | 1))
+        fortified_posture=pdef["fortified"],
+        infiltration_gap_floor=cb.infiltration_gap_floor, min_attack_party=cb.min_attack_party,
+        bottleneck_window=max(1, int(round(2 * sc.logistics.route_window_km / g.cell_km)) | 1))
 
 
 def _places(sc, theater, g, control: np.ndarray, active: np.ndarray) -> dict:
@@ -154,4 +157,4 @@ def _arms(sc, theater, g) -> dict:
     return dict(
         arm_waypoints={a: [place_xy(theater, g, p) for p in arms[a.label].waypoints] for a in ARMS},
         arm_waypoint_cells={a: [g.cell_of_place(p) for p in arms[a.label].waypoints] for a in ARMS},
-        active_arms={2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[int(sc.attacker.pincer_arms)])
+        active_arms={2: [NE, SW, CENTRE], 1: [NE, CENTRE], 0: [CENTRE]}[sc.attacker.pincer_arms])

@@ -23,8 +23,8 @@ class Hold(Option):
     def __init__(self, model, settings) -> None:
         super().__init__(model, settings)
         X, Y = model.centre_x, model.centre_y
-        near_city = np.hypot(X - model.city_xy[0], Y - model.city_xy[1]) <= float(settings.counterattack_radius_km)
-        self.zone_boost = np.where(near_city, float(settings.counterattack_power_factor), 1.0)
+        near_city = np.hypot(X - model.city_xy[0], Y - model.city_xy[1]) <= settings.counterattack_radius_km
+        self.zone_boost = np.where(near_city, settings.counterattack_power_factor, 1.0)
         self._counterattacking = False
 
     @property
@@ -34,7 +34,7 @@ class Hold(Option):
     def decide(self, model) -> None:
         f = model.forces
         state = model.supply_state
-        narrow = state is not None and 0 < state.corridor_km < float(self.settings.counterattack_corridor_km)
+        narrow = state is not None and 0 < state.corridor_km < self.settings.counterattack_corridor_km
         model.defender_boost = self.zone_boost if narrow else model.no_boost
         if self._counterattacking and not narrow:  # the corridor widened again: counter-attack groups dig in
             back = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK) & (f.source_code != SOURCE_REINFORCE))

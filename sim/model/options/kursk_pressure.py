@@ -19,10 +19,10 @@ class KurskPressure(Option):
     kind = OptionKind.KURSK_PRESSURE
 
     def enter(self, model, records: list[UnitRecord]) -> list[UnitRecord]:
-        delay, factor = int(self.settings.attacker_arrival_delay_days), float(self.settings.attacker_arrival_factor)
+        delay, factor = self.settings.attacker_arrival_delay_days, self.settings.attacker_arrival_factor
         return [dataclasses.replace(r, personnel=r.personnel * factor, arrival_day=r.arrival_day + delay)
                 if r.side == ATTACKER_SIDE and r.source == UnitSource.ARRIVAL.label else r
                 for r in records]
 
     def replacement_factor(self, side: int) -> float:
-        return float(self.settings.attacker_arrival_factor) if side == ATTACKER_SIDE else 1.0
+        return self.settings.attacker_arrival_factor if side == ATTACKER_SIDE else 1.0

@@ -26,20 +26,20 @@ class Reinforce(Option):
     def _brigades(self, model) -> list[UnitRecord]:
         """The Kursk brigades (defender), arriving at the railheads in turn."""
         opt = self.settings
-        arrive = int(opt.depart_day) + int(opt.transit_days)
+        arrive = opt.depart_day + opt.transit_days
         return [UnitRecord(name=f"Kursk bde {k + 1}", side=DEFENDER_SIDE, kind=UnitKind.of(opt.kind),
-                           echelon=Echelon.BRIGADE, sector="reinforce", personnel=float(opt.personnel_per_brigade),
+                           echelon=Echelon.BRIGADE, sector="reinforce", personnel=opt.personnel_per_brigade,
                            arrival_day=arrive, at=model.xy_of_place(opt.railheads[k % len(opt.railheads)]),
                            posture=ATTACK, source="reinforce")
-                for k in range(int(opt.brigades))]
+                for k in range(opt.brigades)]
 
     def _answer(self, model) -> list[UnitRecord]:
         """The attacker's answer from Kursk: a share of the personnel sent, in reserve."""
         opt = self.settings
-        answer = float(opt.attacker_response_share) * int(opt.brigades) * float(opt.personnel_per_brigade)
+        answer = opt.attacker_response_share * opt.brigades * opt.personnel_per_brigade
         if answer <= 0:
             return []
         return [UnitRecord(name="attacker answer from Kursk", side=ATTACKER_SIDE, kind=UnitKind.MECHANISED,
                            echelon=Echelon.BRIGADE, sector="reserve", personnel=answer,
-                           arrival_day=int(opt.depart_day) + int(opt.attacker_response_delay_days),
+                           arrival_day=opt.depart_day + opt.attacker_response_delay_days,
                            at=model.xy_of_place(opt.attacker_response_at), posture=RESERVE, source="response")]

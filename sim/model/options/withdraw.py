@@ -45,11 +45,11 @@ class Withdraw(Option):
         """Withdrawing columns on the move are exposed to the attacker's drones (less in fog and cloud)."""
         f = model.forces
         moving = np.flatnonzero(f.present & (f.posture == WITHDRAW))
-        nominal = float(model.spec.drones.attacker.sorties_per_day)
+        nominal = model.spec.drones.attacker.sorties_per_day
         if moving.size == 0 or nominal <= 0:
             return
         share = model.sorties_today[ATTACKER_SIDE] / nominal
-        losses = f.personnel[moving] * float(self.settings.column_drone_loss_per_day) * share
+        losses = f.personnel[moving] * self.settings.column_drone_loss_per_day * share
         model.record_losses(moving, losses)
         model.drone_casualties[DEFENDER_SIDE] += losses.sum()
 
@@ -64,7 +64,7 @@ class Withdraw(Option):
         if units.size == 0:
             return
         field = road_distance_field(model, self.destination_cells)
-        speed = float(model.spec.attacker.move_km_per_day) * model.effect.mobility
+        speed = model.spec.attacker.move_km_per_day * model.effect.mobility
         reachable = np.isfinite(field)
         for i in units:
             r, c, budget = _onto_the_road(model, i, speed, reachable)
@@ -80,7 +80,7 @@ class Withdraw(Option):
         f = model.forces
         others = [(f.x[j], f.y[j]) for j in self.withdrawn_units if f.present[j]]
         x, y = model.nearest_cell_xy(f.x[i], f.y[i], model.control == DEFENDER, avoid=others,
-                                     min_sep=0.5 * float(model.spec.combat.frontage_km["brigade"]))
+                                     min_sep=0.5 * model.spec.combat.frontage_km["brigade"])
         if x is not None:
             f.x[i], f.y[i] = x, y
         f.target_x[i] = f.target_y[i] = np.nan
@@ -97,7 +97,7 @@ class Withdraw(Option):
                 self._start(model)
             return
         f = model.forces
-        if self.rearguard and model.day - self.day >= int(self.settings.rearguard_days):
+        if self.rearguard and model.day - self.day >= self.settings.rearguard_days:
             rear = np.array(sorted(self.rearguard))
             rear = rear[f.present[rear]]
             f.posture[rear] = WITHDRAW
@@ -115,7 +115,7 @@ class Withdraw(Option):
         order = garrison[np.argsort(model.unit_front_distance(garrison))]
         total = f.personnel[order].sum()
         cum = np.cumsum(f.personnel[order])
-        rear = order[cum - f.personnel[order] < float(opt.rearguard_share) * total] if float(opt.rearguard_share) > 0 else order[:0]
+        rear = order[cum - f.personnel[order] < opt.rearguard_share * total] if opt.rearguard_share > 0 else order[:0]
         main = np.setdiff1d(order, rear)
         f.posture[rear] = DELAY
         f.posture[main] = WITHDRAW
@@ -128,18 +128,18 @@ class Withdraw(Option):
 def _garrison(model, opt) -> np.ndarray:
     """Defender units within ``garrison_km`` of the pocket towns."""
     f = model.forces
-    return np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (model.agglomeration_distance(f.x, f.y) <= float(opt.garrison_km)))
+    return np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (model.agglomeration_distance(f.x, f.y) <= opt.garrison_km))
 
 
 def _triggered(model, opt) -> bool:
-    if model.day >= int(opt.trigger_day):
+    if model.day >= opt.trigger_day:
         return True
     state = model.supply_state
-    if state is not None and state.corridor_km < float(opt.trigger_corridor_km):
+    if state is not None and state.corridor_km < opt.trigger_corridor_km:
         return True
     f = model.forces
     g = _garrison(model, opt)
-    if g.size and (f.supply[g] * f.personnel[g]).sum() / max(f.personnel[g].sum(), 1e-9) < float(opt.trigger_supply):
+    if g.size and (f.supply[g] * f.personnel[g]).sum() / max(f.personnel[g].sum(), 1e-9) < opt.trigger_supply:
         return True
     return False
 
