@@ -424,16 +424,18 @@ def validate_model_command(req: ValidateModelRequest) -> int:
 def _validation_tables(req: ValidateModelRequest) -> int:
     """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
     from sim.analysis import validation as v
+    from sim.experiment.engagements import engel_trajectory, standard_engagement
     from sim.plots.validation import plot_fall_days, plot_validation
     from sim.scenario import BASE_SCENARIO
 
     out = Path(req.out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_scenario(BASE_SCENARIO)
-    engel = v.engel_check()
+    engel = v.engel_check(engel_trajectory())
     engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
-    success = v.engagement_success(base.scenario, days=req.engagement_days)
-    dupuy = v.dupuy_table(base.scenario, days=req.engagement_days)
+    success = v.engagement_success(standard_engagement(base.scenario, v.STANDARD_RATIOS), req.engagement_days)
+    dupuy = v.dupuy_table(v.engagement_success(standard_engagement(base.scenario, v.dupuy_ratios()),
+                                               req.engagement_days))
     success.to_csv(out / "force_ratio_success.csv", index=False)
     dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
     figures = plot_validation(out, engel, success, dupuy, req.engagement_days)
