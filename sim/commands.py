@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__, hindcast
+from sim import hindcast
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.core.seeding import replication_seed
@@ -27,8 +27,8 @@ from sim.experiment.evaluators import make_evaluator
 from sim.experiment.replication import LostReplication, Replication, run_scenario
 from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
                                      ValidateModelRequest)
-from sim.experiment.store import (check_out_dir, clear_results, failed_line, failed_listing, out_lock,
-                                  write_results)
+from sim.experiment.store import (COMPARE, SWEEP, check_compare_out, check_out_dir, failed_line, failed_listing,
+                                  new_manifest, out_lock, read_manifest, write_manifest, write_results)
 from sim.scenario import ScenarioDoc
 from sim.theater import load_scenario, theater_of
 
@@ -105,7 +105,7 @@ def _run_into(out: Path, doc: ScenarioDoc, req: RunRequest) -> int:
         print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
         return 1 if lost and status == "complete" else 130
     write_results(out, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=status,
-                  workers=req.workers, lost=lost)
+                  workers=req.workers, lost=lost, evaluator=make_evaluator(req.workers, req.scheduler).name)
     runs = pd.read_parquet(out / "runs.parquet")
     print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {req.seed}", int(doc.scenario.days))
     if lost:
@@ -132,13 +132,7 @@ def compare_command(req: CompareRequest) -> int:
     check_compare_names(docs, req.baseline, list(req.towns))
     out = Path(req.out)
     with out_lock(out):
-        existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
-        if existing and not req.force:
-            raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
-                             source=str(out))
-        (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
-        for name in names:
-            clear_results(out / name)
+        check_compare_out(out, names, req.force)
         return _compare_into(out, docs, req)
 
 
@@ -210,7 +204,7 @@ def _run_options(out: Path, docs: list[ScenarioDoc], req: CompareRequest, starte
             res.status = "interrupted" if st != "complete" else "failed"
             break
         write_results(out / name, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=st,
-                      workers=req.workers, lost=lost)
+                      workers=req.workers, lost=lost, evaluator=make_evaluator(req.workers, req.scheduler).name)
         res.runs[name] = pd.read_parquet(out / name / "runs.parquet")
         res.series[name] = pd.read_parquet(out / name / "timeseries.parquet")
         res.folders[name], res.horizons[name] = out / name, int(doc.scenario.days)
@@ -235,19 +229,15 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], req: CompareRequest) -> in
     # compare only the replications every option finished
     common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
-    manifest = {
-        "scenarios": [d.scenario.name for d in docs], "root_seed": req.seed, "replications": len(common),
-        "replications_requested": req.runs, "baseline": req.baseline or docs[0].scenario.name,
-        "towns": list(req.towns), "all_pairs": req.all_pairs,
-        "start_date": docs[0].scenario.start_date.isoformat(),
-        "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
-        "status": res.status, "package_version": __version__,
-        "scenario_sha256": {d.scenario.name: d.digest for d in docs},
-        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-    }
+    manifest = new_manifest(
+        COMPARE, started, scenarios=[d.scenario.name for d in docs], root_seed=req.seed, replications=len(common),
+        replications_requested=req.runs, baseline=req.baseline or docs[0].scenario.name, towns=list(req.towns),
+        all_pairs=req.all_pairs, start_date=docs[0].scenario.start_date.isoformat(),
+        replications_failed={name: failed_listing(lost) for name, lost in res.lost.items() if lost},
+        status=res.status, evaluator=make_evaluator(req.workers, req.scheduler).name,
+        scenario_sha256={d.scenario.name: d.digest for d in docs})
     write_comparison(out, results, res, manifest, req.map_levels)
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    write_manifest(out, manifest)
     print(f"report: {out / 'report.md'} and {out / 'report.html'} ({res.status})")
     return 130 if res.status == "interrupted" else 0
 
@@ -255,7 +245,7 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], req: CompareRequest) -> in
 def redraw_comparison(out: Path, levels=None) -> list[str]:
     """``sim plot`` on a compare folder: its tables, figures, reports and maps again, from the files
     the comparison wrote (the options' folders and the manifest), without running anything."""
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = read_manifest(out, (COMPARE,))
     res = OptionResults({}, {}, {}, {}, {})
     for name in manifest["scenarios"]:
         folder = out / name
@@ -337,7 +327,7 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
     from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
 
     out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "manifest.json").read_text())
+    manifest = read_manifest(out_dir, (SWEEP,))
     exp = Experiment.model_validate(manifest["experiment_resolved"])
     runs = pd.read_parquet(out_dir / "runs.parquet")
     design = pd.read_parquet(out_dir / "design.parquet")

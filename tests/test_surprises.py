@@ -76,11 +76,9 @@ def _table(results):
 
 def test_first_replays_a_replication_of_a_comparison_and_compare_needs_two(tmp_path, capsys):
     from sim.cli import main
+    from tests.conftest import MINI, mini_withdraw
 
-    from tests.test_compare_command import MINI
-
-    withdraw = tmp_path / "withdraw.yaml"
-    withdraw.write_text(f"extends: {MINI}\nname: mini_withdraw\noption: {{kind: withdraw, withdraw: {{trigger_day: 2}}}}\n")
+    withdraw = mini_withdraw(tmp_path)
     out = tmp_path / "cmp"
     assert main(["compare", str(MINI), str(withdraw), "--runs", "3", "--seed", "9", "--out", str(out),
                  "--set", "days=10"]) == 0
