@@ -283,7 +283,7 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
     start = dt.date.fromisoformat(manifest["start_date"])
     figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
-                              towns=towns)
+                              towns=towns, same=cmp.identical_outcomes(diff))
     for folder in res.folders.values():
         plot_results(folder, map_levels)
     write_comparison_gis(out, res.folders, map_levels or DEFAULT_LEVELS)

@@ -88,7 +88,7 @@ def fan_figure(ts: pd.DataFrame, title: str, start_date: str | None = None, even
         ax.tick_params(labelsize=7)
         if len(cols) > 1:
             ax.legend(fontsize=7, loc="lower left")
-    note = "; dashed: events (median day where uncertain), labelled on the first panel" if marks else ""
+    note = "; dashed: events (median day where uncertain), their key on the first panel" if marks else ""
     fig.suptitle(f"{title}: median, 50% and 90% bands over replications{note}", fontsize=11)
     fig.tight_layout()
     return fig
