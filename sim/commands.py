@@ -333,10 +333,14 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
     design = pd.read_parquet(out_dir / "design.parquet")
     knobs = list(exp.parameters)
     outcomes = [o for o in exp.outcomes if o in runs]
+    fixed = exp.fixed.get("days")   # a folder written before its manifest gave the horizons
+    horizons = manifest.get("horizons") or ({sc: int(fixed) for sc in runs["scenario"].unique()}
+                                            if isinstance(fixed, int | float) else None)
     written = []
-    summary = point_summary(runs, knobs, outcomes)
+    summary = point_summary(runs, knobs, outcomes, horizons)
     write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
+    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name,
+                                 horizon=sorted(set(horizons.values())) if horizons else None))
     numeric = [o for o in outcomes if not is_probability(o)]
     if numeric:
         p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
@@ -357,8 +361,13 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
     if "encircled" in ok and numeric_knobs:
         for sc in scenarios:
             part = ok[ok["scenario"] == sc]
-            box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
+            hits = part["encircled"].astype(bool)
+            box = prim_box(part, numeric_knobs, hits)
             if box is None:
+                why = (f"no PRIM box for {sc}: encirclement in {'every one' if hits.all() else 'none'} of its "
+                       f"{len(part)} runs, so nothing to tell apart")
+                print(why)
+                prims[sc] = {"not drawn": why}
                 continue
             if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
                 why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
@@ -373,7 +382,7 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
         write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
     from sim.analysis.html import sweep_html
 
-    written.append(sweep_html(out_dir, written))
+    written.append(sweep_html(out_dir, written, manifest))
     return written
 
 

@@ -39,9 +39,11 @@ def found(results, kinds):
 
 
 def test_an_option_meant_to_help_that_does_worse_lists_its_worst_runs(options):
-    kinds = {"hold": "hold", "withdraw": "withdraw", "reinforce": "reinforce"}
+    # pressing near Kursk is not meant to cost ground here: more ground lost is a surprise
+    kinds = {"hold": "hold", "withdraw": "kursk_pressure", "reinforce": "reinforce"}
     diff, found_ = found(options, kinds)
     assert [(s.option, s.outcome) for s in found_] == [("withdraw", "territory_lost_km2")]  # reinforce is better
+    assert not found_[0].expected
     runs = found_[0].runs
     assert list(runs["replication"]) == [7, 3, 15]                 # worst first
     assert list(runs["seed"]) == list(options["withdraw"].loc[[7, 3, 15], "seed"])
@@ -55,6 +57,21 @@ def test_an_option_meant_to_help_that_does_worse_lists_its_worst_runs(options):
     text = markdown(rep)
     assert "### Surprises: the runs behind them" in text and "--first 7" in text
     assert text.index("Surprises") < text.index("How sure")       # right after the bottom line
+
+
+def test_a_withdrawal_giving_up_ground_is_its_price_not_a_surprise(options):
+    """The withdrawal is worse on ground lost, as its doctrine expects: named with the reason, no runs listed."""
+    kinds = {"hold": "hold", "withdraw": "withdraw", "reinforce": "reinforce"}
+    diff, found_ = found(options, kinds)
+    [sp] = found_
+    assert (sp.option, sp.outcome) == ("withdraw", "territory_lost_km2") and sp.expected and sp.runs.empty
+    rep = build_report(scenarios=list(options), runs=N, seed=9, horizons={n: HORIZON for n in options},
+                       table=_table(options), diff=diff, best=pd.DataFrame(), figures=[], manifest={},
+                       baseline="hold", surprises=found_)
+    section = markdown(rep).split("### Surprises", 1)[1].split("### How sure", 1)[0]
+    assert "No option meant to help the defender is worse than the baseline where its doctrine does not" in section
+    assert "its price, not a surprise" in section and "**withdraw** on ground lost (it gives up the city" in section
+    assert "--first" not in section                                  # no runs behind an expected price
 
 
 def test_no_surprise_when_the_worse_option_is_not_meant_to_help(options):

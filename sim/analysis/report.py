@@ -272,9 +272,15 @@ def markdown(rep: Report) -> str:
     text = [f"# {rep.title}", "", rep.setting, "", "## Bottom line", "", *rep.bottom_line, ""]
     text += [f"> **Warning.** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
     if rep.surprises:
+        from sim.analysis.surprises import expected_line
+
         text += ["### Surprises: the runs behind them", "", f"_{SURPRISES_NOTE}._", ""]
-        for sp in rep.surprises:
+        for sp in (sp for sp in rep.surprises if not sp.expected):
             text += [sp.sentence, "", _md_table(sp.runs), ""]
+        if not any(not sp.expected for sp in rep.surprises):
+            text += ["No option meant to help the defender is worse than the baseline where its doctrine does not "
+                     "expect it.", ""]
+        text += [line, ""] if (line := expected_line(rep.surprises)) else []
     text += ["### How sure: probability that each option is best", "",
              SURE_NOTE, "", _md_table(rep.how_sure), ""]
     for heading, note, df in rep.tables:

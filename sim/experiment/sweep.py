@@ -88,6 +88,14 @@ def _payload(doc: ExperimentDoc, table: pd.DataFrame) -> dict:
     }
 
 
+def horizons(doc: ExperimentDoc) -> dict[str, int]:
+    """Each scenario's horizon in days: the experiment's ``fixed: {days: N}``, else the scenario's own (a point
+    that sweeps ``days`` has its own, read from its runs)."""
+    fixed = doc.experiment.fixed.get("days")
+    return {d.scenario.name: int(fixed) if isinstance(fixed, int | float) else int(d.scenario.days)
+            for d in doc.scenarios}
+
+
 def all_tasks(doc: ExperimentDoc, table: pd.DataFrame) -> list[tuple[int, int, int]]:
     reps = doc.experiment.replications
     return [(s, int(p), r) for s in range(len(doc.scenarios)) for p in table["point"] for r in range(reps)]
@@ -147,7 +155,7 @@ def sweep(doc: ExperimentDoc, out: Path, *, evaluator, resume: bool = False, for
     write_manifest(out, new_manifest(
         kind, started, experiment=exp.name, file=str(doc.path), experiment_resolved=exp.model_dump(mode="json"),
         scenarios={d.scenario.name: d.digest for d in doc.scenarios}, root_seed=exp.seed, points=int(len(table)),
-        replications=exp.replications, runs=int(len(runs)),
+        replications=exp.replications, horizons=horizons(doc), runs=int(len(runs)),
         runs_failed=int((runs["status"] == "failed").sum()) if len(runs) else 0, status=status,
         evaluator=getattr(evaluator, "name", type(evaluator).__name__)))
     return runs, status
