@@ -112,7 +112,6 @@ def test_first_replays_a_replication_of_a_comparison_and_compare_needs_two(tmp_p
 
 def test_run_fans_mark_the_events_with_labels_and_dates():
     import matplotlib.pyplot as plt
-    from matplotlib.legend import Legend
 
     from sim.plots.run import fan_figure
     from sim.theater import load_scenario
@@ -127,9 +126,9 @@ def test_run_fans_mark_the_events_with_labels_and_dates():
     fig = fan_figure(ts, "withdraw", "2025-11-11", events)
     try:
         first = fig.axes[0]
-        # the events' key is a box of its own (no text over the curves), beside the sides' legend
-        keys = [a for a in first.get_children() if isinstance(a, Legend) and a.get_title().get_text().startswith("events")]
-        assert len(keys) == 1 and first.get_legend() is not keys[0]
+        # the events' key is the figure's own legend, below the panels (no text over the curves)
+        keys = [g for g in fig.legends if g.get_title().get_text().startswith("events")]
+        assert len(keys) == 1
         labels = [t.get_text() for t in keys[0].get_texts()]
         assert "withdrawal starts (latest): 01 Dec 2025 (day 20)" in labels   # day 20 of 11 Nov 2025
         assert any(t.endswith("reinforcing bde arrive: 02 Dec 2025 (day 21)") for t in labels)

@@ -137,18 +137,28 @@ def event_marks(events: dict[str, list[tuple[float, str]]]) -> list[tuple[float,
     return sorted(marks)
 
 
-def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]], labels: bool, loc: str = "lower right") -> None:
-    """Dashed vertical lines at the events' days; with ``labels``, a key of them (what, and the date) in a box
-    of its own at ``loc``, apart from the curves and from the options' legend drawn after it."""
+def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]]) -> tuple[list, list[str]]:
+    """Dashed vertical lines at the events' days; returns the lines and their key's texts (what, and the date)."""
     lines, texts = [], []
     for day, label, col in marks:
         when = start + dt.timedelta(days=float(day))
         lines.append(ax.axvline(when, color=col, ls="--", lw=1.0, alpha=0.85))
         texts.append(f"{label}: {when:%d %b %Y} (day {float(day):g})")
-    if labels and lines:
-        key = ax.legend(lines, texts, loc=loc, fontsize=7, title="events (dashed lines)", title_fontsize=7,
-                        framealpha=0.92)
-        ax.add_artist(key)  # stays when the options' legend is drawn on the same panel
+    return lines, texts
+
+
+def events_key(fig, lines: list, texts: list[str], top: float = 1.0) -> None:
+    """The events' key as a legend of the figure, below the panels (never over a curve), and the panels laid out
+    above it (``top``: the share of the height left to them under the title)."""
+    if not lines:
+        fig.tight_layout(rect=(0, 0, 1, top))
+        return
+    ncol = min(3, len(lines))
+    rows = -(-len(lines) // ncol)
+    bottom = min(0.4, (0.3 + 0.2 * (rows + 1)) / fig.get_figheight())
+    fig.legend(lines, texts, loc="lower center", ncol=ncol, fontsize=8, title="events (dashed lines)",
+               title_fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, top))
 
 
 def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
@@ -166,15 +176,15 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
             ax.plot(x, q[0.5], color=colour(k), lw=1.6, label=name)
         if from_zero:
             ax.set_ylim(bottom=0)
-        mark_events(ax, start, marks, labels=col == "defender_personnel")
+        lines, texts = mark_events(ax, start, marks)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         _date_axis(ax, start)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Daily trajectories by option: median and 50% band; dashed: events (black: shared by "
-                 "options; coloured: one option's; median day where uncertain; their key on the first panel)", fontsize=11)
-    fig.tight_layout()
+                 "options; coloured: one option's; median day where uncertain; their key below)", fontsize=11)
+    events_key(fig, lines, texts, top=0.97)
     return _save(fig, out)
 
 
