@@ -321,10 +321,10 @@ def sweep_command(req: SweepRequest) -> int:
 def sweep_figures(out_dir: str | Path) -> list[Path]:
     """Every figure of a sweep folder, plus summary.csv, indices csv files and prim.json (``sim sweep`` when
     it is complete, and ``sim plot DIR``): the statistics from analysis, drawn by sim/plots/sweep.py."""
-    from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
+    from sim.analysis.sensitivity import prim_box
     from sim.analysis.sweep import is_probability, point_summary
     from sim.experiment import Experiment
-    from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
+    from sim.plots.sweep import plot_point_distributions, plot_prim, plot_surfaces
 
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir, (SWEEP,))
@@ -347,14 +347,8 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
         if p is not None:
             written.append(p)
     scenarios = list(dict.fromkeys(runs["scenario"]))
-    if exp.sampler in ("sobol", "morris"):
-        for o in outcomes[:3]:
-            for sc in scenarios:
-                fn = sobol_indices if exp.sampler == "sobol" else morris_indices
-                table = fn(exp, runs, design, o, sc)
-                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-                written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
-                                            f"{exp.name} ({sc})"))
+    figures, notes = _index_figures(exp, runs, design, outcomes, scenarios, out_dir)
+    written += figures
     ok = runs[runs["status"] == "ok"]
     numeric_knobs = [k for k in knobs if pd.api.types.is_numeric_dtype(ok[k]) and ok[k].nunique() > 1]
     prims = {}
@@ -363,17 +357,17 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
             part = ok[ok["scenario"] == sc]
             hits = part["encircled"].astype(bool)
             box = prim_box(part, numeric_knobs, hits)
+            why = ""
             if box is None:
                 why = (f"no PRIM box for {sc}: encirclement in {'every one' if hits.all() else 'none'} of its "
                        f"{len(part)} runs, so nothing to tell apart")
-                print(why)
-                prims[sc] = {"not drawn": why}
-                continue
-            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
+            elif not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
                 why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
                        f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
+            if why:
                 print(why)
                 prims[sc] = {"not drawn": why}
+                (out_dir / f"prim_{sc}.png").unlink(missing_ok=True)  # of an earlier drawing
                 continue
             bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
             written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
@@ -382,8 +376,38 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
         write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
     from sim.analysis.html import sweep_html
 
-    written.append(sweep_html(out_dir, written, manifest))
+    written.append(sweep_html(out_dir, written, manifest, notes))
     return written
+
+
+def _index_figures(exp, runs: pd.DataFrame, design: pd.DataFrame, outcomes: list[str], scenarios: list[str],
+                   out_dir: Path) -> tuple[list[Path], list[str]]:
+    """A Sobol or Morris design's indices (csv and figure) per scenario for the first three outcomes; an outcome
+    that is the same in every run has no index to draw: a note says so instead of an empty figure."""
+    from sim.analysis.sensitivity import morris_indices, sobol_indices
+    from sim.plots.sweep import plot_indices
+
+    written, notes = [], []
+    if exp.sampler not in ("sobol", "morris"):
+        return written, notes
+    ok = runs[runs["status"] == "ok"]
+    for o in outcomes[:3]:
+        for sc in scenarios:
+            values = pd.to_numeric(ok.loc[ok["scenario"] == sc, o], errors="coerce").dropna()
+            if values.nunique() <= 1:
+                note = (f"no {exp.sampler} indices for {o} ({sc}): it is {values.iloc[0] if len(values) else 'empty'} "
+                        "in every run, so no input moves it")
+                print(note)
+                notes.append(note)
+                for stale in (f"{exp.sampler}_{sc}_{o}.png", f"{exp.sampler}_{sc}_{o}.csv"):  # of an earlier drawing
+                    (out_dir / stale).unlink(missing_ok=True)
+                continue
+            fn = sobol_indices if exp.sampler == "sobol" else morris_indices
+            table = fn(exp, runs, design, o, sc)
+            write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+            written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
+                                        f"{exp.name} ({sc})"))
+    return written, notes
 
 
 # ------------------------------------------------------------------ calibrate

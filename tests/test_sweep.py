@@ -232,3 +232,29 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     assert len(runs) == 12 and len(failed) == 2
     assert (failed["replication"] == 1).all() and failed["error"].str.contains("synthetic failure").all()
     assert status == "complete"
+
+
+def test_sobol_indices_of_an_outcome_no_input_moves_are_a_note_not_an_empty_figure(tmp_path, capsys):
+    """Three days are too short for any encirclement: its Sobol indices would be NaN bars, so a note says why;
+    ground lost moves, and is drawn."""
+    body = f"""\
+name: tiny_sobol
+scenarios: [{HOLD}]
+sampler: sobol
+samples: 4
+parameters:
+  weather.fog_frequency: {{range: [0.05, 0.35]}}
+  forces.defender.personnel: {{range: [35000, 55000]}}
+replications: 1
+seed: 3
+fixed: {{days: 3}}
+outcomes: [encircled, territory_lost_km2]
+"""
+    folder = tmp_path / "sobol"
+    sweep(load_experiment(write_experiment(tmp_path, body)), folder, evaluator=SerialEvaluator(), progress=False)
+    assert main(["plot", str(folder)]) == 0
+    assert "no sobol indices for encircled (hold_pokrovsk): it is False in every run" in capsys.readouterr().out
+    assert not (folder / "sobol_hold_pokrovsk_encircled.png").exists()
+    assert (folder / "sobol_hold_pokrovsk_territory_lost_km2.png").stat().st_size > 10_000
+    page = (folder / "report.html").read_text()
+    assert "<h2>Not drawn</h2>" in page and "no sobol indices for encircled" in page

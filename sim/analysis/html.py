@@ -119,9 +119,9 @@ def point_table(summary: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: BY_NAME[c].axis_label() for c in out.columns if c in BY_NAME})
 
 
-def sweep_html(out: Path, figures: list[Path], manifest: dict) -> Path:
-    """A sweep's page: its points' table, PRIM, indices, figures, the experiment and ``manifest`` (the results
-    store's, read by the command)."""
+def sweep_html(out: Path, figures: list[Path], manifest: dict, notes: list[str] = ()) -> Path:
+    """A sweep's page: its points' table, PRIM, indices (and ``notes``: why some are not drawn), figures, the
+    experiment and ``manifest`` (the results store's, read by the command)."""
     from sim.analysis.sweep import few_replications
 
     sections = []
@@ -149,6 +149,8 @@ def sweep_html(out: Path, figures: list[Path], manifest: dict) -> Path:
         sections.append(("Scenario discovery (PRIM): where encirclement concentrates", table(pd.DataFrame(rows).round(3))))
     for csv in sorted(out.glob("sobol_*.csv")) + sorted(out.glob("morris_*.csv")):
         sections.append((csv.stem.replace("_", " "), table(pd.read_csv(csv).round(3))))
+    if notes:
+        sections.append(("Not drawn", "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"))
     sections.append(("Figures", "".join(image(p) for p in figures if Path(p).exists())))
     sections.append(("Experiment as resolved", pre(json.dumps(manifest.get("experiment_resolved", {}), indent=2))))
     sections.append(("Manifest", pre(json.dumps({k: v for k, v in manifest.items() if k != "experiment_resolved"},

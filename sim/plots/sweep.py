@@ -15,12 +15,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.sweep import declared, few_replications, is_probability  # noqa: E402
+from sim.analysis.sweep import declared, few_replications, is_event_day, is_probability  # noqa: E402
 from sim.outcomes import axis_unit  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 PRIM_FEW = 20  # cases (runs with the event) below which a PRIM box is said to be fragile
+WIDE_INDEX = 0.1  # a Sobol index known only to within more than +/- this cannot rank the inputs
 
 
 def _label(o: str) -> str:
@@ -30,7 +31,7 @@ def _label(o: str) -> str:
 
 def _wrap(text: str, inches: float, fontsize: float = 11) -> str:
     """A title wrapped to a figure ``inches`` wide, line by line (a long warning stays on the page)."""
-    width = max(40, int(inches * 130 / fontsize))
+    width = max(40, int(inches * 110 / fontsize))
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
@@ -66,8 +67,10 @@ def _scale(summary: pd.DataFrame, o: str) -> tuple[float, float]:
     """One y range for an outcome over every panel: 0..1 for a probability, else its intervals' span."""
     if is_probability(o):
         return (-0.02, 1.02)
-    lo = float(summary[f"{o}_low"].min()) if f"{o}_low" in summary else float(summary[o].min())
-    hi = float(summary[f"{o}_high"].max()) if f"{o}_high" in summary else float(summary[o].max())
+    cols = [c for c in (o, f"{o}_low", f"{o}_high") if c in summary]
+    values = summary[cols].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values)]   # one replication a point has no interval
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
     pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
     return (lo - pad, hi + pad)
 
@@ -122,7 +125,7 @@ def plot_surfaces(summary: pd.DataFrame, knobs: list[str], outcomes: list[str], 
         axes[0, 0].legend(fontsize=7)
     what = "heat maps: mean (share for probabilities) at each point, one colour scale per outcome" if heat else \
         "mean (share for probabilities) at each point with its 95% band; options overlaid, one scale per outcome"
-    days = "" if not horizon else (f"; event days: restricted mean to day {', '.join(map(str, horizon))} "
+    days = "" if not horizon or not any(is_event_day(o) for o in outs) else (f"; event days: restricted mean to day {', '.join(map(str, horizon))} "
                                    "(a run without the event counts as the horizon)")
     if not grid1:
         what += f"; points not joined: the other knobs ({', '.join(knobs[1:])}) vary too"
@@ -187,7 +190,11 @@ def plot_indices(table: pd.DataFrame, kind: str, outcome: str, out: Path, title:
         ax.set_xlabel("Morris mu* (bars: 95% interval)")
     ax.set_yticks(y, table["parameter"], fontsize=8)
     ax.legend(fontsize=8)
-    ax.set_title(f"{title}: {kind} indices for {_label(outcome)}", fontsize=10)
+    conf = table[[c for c in table.columns if c.endswith("_conf")]].to_numpy(dtype=float)
+    wide = float(np.nanmax(conf)) if np.isfinite(conf).any() else float("nan")
+    warn = ("" if kind != "sobol" or not wide > WIDE_INDEX else f"\nWARNING: intervals up to ±{wide:.2f}: too few samples to rank the "
+            "inputs; raise the experiment's samples")
+    ax.set_title(_wrap(f"{title}: {kind} indices for {_label(outcome)}{warn}", fig.get_figwidth(), 10), fontsize=10)
     fig.tight_layout()
     return _save(fig, out)
 
