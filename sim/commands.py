@@ -88,7 +88,7 @@ def run_command(req: RunRequest) -> int:
 
 
 def _run_into(out: Path, doc: ScenarioDoc, req: RunRequest) -> int:
-    from sim.analysis.summary import print_summary
+    from sim.plots.report import print_summary
     from sim.plots.run import plot_results
 
     started = time.time()
@@ -264,9 +264,9 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     """The comparison's tables, figures and reports, and each option's own figures (its seed, baseline,
     towns and all-pairs choice read from ``manifest``; ``map_levels``: the GIS contours' levels)."""
     from sim.analysis import compare as cmp
-    from sim.analysis.html import compare_html
-    from sim.analysis.report import build_report, write_report
-    from sim.analysis.summary import print_frame
+    from sim.analysis.report import build_report
+    from sim.plots.html import compare_html
+    from sim.plots.report import print_frame, write_report
     from sim.analysis.surprises import surprises
     from sim.outcomes import headline
     from sim.plots.compare import plot_comparison
@@ -374,7 +374,7 @@ def sweep_figures(out_dir: str | Path) -> list[Path]:
             prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
     if prims:
         write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
-    from sim.analysis.html import sweep_html
+    from sim.plots.html import sweep_html
 
     written.append(sweep_html(out_dir, written, manifest, notes))
     return written

@@ -174,7 +174,7 @@ def robust_command(req: RobustRequest) -> int:
 def analyse_folder(out: Path) -> list[Path]:
     """Analyse a finished robust folder and write its tables, figures and report (``sim plot DIR`` too)."""
     from sim.analysis import robust as ra
-    from sim.analysis.html import robust_html
+    from sim.plots.html import robust_html
     from sim.plots.robust import plot_evpi, plot_regret, plot_where_wins
 
     try:

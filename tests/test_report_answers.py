@@ -10,7 +10,8 @@ import pytest
 
 from sim.analysis.compare import (difference_table, option_events, option_table, outcome_values,
                                   probability_best, survival_band, verdict)
-from sim.analysis.report import build_report, markdown
+from sim.analysis.report import build_report
+from sim.plots.report import markdown
 from sim.outcomes import OUTCOMES, RECORDED, fall_day_column, headline, outcome, tabled
 
 HORIZON = 120

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.analysis.compare import difference_table, option_events
-from sim.analysis.report import build_report, markdown
+from sim.analysis.report import build_report
 from sim.analysis.surprises import surprises, what_happened
+from sim.plots.report import markdown
 from tests.test_report_answers import HORIZON, frame
 
 N = 30

@@ -1,7 +1,7 @@
 """The report of a comparison: the bottom line first, then the tables, the glossary and the figures.
 
-One :class:`Report` is built from the frames (``build_report``) and written twice: Markdown here
-(``write_report``) and HTML in ``sim.analysis.html``. Every outcome's label, unit, kind and the
+One :class:`Report` is built from the frames (``build_report``) and written twice, by the presentation
+floor: Markdown (``sim.plots.report``) and HTML (``sim.plots.html``). Every outcome's label, unit, kind and the
 direction that is better for the defender come from its declaration (``sim.outcomes``).
 """
 
@@ -15,7 +15,6 @@ import pandas as pd
 
 from sim.analysis.compare import constant_outcomes, identical_outcomes, outcomes_for
 from sim.analysis.stats import wilson_interval
-from sim.core.io import write_text_atomic
 from sim.outcomes import (EVENT_DAY, HIGHER, LOWER, OUTCOMES, PROBABILITY, Outcome, fall_day_column, headline,
                           outcome)
 
@@ -257,39 +256,3 @@ def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[s
     return Report(f"Comparison of options: {', '.join(scenarios)}", _setting(start, horizons, runs, seed, baseline),
                   most_likely_best(best) + bottom_line(base_diff, table), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
                   figures, provenance, list(surprises))
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_none_"
-    head = "| " + " | ".join(df.columns) + " |"
-    rule = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
-def markdown(rep: Report) -> str:
-    text = [f"# {rep.title}", "", rep.setting, "", "## Bottom line", "", *rep.bottom_line, ""]
-    text += [f"> **Warning.** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
-    if rep.surprises:
-        from sim.analysis.surprises import expected_line
-
-        text += ["### Surprises: the runs behind them", "", f"_{SURPRISES_NOTE}._", ""]
-        for sp in (sp for sp in rep.surprises if not sp.expected):
-            text += [sp.sentence, "", _md_table(sp.runs), ""]
-        if not any(not sp.expected for sp in rep.surprises):
-            text += ["No option meant to help the defender is worse than the baseline where its doctrine does not "
-                     "expect it.", ""]
-        text += [line, ""] if (line := expected_line(rep.surprises)) else []
-    text += ["### How sure: probability that each option is best", "",
-             SURE_NOTE, "", _md_table(rep.how_sure), ""]
-    for heading, note, df in rep.tables:
-        text += [f"## {heading}", "", f"_{note}._", "", _md_table(df), ""]
-    text += ["## Glossary", "", *[f"- **{term}**: {text_}" for term, text_ in rep.glossary], ""]
-    text += ["## Figures", "", *[f"![{f}]({f})" for f in rep.figures], ""]
-    text += ["## Provenance", "", *[f"- {p}" for p in rep.provenance], ""]
-    return "\n".join(text)
-
-
-def write_report(path, rep: Report) -> None:
-    write_text_atomic(path, markdown(rep))

@@ -1,4 +1,5 @@
-"""Self-contained HTML reports: figures embedded, tables, the inputs as resolved, the manifest.
+"""Self-contained HTML reports: figures embedded, tables, the inputs as resolved, the manifest (presentation:
+what the report says comes from sim/analysis/, as a ``Report``, tables and text).
 
 A report opens offline: no script, no stylesheet or image is fetched; every figure is a
 ``data:`` URI inside the file.
