@@ -32,7 +32,6 @@ point's mean is then a lower bound, which errs towards keeping it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,13 +342,13 @@ def replication_of(campaign: Campaign) -> WindowReplication | None:
 def run_wave(campaign: Campaign, exp: Experiment, out: Path, *, evaluator, resume: bool, force: bool,
              progress: bool) -> tuple[pd.DataFrame, str]:
     """Run (or finish, or reuse) one wave's sweep in ``out`` on ``evaluator`` (sim/experiment/evaluators.py)."""
+    from sim.experiment.store import finished
     from sim.experiment.sweep import sweep
 
     if resume and (out / "design.parquet").exists():
         if not pd.read_parquet(out / "design.parquet").equals(design(exp)):
             raise InputError("the campaign changed since this wave was run; use --force to start again", source=str(out))
-        manifest = out / "manifest.json"
-        if manifest.exists() and json.loads(manifest.read_text())["status"] == "complete":
+        if finished(out):  # a whole wave (sim/experiment/store.py) is taken as it is
             return pd.read_parquet(out / "runs.parquet"), "complete"
     doc = ExperimentDoc(campaign.doc.path, exp, campaign.doc.scenarios, campaign.doc.locations)
     return sweep(doc, out, evaluator=evaluator, resume=resume, force=force, progress=progress,

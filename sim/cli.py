@@ -178,8 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", required=True, help="results folder")
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
     sw.add_argument("--force", action="store_true", help="start again, deleting a sweep in --out")
-    sw.add_argument("--scheduler", metavar="ADDRESS",
-                    help="a Dask scheduler (tcp://HOST:PORT), or 'local' to start a LocalCluster")
+    _scheduler_option(sw)
     sw.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
     sw.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every scenario of the experiment (repeatable)")
@@ -192,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--out", required=True, help="results folder (the sweep's files, report.md, report.html, figures)")
     rb.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
     rb.add_argument("--resume", action="store_true", help="finish an interrupted robust run in --out")
+    _scheduler_option(rb)
     rb.add_argument("--force", action="store_true", help="start again, deleting the runs in --out")
     rb.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every option (repeatable)")
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--out", required=True, help="results folder (one sweep a wave, points.csv, report.md, posterior.yaml)")
     ca.add_argument("--resume", action="store_true", help="finish an interrupted campaign in --out")
     ca.add_argument("--force", action="store_true", help="start again, deleting the waves' runs in --out")
-    ca.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:PORT) or 'local'")
+    _scheduler_option(ca)
     ca.add_argument("--workers", type=_positive_int, default=1, help="local worker processes (default 1)")
     ca.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value in every scenario of the campaign (repeatable)")
@@ -483,24 +483,16 @@ def cmd_app(args) -> int:
     return serve_app(scenario, args.host, args.port)
 
 
-def _read_manifest(path: Path) -> dict:
-    import json
-
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a manifest of sim ({exc})", source=str(path)) from None
-    return data if isinstance(data, dict) else {}
-
-
 def cmd_plot(args) -> int:
+    from sim.experiment.store import COMPARE, ROBUST, SWEEP, folder_kind
+
     folder = Path(args.dir)
-    manifest = folder / "manifest.json"
-    if (folder / "robust.json").exists():
+    kind = folder_kind(folder)   # from its manifest; one line when the folder is not one of sim's
+    if kind == ROBUST:
         from sim.robust import analyse_folder as plot
-    elif (folder / "design.parquet").exists():
+    elif kind == SWEEP:
         from sim.commands import sweep_figures as plot
-    elif manifest.exists() and "scenarios" in _read_manifest(manifest):  # a compare folder
+    elif kind == COMPARE:
         from sim.commands import redraw_comparison
 
         def plot(f):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__, hindcast
+from sim import hindcast
 from sim.core.errors import InputError
 from sim.core.io import write_atomic, write_text_atomic
 from sim.core.seeding import replication_seed
@@ -27,8 +27,8 @@ from sim.experiment.evaluators import make_evaluator
 from sim.experiment.replication import LostReplication, Replication, run_scenario
 from sim.experiment.requests import (CalibrateRequest, CompareRequest, RunRequest, SweepRequest,
                                      ValidateModelRequest)
-from sim.experiment.store import (check_out_dir, clear_results, failed_line, failed_listing, out_lock,
-                                  write_results)
+from sim.experiment.store import (COMPARE, SWEEP, check_compare_out, check_out_dir, failed_line, failed_listing,
+                                  new_manifest, out_lock, read_manifest, write_manifest, write_results)
 from sim.scenario import ScenarioDoc
 from sim.theater import load_scenario, theater_of
 
@@ -88,7 +88,7 @@ def run_command(req: RunRequest) -> int:
 
 
 def _run_into(out: Path, doc: ScenarioDoc, req: RunRequest) -> int:
-    from sim.analysis.summary import print_summary
+    from sim.plots.report import print_summary
     from sim.plots.run import plot_results
 
     started = time.time()
@@ -105,7 +105,7 @@ def _run_into(out: Path, doc: ScenarioDoc, req: RunRequest) -> int:
         print(failed_line(lost) or "interrupted before any replication finished; nothing written", file=sys.stderr)
         return 1 if lost and status == "complete" else 130
     write_results(out, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=status,
-                  workers=req.workers, lost=lost)
+                  workers=req.workers, lost=lost, evaluator=make_evaluator(req.workers, req.scheduler).name)
     runs = pd.read_parquet(out / "runs.parquet")
     print_summary(runs, f"{doc.scenario.name}: {len(runs)} replications, seed {req.seed}", int(doc.scenario.days))
     if lost:
@@ -132,13 +132,7 @@ def compare_command(req: CompareRequest) -> int:
     check_compare_names(docs, req.baseline, list(req.towns))
     out = Path(req.out)
     with out_lock(out):
-        existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
-        if existing and not req.force:
-            raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
-                             source=str(out))
-        (out / "manifest.json").unlink(missing_ok=True)  # written last, when the comparison is whole
-        for name in names:
-            clear_results(out / name)
+        check_compare_out(out, names, req.force)
         return _compare_into(out, docs, req)
 
 
@@ -210,7 +204,7 @@ def _run_options(out: Path, docs: list[ScenarioDoc], req: CompareRequest, starte
             res.status = "interrupted" if st != "complete" else "failed"
             break
         write_results(out / name, doc, reps, root_seed=req.seed, requested=req.runs, started=started, status=st,
-                      workers=req.workers, lost=lost)
+                      workers=req.workers, lost=lost, evaluator=make_evaluator(req.workers, req.scheduler).name)
         res.runs[name] = pd.read_parquet(out / name / "runs.parquet")
         res.series[name] = pd.read_parquet(out / name / "timeseries.parquet")
         res.folders[name], res.horizons[name] = out / name, int(doc.scenario.days)
@@ -235,19 +229,15 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], req: CompareRequest) -> in
     # compare only the replications every option finished
     common = set.intersection(*(set(r["replication"]) for r in res.runs.values()))
     results = {k: v[v["replication"].isin(common)].reset_index(drop=True) for k, v in res.runs.items()}
-    manifest = {
-        "scenarios": [d.scenario.name for d in docs], "root_seed": req.seed, "replications": len(common),
-        "replications_requested": req.runs, "baseline": req.baseline or docs[0].scenario.name,
-        "towns": list(req.towns), "all_pairs": req.all_pairs,
-        "start_date": docs[0].scenario.start_date.isoformat(),
-        "replications_failed": {name: failed_listing(lost) for name, lost in res.lost.items() if lost},
-        "status": res.status, "package_version": __version__,
-        "scenario_sha256": {d.scenario.name: d.digest for d in docs},
-        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-    }
+    manifest = new_manifest(
+        COMPARE, started, scenarios=[d.scenario.name for d in docs], root_seed=req.seed, replications=len(common),
+        replications_requested=req.runs, baseline=req.baseline or docs[0].scenario.name, towns=list(req.towns),
+        all_pairs=req.all_pairs, start_date=docs[0].scenario.start_date.isoformat(),
+        replications_failed={name: failed_listing(lost) for name, lost in res.lost.items() if lost},
+        status=res.status, evaluator=make_evaluator(req.workers, req.scheduler).name,
+        scenario_sha256={d.scenario.name: d.digest for d in docs})
     write_comparison(out, results, res, manifest, req.map_levels)
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
+    write_manifest(out, manifest)
     print(f"report: {out / 'report.md'} and {out / 'report.html'} ({res.status})")
     return 130 if res.status == "interrupted" else 0
 
@@ -255,7 +245,7 @@ def _compare_into(out: Path, docs: list[ScenarioDoc], req: CompareRequest) -> in
 def redraw_comparison(out: Path, levels=None) -> list[str]:
     """``sim plot`` on a compare folder: its tables, figures, reports and maps again, from the files
     the comparison wrote (the options' folders and the manifest), without running anything."""
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = read_manifest(out, (COMPARE,))
     res = OptionResults({}, {}, {}, {}, {})
     for name in manifest["scenarios"]:
         folder = out / name
@@ -274,9 +264,9 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     """The comparison's tables, figures and reports, and each option's own figures (its seed, baseline,
     towns and all-pairs choice read from ``manifest``; ``map_levels``: the GIS contours' levels)."""
     from sim.analysis import compare as cmp
-    from sim.analysis.html import compare_html
-    from sim.analysis.report import build_report, write_report
-    from sim.analysis.summary import print_frame
+    from sim.analysis.report import build_report
+    from sim.plots.html import compare_html
+    from sim.plots.report import print_frame, write_report
     from sim.analysis.surprises import surprises
     from sim.outcomes import headline
     from sim.plots.compare import plot_comparison
@@ -293,7 +283,7 @@ def write_comparison(out: Path, results: dict[str, pd.DataFrame], res: OptionRes
     write_atomic(out / "runs.parquet", lambda p: allruns.to_parquet(p, index=False))
     start = dt.date.fromisoformat(manifest["start_date"])
     figures = plot_comparison(out, results, res.series, res.folders, horizons, baseline=baseline, start=start,
-                              towns=towns)
+                              towns=towns, same=cmp.identical_outcomes(diff))
     for folder in res.folders.values():
         plot_results(folder, map_levels)
     write_comparison_gis(out, res.folders, map_levels or DEFAULT_LEVELS)
@@ -331,60 +321,93 @@ def sweep_command(req: SweepRequest) -> int:
 def sweep_figures(out_dir: str | Path) -> list[Path]:
     """Every figure of a sweep folder, plus summary.csv, indices csv files and prim.json (``sim sweep`` when
     it is complete, and ``sim plot DIR``): the statistics from analysis, drawn by sim/plots/sweep.py."""
-    from sim.analysis.sensitivity import morris_indices, prim_box, sobol_indices
+    from sim.analysis.sensitivity import prim_box
     from sim.analysis.sweep import is_probability, point_summary
     from sim.experiment import Experiment
-    from sim.plots.sweep import plot_indices, plot_point_distributions, plot_prim, plot_surfaces
+    from sim.plots.sweep import plot_point_distributions, plot_prim, plot_surfaces
 
     out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "manifest.json").read_text())
+    manifest = read_manifest(out_dir, (SWEEP,))
     exp = Experiment.model_validate(manifest["experiment_resolved"])
     runs = pd.read_parquet(out_dir / "runs.parquet")
     design = pd.read_parquet(out_dir / "design.parquet")
     knobs = list(exp.parameters)
     outcomes = [o for o in exp.outcomes if o in runs]
+    fixed = exp.fixed.get("days")   # a folder written before its manifest gave the horizons
+    horizons = manifest.get("horizons") or ({sc: int(fixed) for sc in runs["scenario"].unique()}
+                                            if isinstance(fixed, int | float) else None)
     written = []
-    summary = point_summary(runs, knobs, outcomes)
+    summary = point_summary(runs, knobs, outcomes, horizons)
     write_atomic(out_dir / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name))
+    written.append(plot_surfaces(summary, knobs, outcomes, out_dir / "surfaces.png", exp.name,
+                                 horizon=sorted(set(horizons.values())) if horizons else None))
     numeric = [o for o in outcomes if not is_probability(o)]
     if numeric:
         p = plot_point_distributions(runs, numeric[0], out_dir / "point_distributions.png", exp.name, knobs)
         if p is not None:
             written.append(p)
     scenarios = list(dict.fromkeys(runs["scenario"]))
-    if exp.sampler in ("sobol", "morris"):
-        for o in outcomes[:3]:
-            for sc in scenarios:
-                fn = sobol_indices if exp.sampler == "sobol" else morris_indices
-                table = fn(exp, runs, design, o, sc)
-                write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-                written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
-                                            f"{exp.name} ({sc})"))
+    figures, notes = _index_figures(exp, runs, design, outcomes, scenarios, out_dir)
+    written += figures
     ok = runs[runs["status"] == "ok"]
     numeric_knobs = [k for k in knobs if pd.api.types.is_numeric_dtype(ok[k]) and ok[k].nunique() > 1]
     prims = {}
     if "encircled" in ok and numeric_knobs:
         for sc in scenarios:
             part = ok[ok["scenario"] == sc]
-            box = prim_box(part, numeric_knobs, part["encircled"].astype(bool))
+            hits = part["encircled"].astype(bool)
+            box = prim_box(part, numeric_knobs, hits)
+            why = ""
             if box is None:
-                continue
-            if not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
+                why = (f"no PRIM box for {sc}: encirclement in {'every one' if hits.all() else 'none'} of its "
+                       f"{len(part)} runs, so nothing to tell apart")
+            elif not box["restricted"] or box["coverage"] >= 1.0 - 1e-9:
                 why = (f"no PRIM box for {sc}: no restriction of {', '.join(numeric_knobs)} concentrates encirclement "
                        f"above its base rate {box['base_rate']:.2f} (the box is the whole swept range)")
+            if why:
                 print(why)
                 prims[sc] = {"not drawn": why}
+                (out_dir / f"prim_{sc}.png").unlink(missing_ok=True)  # of an earlier drawing
                 continue
             bounds = {k: (float(part[k].min()), float(part[k].max())) for k in numeric_knobs}
             written.append(plot_prim(box, bounds, out_dir / f"prim_{sc}.png", f"{exp.name} ({sc})", "encirclement"))
             prims[sc] = {k: v for k, v in box.items() if k != "trajectory"}
     if prims:
         write_text_atomic(out_dir / "prim.json", json.dumps(prims, indent=2))
-    from sim.analysis.html import sweep_html
+    from sim.plots.html import sweep_html
 
-    written.append(sweep_html(out_dir, written))
+    written.append(sweep_html(out_dir, written, manifest, notes))
     return written
+
+
+def _index_figures(exp, runs: pd.DataFrame, design: pd.DataFrame, outcomes: list[str], scenarios: list[str],
+                   out_dir: Path) -> tuple[list[Path], list[str]]:
+    """A Sobol or Morris design's indices (csv and figure) per scenario for the first three outcomes; an outcome
+    that is the same in every run has no index to draw: a note says so instead of an empty figure."""
+    from sim.analysis.sensitivity import morris_indices, sobol_indices
+    from sim.plots.sweep import plot_indices
+
+    written, notes = [], []
+    if exp.sampler not in ("sobol", "morris"):
+        return written, notes
+    ok = runs[runs["status"] == "ok"]
+    for o in outcomes[:3]:
+        for sc in scenarios:
+            values = pd.to_numeric(ok.loc[ok["scenario"] == sc, o], errors="coerce").dropna()
+            if values.nunique() <= 1:
+                note = (f"no {exp.sampler} indices for {o} ({sc}): it is {values.iloc[0] if len(values) else 'empty'} "
+                        "in every run, so no input moves it")
+                print(note)
+                notes.append(note)
+                for stale in (f"{exp.sampler}_{sc}_{o}.png", f"{exp.sampler}_{sc}_{o}.csv"):  # of an earlier drawing
+                    (out_dir / stale).unlink(missing_ok=True)
+                continue
+            fn = sobol_indices if exp.sampler == "sobol" else morris_indices
+            table = fn(exp, runs, design, o, sc)
+            write_atomic(out_dir / f"{exp.sampler}_{sc}_{o}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+            written.append(plot_indices(table, exp.sampler, o, out_dir / f"{exp.sampler}_{sc}_{o}.png",
+                                        f"{exp.name} ({sc})"))
+    return written, notes
 
 
 # ------------------------------------------------------------------ calibrate
@@ -424,16 +447,18 @@ def validate_model_command(req: ValidateModelRequest) -> int:
 def _validation_tables(req: ValidateModelRequest) -> int:
     """Regenerate the validation figures and tables of docs/CALIBRATION.md into ``--out``."""
     from sim.analysis import validation as v
+    from sim.experiment.engagements import engel_trajectory, standard_engagement
     from sim.plots.validation import plot_fall_days, plot_validation
     from sim.scenario import BASE_SCENARIO
 
     out = Path(req.out)
     out.mkdir(parents=True, exist_ok=True)
     base = load_scenario(BASE_SCENARIO)
-    engel = v.engel_check()
+    engel = v.engel_check(engel_trajectory())
     engel[0].to_csv(out / "lanchester_iwo_jima.csv", index=False)
-    success = v.engagement_success(base.scenario, days=req.engagement_days)
-    dupuy = v.dupuy_table(base.scenario, days=req.engagement_days)
+    success = v.engagement_success(standard_engagement(base.scenario, v.STANDARD_RATIOS), req.engagement_days)
+    dupuy = v.dupuy_table(v.engagement_success(standard_engagement(base.scenario, v.dupuy_ratios()),
+                                               req.engagement_days))
     success.to_csv(out / "force_ratio_success.csv", index=False)
     dupuy.to_csv(out / "dupuy_institute_vs_model.csv", index=False)
     figures = plot_validation(out, engel, success, dupuy, req.engagement_days)

@@ -150,15 +150,15 @@ def settings(rdoc: RobustDoc, table: pd.DataFrame) -> dict:
 def robust_command(req: RobustRequest) -> int:
     """``sim robust``: the options' runs over the worlds, then the analysis, its figures and report."""
     from sim.experiment.evaluators import make_evaluator
-    from sim.experiment.store import out_lock
+    from sim.experiment.store import ROBUST, out_lock
     from sim.experiment.sweep import sweep
 
     rdoc = load_robust(req.experiment, list(req.sets))
     out = Path(req.out)
     with out_lock(out):
         table = world_design(rdoc)
-        runs, status = sweep(sweep_doc(rdoc), out, evaluator=make_evaluator(req.workers), resume=req.resume,
-                             force=req.force, table=table)
+        runs, status = sweep(sweep_doc(rdoc), out, evaluator=make_evaluator(req.workers, req.scheduler), resume=req.resume,
+                             force=req.force, table=table, kind=ROBUST)
         write_text_atomic(out / ROBUST_FILE, json.dumps(settings(rdoc, table), indent=2))
         failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
         print(f"{len(runs)} runs in {out}/runs.parquet ({status}; {failed} failed)")
@@ -174,7 +174,7 @@ def robust_command(req: RobustRequest) -> int:
 def analyse_folder(out: Path) -> list[Path]:
     """Analyse a finished robust folder and write its tables, figures and report (``sim plot DIR`` too)."""
     from sim.analysis import robust as ra
-    from sim.analysis.html import robust_html
+    from sim.plots.html import robust_html
     from sim.plots.robust import plot_evpi, plot_regret, plot_where_wins
 
     try:

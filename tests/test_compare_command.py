@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from tests.conftest import mini_withdraw
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
@@ -16,8 +17,7 @@ MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cmp")
-    withdraw = tmp / "withdraw.yaml"
-    withdraw.write_text(f"extends: {MINI}\nname: mini_withdraw\noption: {{kind: withdraw, withdraw: {{trigger_day: 2}}}}\n")
+    withdraw = mini_withdraw(tmp)
     out = tmp / "out"
     code = main(["compare", str(MINI), str(withdraw), "--runs", "4", "--seed", "9", "--out", str(out), "--set", "days=12",
                  "--baseline", "mini_withdraw", "--set-for", "mini_withdraw:option.withdraw.trigger_day=5",
@@ -118,8 +118,7 @@ def test_compare_on_a_dask_cluster_gives_the_serial_results(tmp_path):
     the same runs, days and control counts as the serial comparison (issue 16: compare has a Dask path)."""
     import numpy as np
 
-    withdraw = tmp_path / "withdraw.yaml"
-    withdraw.write_text(f"extends: {MINI}\nname: mini_withdraw\noption: {{kind: withdraw, withdraw: {{trigger_day: 2}}}}\n")
+    withdraw = mini_withdraw(tmp_path)
     common = [str(MINI), str(withdraw), "--runs", "4", "--seed", "5", "--set", "days=10"]
     assert main(["compare", *common, "--out", str(tmp_path / "serial")]) == 0
     assert main(["compare", *common, "--out", str(tmp_path / "dask"), "--scheduler", "local", "--workers", "2"]) == 0

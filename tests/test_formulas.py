@@ -104,14 +104,15 @@ def test_force_ratio_success_of_the_standard_engagement():
     """The model's standard engagement (validate-model) rises with the ratio and passes 0.5 near 3:1."""
     from pathlib import Path
 
-    from sim.analysis.validation import dupuy_table, engagement_success
+    from sim.analysis.validation import dupuy_ratios, dupuy_table, engagement_success
+    from sim.experiment.engagements import standard_engagement
     from sim.theater import load_scenario
 
     spec = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "base.yaml").scenario
-    s = engagement_success(spec, [0.5, 1.0, 2.0, 3.0, 4.0, 6.0], days=10)
+    s = engagement_success(standard_engagement(spec, [0.5, 1.0, 2.0, 3.0, 4.0, 6.0]), days=10)
     assert np.all(np.diff(s["p_win"]) > 0)
     assert s["p_win"].iloc[0] < 0.05 and s["p_win"].iloc[-1] > 0.8
     crossing = np.interp(0.5, s["p_win"], s["ratio"])
     assert 2.0 < crossing < 3.5
-    table = dupuy_table(spec)
+    table = dupuy_table(engagement_success(standard_engagement(spec, dupuy_ratios())))
     assert len(table) == 10 and table["dupuy_attacker_wins"].iloc[0] == 0.22  # SOURCES.md s.7, first row

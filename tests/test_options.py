@@ -17,7 +17,7 @@ from sim.scenario import replace_values
 from sim.theater import load_scenario
 from sim.core.seeding import replication_seed
 from sim.theater import theater_of
-from tests.conftest import build_model
+from tests.conftest import build_model, mini_withdraw
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "mini_scenario.yaml"
@@ -164,8 +164,7 @@ def test_survival_curve_counts_events_by_day():
 
 # ------------------------------------------------------------------ sim compare
 def test_compare_writes_tables_differences_figures_and_report(tmp_path):
-    withdraw = tmp_path / "withdraw.yaml"
-    withdraw.write_text(f"extends: {MINI}\nname: mini_withdraw\noption: {{kind: withdraw, withdraw: {{trigger_day: 2}}}}\n")
+    withdraw = mini_withdraw(tmp_path)
     out = tmp_path / "cmp"
     code = main(["compare", str(MINI), str(withdraw), "--runs", "4", "--seed", "9", "--out", str(out),
                  "--set", "days=12"])

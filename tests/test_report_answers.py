@@ -10,7 +10,8 @@ import pytest
 
 from sim.analysis.compare import (difference_table, option_events, option_table, outcome_values,
                                   probability_best, survival_band, verdict)
-from sim.analysis.report import build_report, markdown
+from sim.analysis.report import build_report
+from sim.plots.report import markdown
 from sim.outcomes import OUTCOMES, RECORDED, fall_day_column, headline, outcome, tabled
 
 HORIZON = 120
@@ -67,16 +68,29 @@ def test_bottom_line_says_better_and_worse_in_words(two_options):
                        best=best, figures=[], manifest={}, baseline="hold", start=dt.date(2025, 11, 11))
     text = markdown(rep)
     assert text.index("## Bottom line") < text.index("## Probabilities") < text.index("## Glossary")
-    assert rep.bottom_line[0].startswith("- Most likely best for the defender, by outcome (probability): ")
-    assert "days until Pokrovsk falls: **withdraw** (1.00)" in rep.bottom_line[0]
+    assert rep.bottom_line[0].startswith("- Most likely best for the defender, by outcome (probability of being best")
+    assert "days until Pokrovsk falls: **withdraw** (1.00);" in rep.bottom_line[0]       # sure: no "not clear"
     line = rep.bottom_line[1]
     assert line.startswith("- **withdraw** against hold")
     better, worse = line.split("**worse**")
-    assert "days until Pokrovsk falls +30" in better and "defender casualties" in better
-    assert "ground lost" in worse
+    # each clause can be quoted as it stands: both levels, the paired difference and its interval
+    assert "days until Pokrovsk falls: 62.0 against 32.0 days (+30.0, 95% CI 30.0 to 30.0)" in better
+    assert "P(encirclement): 0.00 against 0.50 (-0.50, 95% CI -0.66 to -0.34)" in better
+    assert "defender casualties (killed, wounded): 4,000 against 5,000 personnel" in better
+    assert "ground lost: 95.0 against 80.0 km² (+15.0" in worse
     assert "Start 11 Nov 2025, horizon 120 days (to 11 Mar 2026)" in rep.setting
     # 40 replications: the report warns that small differences are noise
     assert rep.warnings and "40 paired replications per option: a probability is known to about ±0.15" in rep.warnings[0]
+
+
+def test_the_best_is_not_clear_below_its_threshold():
+    from sim.analysis.report import CLEAR_BEST, most_likely_best
+
+    best = pd.DataFrame({"outcome": ["encircled"] * 2 + ["territory_lost_km2"] * 2, "option": ["hold", "withdraw"] * 2,
+                         "p_best": [0.3, 0.7, CLEAR_BEST, 1 - CLEAR_BEST]})
+    [line] = most_likely_best(best)
+    assert "P(encirclement): **withdraw** (0.70, not clear)" in line
+    assert "ground lost: **hold** (0.95);" not in line and "ground lost: **hold** (0.95)." in line
 
 
 def test_unclear_when_the_interval_holds_zero_or_no_direction():
@@ -100,19 +114,25 @@ def test_probability_best_counts_paired_wins(two_options):
     assert np.allclose(best.groupby("outcome")[["p_best", "share_best"]].sum(), 1.0)
 
 
-def test_glossary_defines_every_tabled_outcome_and_the_terms(two_options):
+@pytest.mark.parametrize("towns", [["Myrnohrad"], []])
+def test_glossary_defines_every_outcome_and_the_terms(two_options, towns):
     horizons = {"hold": HORIZON, "withdraw": HORIZON}
     rep = build_report(scenarios=list(two_options), runs=40, seed=1, horizons=horizons,
-                       table=option_table(two_options, horizons, ["Myrnohrad"]),
-                       diff=difference_table(two_options, horizons, towns=["Myrnohrad"]),
+                       table=option_table(two_options, horizons, towns),
+                       diff=difference_table(two_options, horizons, towns=towns),
                        best=probability_best(two_options, horizons, headline()), figures=[], manifest={},
-                       baseline="hold", towns=["Myrnohrad"])
-    terms = " ".join(t for t, _ in rep.glossary)
-    for o in tabled():
-        assert f"`{o.column}`" in terms, o.name
-    assert fall_day_column("Myrnohrad") in terms
+                       baseline="hold", towns=towns)
+    glossary = dict(rep.glossary)
+    terms = " ".join(glossary)
+    # every declared outcome, tabled or only in runs.parquet, by its label and its column, with a definition
+    for o in OUTCOMES:
+        entry = [t for t in glossary if t.startswith(f"{o.label} (`{o.column}`")]
+        assert len(entry) == 1 and len(glossary[entry[0]]) > 40, o.name
+    # a settlement's fall day: the towns named, else the pattern of the columns
+    assert (fall_day_column("Myrnohrad") if towns else fall_day_column("<Settlement>")) in terms
     for term in ("fall vs encirclement", "cut off, trapped, captured", "restricted mean"):
         assert term in terms
+    assert glossary["P(Pokrovsk held on the last day) (`pokrovsk_held`)"].endswith("in runs.parquet, not in the tables.")
 
 
 def test_every_declaration_is_whole():
@@ -164,3 +184,30 @@ def test_captured_never_exceeds_cut_off_and_corridor_before_fall_is_informative(
     fell = runs[runs["pokrovsk_fall_day"].notna()]
     cut_first = fell["corridor_cut_day"].notna() & (fell["corridor_cut_day"] < fell["pokrovsk_fall_day"])
     assert len(fell) and ((fell["corridor_before_fall_km"] == 0) == cut_first).all()
+
+
+def test_a_rare_event_is_tabled_and_an_outcome_shared_by_every_option_is_not_differenced(two_options):
+    """One run in twenty reaching the next line is information (the 5-95% range alone would hide it); an outcome
+    the options share run by run (drones grounded: the same weather) has no difference to show."""
+    from sim.analysis.compare import constant_outcomes, identical_outcomes
+
+    horizons = {"hold": HORIZON, "withdraw": HORIZON}
+    runs = {n: r.copy() for n, r in two_options.items()}
+    runs["withdraw"]["next_line_reached_day"] = pd.array([100] + [None] * 39, dtype="Int64")
+    for r in runs.values():
+        r["drone_grounded_days"] = np.arange(40) % 7        # varies over runs, the same in both options
+    table = option_table(runs, horizons)
+    diff = difference_table(runs, horizons, baseline="hold")
+    assert "next_line_reached_day" not in constant_outcomes(table)
+    assert identical_outcomes(diff) >= {"drone_grounded_days"}
+    assert "next_line_reached_day" not in identical_outcomes(diff)
+    rep = build_report(scenarios=list(runs), runs=40, seed=1, horizons=horizons, table=table, diff=diff,
+                       best=probability_best(runs, horizons, headline()), figures=[], manifest={}, baseline="hold")
+    text = markdown(rep)
+    assert "| days until the attacker reaches the next line, days" in text
+    differences = text.split("## Paired differences", 1)[1].split("## Glossary", 1)[0]
+    assert "hence not in this table: " in differences and "days defender drones grounded" in differences
+    assert "| days defender drones grounded" not in differences
+    # an event day's interval stays inside the horizon
+    day = table[(table["outcome"] == "next_line_reached_day") & (table["option"] == "withdraw")].iloc[0]
+    assert day["ci_high"] <= HORIZON and day["min"] == 100

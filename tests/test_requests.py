@@ -52,6 +52,8 @@ def test_run_sweep_robust_calibrate_and_validate_model_build_their_requests(monk
         SweepRequest(experiment="e.yaml", out="o", resume=True, workers=2, sets=("days=9",))
     assert _captured(monkeypatch, robust, "robust_command", ["robust", "e.yaml", "--out", "o", "--force"]) == \
         RobustRequest(experiment="e.yaml", out="o", force=True)
+    assert _captured(monkeypatch, robust, "robust_command", ["robust", "e.yaml", "--out", "o", "--scheduler", "local"]) == \
+        RobustRequest(experiment="e.yaml", out="o", scheduler="local")
     assert _captured(monkeypatch, commands, "calibrate_command",
                      ["calibrate", "c.yaml", "--out", "o", "--scheduler", "tcp://h:1"]) == \
         CalibrateRequest(campaign="c.yaml", out="o", scheduler="tcp://h:1")

@@ -191,6 +191,23 @@ def test_robust_command_end_to_end(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_robust_on_a_dask_cluster_gives_the_serial_runs_and_report(tmp_path):
+    """`sim robust --scheduler local` runs the worlds on a Dask LocalCluster, as sweep and compare do: the same
+    seeds, so the same runs and the same report as in this process (issue 16: robust had no --scheduler)."""
+    exp = tiny_experiment(tmp_path, samples=2, fixed={"days": 6})
+    assert main(["robust", str(exp), "--out", str(tmp_path / "serial")]) == 0
+    assert main(["robust", str(exp), "--out", str(tmp_path / "dask"), "--scheduler", "local", "--workers", "2"]) == 0
+    serial, dask = (pd.read_parquet(tmp_path / f / "runs.parquet") for f in ("serial", "dask"))
+    assert len(serial) == 2 * 2 * 2 and (serial["status"] == "ok").all()
+    pd.testing.assert_frame_equal(serial, dask, check_exact=True)
+    assert (tmp_path / "serial" / "report.md").read_text() == (tmp_path / "dask" / "report.md").read_text()
+    # and they ran where asked: the manifest (the results store's) says where
+    manifests = {f: json.loads((tmp_path / f / "manifest.json").read_text()) for f in ("serial", "dask")}
+    assert manifests["serial"]["evaluator"] == "this process"
+    assert manifests["dask"]["evaluator"] == "a Dask LocalCluster of 2 processes"
+    assert manifests["dask"]["kind"] == "robust"
+
+
 @pytest.mark.parametrize("change, says", [
     ({"scenarios": [str(SCENARIOS / "hold_pokrovsk.yaml")]}, "at least two options"),
     ({"replications": 1}, "at least 2 replications"),

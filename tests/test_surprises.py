@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.analysis.compare import difference_table, option_events
-from sim.analysis.report import build_report, markdown
+from sim.analysis.report import build_report
 from sim.analysis.surprises import surprises, what_happened
+from sim.plots.report import markdown
 from tests.test_report_answers import HORIZON, frame
 
 N = 30
@@ -39,9 +40,11 @@ def found(results, kinds):
 
 
 def test_an_option_meant_to_help_that_does_worse_lists_its_worst_runs(options):
-    kinds = {"hold": "hold", "withdraw": "withdraw", "reinforce": "reinforce"}
+    # pressing near Kursk is not meant to cost ground here: more ground lost is a surprise
+    kinds = {"hold": "hold", "withdraw": "kursk_pressure", "reinforce": "reinforce"}
     diff, found_ = found(options, kinds)
     assert [(s.option, s.outcome) for s in found_] == [("withdraw", "territory_lost_km2")]  # reinforce is better
+    assert not found_[0].expected
     runs = found_[0].runs
     assert list(runs["replication"]) == [7, 3, 15]                 # worst first
     assert list(runs["seed"]) == list(options["withdraw"].loc[[7, 3, 15], "seed"])
@@ -55,6 +58,21 @@ def test_an_option_meant_to_help_that_does_worse_lists_its_worst_runs(options):
     text = markdown(rep)
     assert "### Surprises: the runs behind them" in text and "--first 7" in text
     assert text.index("Surprises") < text.index("How sure")       # right after the bottom line
+
+
+def test_a_withdrawal_giving_up_ground_is_its_price_not_a_surprise(options):
+    """The withdrawal is worse on ground lost, as its doctrine expects: named with the reason, no runs listed."""
+    kinds = {"hold": "hold", "withdraw": "withdraw", "reinforce": "reinforce"}
+    diff, found_ = found(options, kinds)
+    [sp] = found_
+    assert (sp.option, sp.outcome) == ("withdraw", "territory_lost_km2") and sp.expected and sp.runs.empty
+    rep = build_report(scenarios=list(options), runs=N, seed=9, horizons={n: HORIZON for n in options},
+                       table=_table(options), diff=diff, best=pd.DataFrame(), figures=[], manifest={},
+                       baseline="hold", surprises=found_)
+    section = markdown(rep).split("### Surprises", 1)[1].split("### How sure", 1)[0]
+    assert "No option meant to help the defender is worse than the baseline where its doctrine does not" in section
+    assert "its price, not a surprise" in section and "**withdraw** on ground lost (it gives up the city" in section
+    assert "--first" not in section                                  # no runs behind an expected price
 
 
 def test_no_surprise_when_the_worse_option_is_not_meant_to_help(options):
@@ -76,11 +94,9 @@ def _table(results):
 
 def test_first_replays_a_replication_of_a_comparison_and_compare_needs_two(tmp_path, capsys):
     from sim.cli import main
+    from tests.conftest import MINI, mini_withdraw
 
-    from tests.test_compare_command import MINI
-
-    withdraw = tmp_path / "withdraw.yaml"
-    withdraw.write_text(f"extends: {MINI}\nname: mini_withdraw\noption: {{kind: withdraw, withdraw: {{trigger_day: 2}}}}\n")
+    withdraw = mini_withdraw(tmp_path)
     out = tmp_path / "cmp"
     assert main(["compare", str(MINI), str(withdraw), "--runs", "3", "--seed", "9", "--out", str(out),
                  "--set", "days=10"]) == 0
@@ -111,9 +127,13 @@ def test_run_fans_mark_the_events_with_labels_and_dates():
     fig = fan_figure(ts, "withdraw", "2025-11-11", events)
     try:
         first = fig.axes[0]
-        labels = [t.get_text() for t in first.texts]
-        assert any("withdrawal starts (latest), 01 Dec" in t for t in labels)   # day 20 of 11 Nov 2025
-        assert any("reinforcing bde arrive, 02 Dec" in t for t in labels)       # day 21
+        # the events' key is the figure's own legend, below the panels (no text over the curves)
+        keys = [g for g in fig.legends if g.get_title().get_text().startswith("events")]
+        assert len(keys) == 1
+        labels = [t.get_text() for t in keys[0].get_texts()]
+        assert "withdrawal starts (latest): 01 Dec 2025 (day 20)" in labels   # day 20 of 11 Nov 2025
+        assert any(t.endswith("reinforcing bde arrive: 02 Dec 2025 (day 21)") for t in labels)
+        assert not first.texts
         for ax in fig.axes[:4]:
             dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
             assert len(dashed) == len(events)                                 # every panel marks every event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -155,9 +156,63 @@ def test_plot_of_a_sweep_writes_surfaces_prim_and_an_offline_report(reference, t
     folder = tmp_path / "plotted"
     sweep(doc, folder, evaluator=SerialEvaluator(), progress=False)
     assert main(["plot", str(folder)]) == 0
-    assert (folder / "surfaces.png").stat().st_size > 10_000
+    for fig in ("surfaces.png", "point_distributions.png"):
+        assert (folder / fig).stat().st_size > 10_000, fig
+    # PRIM: a box drawn, or the reason it is not (never an empty plot)
+    prim = json.loads((folder / "prim.json").read_text()) if (folder / "prim.json").exists() else {}
+    box = prim.get("hold_pokrovsk", {})
+    assert (folder / "prim_hold_pokrovsk.png").exists() != ("not drawn" in box)
+    assert "not drawn" not in box or box["not drawn"].startswith("no PRIM box for hold_pokrovsk: ")
     page = (folder / "report.html").read_text()
     assert "data:image/png;base64," in page and "<script" not in page and "https://" not in page
+    # 3 replications a point: the page warns; its columns say what, in which unit, and which way is better
+    assert "<b>Warning.</b> 3 replications per point" in page
+    assert "ground lost, km² (lower is better for the defender)" in page
+
+
+def test_surfaces_overlay_the_options_on_one_scale_per_outcome(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    import sim.plots.sweep as ps
+    from sim.analysis.sweep import point_summary
+
+    rng = np.random.default_rng(0)
+    rows = [{"scenario": sc, "point": p, "replication": r, "status": "ok", "a.b": a, "c.d": c,
+             "encircled": bool(rng.random() < 0.3), "territory_lost_km2": float(rng.normal(50 * k + a, 5)),
+             "pokrovsk_fall_day": pd.NA if r == 0 else 10 + p}
+            for k, sc in enumerate(["hold", "withdraw"]) for p, (a, c) in enumerate([(1, 5), (2, 5), (1, 9), (2, 9)])
+            for r in range(4)]
+    runs = pd.DataFrame(rows)
+    summary = point_summary(runs, ["a.b", "c.d"], ["encircled", "territory_lost_km2", "pokrovsk_fall_day"], {"hold": 30,
+                                                                                                          "withdraw": 30})
+    # an event day is compare's restricted mean: the run without the fall counts as the horizon (30)
+    first = summary[(summary["scenario"] == "hold") & (summary["point"] == 0)].iloc[0]
+    assert first["pokrovsk_fall_day"] == pytest.approx((30 + 3 * 10) / 4) and first["pokrovsk_fall_day_high"] <= 30
+    monkeypatch.setattr(ps, "_save", lambda fig, out: fig)
+    fig = ps.plot_surfaces(summary, ["a.b", "c.d"], ["encircled", "territory_lost_km2"], Path("x.png"), "t", [30])
+    try:
+        axes = np.array(fig.axes).reshape(2, 2)          # a row per level of c.d, a column per outcome
+        for ax in axes.ravel():
+            assert len(ax.get_lines()) == 2              # both options on the same axes
+            assert [t for t in ax.get_xticks() if 1 <= t <= 2]   # the swept values, not point numbers
+        for j in range(2):
+            assert axes[0, j].get_ylim() == axes[1, j].get_ylim()   # one scale per outcome
+        assert axes[0, 0].get_ylim() == (-0.02, 1.02)
+        assert "c.d = 5" in axes[0, 0].get_title() and "c.d = 9" in axes[1, 0].get_title()
+        assert "WARNING: 4 replications per point" in fig._suptitle.get_text()
+    finally:
+        plt.close(fig)
+
+
+def test_no_prim_box_when_no_run_is_encircled_says_why(tmp_path, capsys):
+    doc = load_experiment(write_experiment(tmp_path, SMALL.replace("fixed: {days: 15}", "fixed: {days: 3}")))
+    folder = tmp_path / "short"
+    sweep(doc, folder, evaluator=SerialEvaluator(), progress=False)
+    assert main(["plot", str(folder)]) == 0
+    prim = json.loads((folder / "prim.json").read_text())
+    assert prim["hold_pokrovsk"]["not drawn"].startswith("no PRIM box for hold_pokrovsk: encirclement in none of its 12")
+    assert not list(folder.glob("prim_*.png"))
+    assert "no PRIM box for hold_pokrovsk" in capsys.readouterr().out
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
@@ -177,3 +232,29 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     assert len(runs) == 12 and len(failed) == 2
     assert (failed["replication"] == 1).all() and failed["error"].str.contains("synthetic failure").all()
     assert status == "complete"
+
+
+def test_sobol_indices_of_an_outcome_no_input_moves_are_a_note_not_an_empty_figure(tmp_path, capsys):
+    """Three days are too short for any encirclement: its Sobol indices would be NaN bars, so a note says why;
+    ground lost moves, and is drawn."""
+    body = f"""\
+name: tiny_sobol
+scenarios: [{HOLD}]
+sampler: sobol
+samples: 4
+parameters:
+  weather.fog_frequency: {{range: [0.05, 0.35]}}
+  forces.defender.personnel: {{range: [35000, 55000]}}
+replications: 1
+seed: 3
+fixed: {{days: 3}}
+outcomes: [encircled, territory_lost_km2]
+"""
+    folder = tmp_path / "sobol"
+    sweep(load_experiment(write_experiment(tmp_path, body)), folder, evaluator=SerialEvaluator(), progress=False)
+    assert main(["plot", str(folder)]) == 0
+    assert "no sobol indices for encircled (hold_pokrovsk): it is False in every run" in capsys.readouterr().out
+    assert not (folder / "sobol_hold_pokrovsk_encircled.png").exists()
+    assert (folder / "sobol_hold_pokrovsk_territory_lost_km2.png").stat().st_size > 10_000
+    page = (folder / "report.html").read_text()
+    assert "<h2>Not drawn</h2>" in page and "no sobol indices for encircled" in page

@@ -74,8 +74,11 @@ def _row(o: Outcome, name: str, values: pd.Series, horizon: int) -> dict:
         return {**base, "estimate": d["p"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "n": d["n"]}
     d = describe(values)
     low = d["ci_low"] if o.can_be_negative else max(d["ci_low"], 0.0)  # no negative counts, days or widths
-    row = {**base, "estimate": d["mean"], "ci_low": low, "ci_high": d["ci_high"], "median": d["median"],
-           "p05": d["p05"], "p95": d["p95"], "n": d["n"]}
+    high = min(d["ci_high"], float(horizon)) if o.kind == EVENT_DAY else d["ci_high"]  # nor days past the horizon
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    row = {**base, "estimate": d["mean"], "ci_low": low, "ci_high": high, "median": d["median"],
+           "p05": d["p05"], "p95": d["p95"], "min": float(finite.min()) if len(finite) else math.nan,
+           "max": float(finite.max()) if len(finite) else math.nan, "n": d["n"]}
     if o.kind == EVENT_DAY:
         row["happened"] = float((values < horizon).mean()) if len(values) else math.nan
     return row
@@ -88,16 +91,25 @@ def option_table(results: dict[str, pd.DataFrame], horizons: dict[str, int], tow
 
 
 def constant_outcomes(table: pd.DataFrame) -> set[str]:
-    """Outcomes with one value in every run of every option (a row that tells nothing)."""
+    """Outcomes with one value in every run of every option (a row that tells nothing): the smallest and
+    the largest value are the same, in every option (not only its 5-95% range: one run in twenty counts)."""
     out = set()
     for name, part in table.groupby("outcome", sort=False):
         if part["kind"].iloc[0] == PROBABILITY:
             flat = part["estimate"].isin([0.0, 1.0]).all() and part["estimate"].nunique() == 1
         else:
-            flat = (part["p05"] == part["p95"]).all() and part["median"].nunique() == 1
+            flat = (part["min"] == part["max"]).all() and part["min"].nunique() == 1
         if flat:
             out.add(name)
     return out
+
+
+def identical_outcomes(diff: pd.DataFrame) -> set[str]:
+    """Outcomes that are the same under every option in every paired replication (every paired difference
+    is exactly 0: the options share the weather and the draws of the inputs they share), so a comparison of
+    options says nothing about them."""
+    exact = diff.groupby("outcome", sort=False)[["diff", "ci_low", "ci_high"]].agg(lambda x: bool((x == 0).all()))
+    return set(exact.index[exact.all(axis=1)])
 
 
 def verdict(o: Outcome, d: dict) -> str:

@@ -1,7 +1,7 @@
 """The report of a comparison: the bottom line first, then the tables, the glossary and the figures.
 
-One :class:`Report` is built from the frames (``build_report``) and written twice: Markdown here
-(``write_report``) and HTML in ``sim.analysis.html``. Every outcome's label, unit, kind and the
+One :class:`Report` is built from the frames (``build_report``) and written twice, by the presentation
+floor: Markdown (``sim.plots.report``) and HTML (``sim.plots.html``). Every outcome's label, unit, kind and the
 direction that is better for the defender come from its declaration (``sim.outcomes``).
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim.analysis.compare import constant_outcomes, outcomes_for
+from sim.analysis.compare import constant_outcomes, identical_outcomes, outcomes_for
 from sim.analysis.stats import wilson_interval
-from sim.core.io import write_text_atomic
-from sim.outcomes import EVENT_DAY, HIGHER, LOWER, PROBABILITY, Outcome, headline, outcome
+from sim.outcomes import (EVENT_DAY, HIGHER, LOWER, OUTCOMES, PROBABILITY, Outcome, fall_day_column, headline,
+                          outcome)
 
 SURE_NOTE = ("Probability that the option has the best expected value for the defender (bootstrap over the "
              "paired replications); then the share of runs in which it is best, ties shared (bootstrap 95% interval).")
@@ -84,20 +84,28 @@ def _interval(r, kind: str) -> str:
     return f"{num(r['ci_low'], kind)} to {num(r['ci_high'], kind)}"
 
 
-def _clause(o: Outcome, r) -> str:
-    return (f"{o.label} {signed(r['diff'], o.kind)}{'' if o.kind == PROBABILITY else ' ' + o.unit} "
-            f"(95% CI {_interval(r, o.kind)})")
+def _clause(o: Outcome, r, levels: dict[str, float] | None = None) -> str:
+    """``label: option's level against the baseline's unit (difference, 95% CI ...)``, the levels when known."""
+    unit = "" if o.kind == PROBABILITY else " " + o.unit
+    if levels is not None and r["option"] in levels and r["versus"] in levels:
+        return (f"{o.label}: {num(levels[r['option']], o.kind)} against {num(levels[r['versus']], o.kind)}{unit} "
+                f"({signed(r['diff'], o.kind)}, 95% CI {_interval(r, o.kind)})")
+    return f"{o.label} {signed(r['diff'], o.kind)}{unit} (95% CI {_interval(r, o.kind)})"
 
 
-def bottom_line(diff: pd.DataFrame) -> list[str]:
+def bottom_line(diff: pd.DataFrame, table: pd.DataFrame | None = None) -> list[str]:
     """One sentence per option against the baseline, on the headline outcomes: better, worse, or no clear
-    difference for the defender (from each outcome's declared direction)."""
+    difference for the defender (from each outcome's declared direction); with ``table`` (``option_table``),
+    each clause gives both options' levels beside the paired difference, so it can be quoted as it stands."""
     out = []
     heads = {o.name: o for o in headline()}
+    levels = ({n: dict(zip(p["option"], p["estimate"])) for n, p in table.groupby("outcome", sort=False)}
+              if table is not None else {})
     for (name, versus), part in diff[diff["outcome"].isin(heads)].groupby(["option", "versus"], sort=False):
         said = []
         for verdict, word in (("better", "better"), ("worse", "worse")):
-            clauses = [_clause(heads[r["outcome"]], r) for _, r in part[part["verdict"] == verdict].iterrows()]
+            clauses = [_clause(heads[r["outcome"]], r, levels.get(r["outcome"]))
+                       for _, r in part[part["verdict"] == verdict].iterrows()]
             if clauses:
                 said.append(f"**{word}** for the defender on " + "; ".join(clauses))
         unclear = [heads[o].label for o in part.loc[part["verdict"] == "unclear", "outcome"]]
@@ -107,15 +115,21 @@ def bottom_line(diff: pd.DataFrame) -> list[str]:
     return out
 
 
+CLEAR_BEST = 0.95  # below this probability of being best, the bottom line says the best is not clear
+
+
 def most_likely_best(best: pd.DataFrame) -> list[str]:
-    """One line: per headline outcome, the option most likely to be best, and how likely."""
+    """One line: per headline outcome, the option most likely to be best, and how likely ("not clear" when
+    that is below ``CLEAR_BEST``: the leader could well be another option in a longer run)."""
     if best.empty:
         return []
     parts = []
     for name, part in best.groupby("outcome", sort=False):
         top = part.loc[part["p_best"].idxmax()]
-        parts.append(f"{outcome(name).label}: **{top['option']}** ({top['p_best']:.2f})")
-    return ["- Most likely best for the defender, by outcome (probability): " + "; ".join(parts) + "."]
+        sure = "" if top["p_best"] >= CLEAR_BEST else ", not clear"
+        parts.append(f"{outcome(name).label}: **{top['option']}** ({top['p_best']:.2f}{sure})")
+    return ["- Most likely best for the defender, by outcome (probability of being best; \"not clear\" below "
+            f"{CLEAR_BEST:.2f}): " + "; ".join(parts) + "."]
 
 
 def sure_table(best: pd.DataFrame) -> pd.DataFrame:
@@ -178,12 +192,23 @@ def differences_frame(diff: pd.DataFrame, outcomes: list[Outcome]) -> pd.DataFra
     return pd.DataFrame(rows, columns=["outcome", *cols])
 
 
+def _entry(o: Outcome, note: str = "") -> tuple[str, str]:
+    return (f"{o.label} (`{o.column}`{', derived' if o.derived else ''})",
+            f"{o.definition}. Kind: {o.kind}{'; unit: ' + o.unit if o.unit else ''}"
+            f"{'; better for the defender: ' + o.better if o.better in (HIGHER, LOWER) else ''}{note}.")
+
+
 def glossary(towns: list[str] = ()) -> list[tuple[str, str]]:
-    """Every outcome of the tables (its column name, unit and direction) and the terms the report uses."""
-    rows = [(f"{o.label} (`{o.column}`{', derived' if o.derived else ''})",
-             f"{o.definition}. Kind: {o.kind}{'; unit: ' + o.unit if o.unit else ''}"
-             f"{'; better for the defender: ' + o.better if o.better in (HIGHER, LOWER) else ''}.")
-            for o in outcomes_for(towns)]
+    """Every declared outcome (its column name, unit and direction): those of the tables first, then those
+    runs.parquet holds beside them, then every settlement's fall day; and the terms the report uses."""
+    shown = outcomes_for(towns)
+    rows = [_entry(o) for o in shown]
+    rows += [_entry(o, "; in runs.parquet, not in the tables") for o in OUTCOMES if o not in shown]
+    if not towns:
+        town = outcome(fall_day_column("<Settlement>"))
+        rows.append((f"days until a settlement falls (`{town.column}`)",
+                     f"{town.definition}. One column per named settlement of the theater; `--towns` puts those named "
+                     "in the tables and survival curves. Kind: event day; unit: days; better for the defender: higher."))
     return rows + list(TERMS)
 
 
@@ -203,6 +228,7 @@ def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[s
                  baseline: str, start: dt.date | None = None, towns: list[str] = (), surprises=()) -> Report:
     flat = constant_outcomes(table)
     outs = [o for o in outcomes_for(towns) if o.name not in flat]
+    same = identical_outcomes(diff) - flat   # the same under every option, run by run: no difference to show
     by_kind = [("Probabilities", "share of replications, Wilson 95% interval",
                 [o for o in outs if o.kind == PROBABILITY]),
                ("Days until events", "restricted mean to the horizon (95% interval); median; share of runs in "
@@ -215,44 +241,18 @@ def build_report(*, scenarios: list[str], runs: int, seed: int, horizons: dict[s
         tables[0] = (tables[0][0], tables[0][1] + ". The same in every run of every option, hence not tabled: "
                      + ", ".join(f"{outcome(n).label} ({num(table.loc[table['outcome'] == n, 'estimate'].iloc[0])})"
                                  for n in sorted(flat)), tables[0][2])
+    same_note = ("" if not same else ". The same under every option in every paired replication (the options share "
+                 "the weather and the draws of the inputs they share), hence not in this table: "
+                 + ", ".join(o.label for o in outs if o.name in same))
     tables.append((f"Paired differences ({'all pairs' if diff['versus'].nunique() > 1 else 'against ' + baseline})",
                    "mean of the per-replication differences, paired 95% interval; ▲/▼ where the interval excludes 0 "
-                   "and the difference is better/worse for the defender", differences_frame(diff, outs)))
+                   "and the difference is better/worse for the defender" + same_note,
+                   differences_frame(diff, [o for o in outs if o.name not in same])))
     provenance = [f"package version {manifest.get('package_version')}, started {manifest.get('started')}",
                   *[f"`{n}`: scenario SHA-256 `{sha}`" for n, sha in manifest.get("scenario_sha256", {}).items()],
                   "per-option results (runs.parquet, timeseries.parquet, manifest.json, scenario.yaml and the "
                   "option's own figures) in the sub-folders named after each option."]
     base_diff = diff[diff["versus"] == baseline] if (diff["versus"] == baseline).any() else diff
     return Report(f"Comparison of options: {', '.join(scenarios)}", _setting(start, horizons, runs, seed, baseline),
-                  most_likely_best(best) + bottom_line(base_diff), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
+                  most_likely_best(best) + bottom_line(base_diff, table), few_warnings(base_diff, runs), sure_table(best), tables, glossary(towns),
                   figures, provenance, list(surprises))
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_none_"
-    head = "| " + " | ".join(df.columns) + " |"
-    rule = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
-def markdown(rep: Report) -> str:
-    text = [f"# {rep.title}", "", rep.setting, "", "## Bottom line", "", *rep.bottom_line, ""]
-    text += [f"> **Warning.** {w}" for w in rep.warnings] + ([""] if rep.warnings else [])
-    if rep.surprises:
-        text += ["### Surprises: the runs behind them", "", f"_{SURPRISES_NOTE}._", ""]
-        for sp in rep.surprises:
-            text += [sp.sentence, "", _md_table(sp.runs), ""]
-    text += ["### How sure: probability that each option is best", "",
-             SURE_NOTE, "", _md_table(rep.how_sure), ""]
-    for heading, note, df in rep.tables:
-        text += [f"## {heading}", "", f"_{note}._", "", _md_table(df), ""]
-    text += ["## Glossary", "", *[f"- **{term}**: {text_}" for term, text_ in rep.glossary], ""]
-    text += ["## Figures", "", *[f"![{f}]({f})" for f in rep.figures], ""]
-    text += ["## Provenance", "", *[f"- {p}" for p in rep.provenance], ""]
-    return "\n".join(text)
-
-
-def write_report(path, rep: Report) -> None:
-    write_text_atomic(path, markdown(rep))

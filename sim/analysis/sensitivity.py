@@ -86,6 +86,8 @@ def prim_box(runs: pd.DataFrame, inputs: list[str], target: pd.Series, mass_min:
         "density": float(traj.loc[pick, "density"]),
         "mass": float(traj.loc[pick, "mass"]),
         "base_rate": float(y.mean()),
+        "runs": int(len(y)),
+        "cases": int(y.sum()),
         "limits": limits,
         "restricted": {c: v for c, v in limits.items()
                        if v[0] > float(x[c].min()) + 1e-12 or v[1] < float(x[c].max()) - 1e-12},

@@ -21,6 +21,13 @@ from sim.vocab import OptionKind
 
 SHOULD_HELP = (OptionKind.WITHDRAW, OptionKind.REINFORCE, OptionKind.KURSK_PRESSURE)
 MOST = 5  # runs listed per surprising outcome
+# What an option gives up by its doctrine (the brief's "Options as doctrine"): being worse there is its price,
+# not a surprise. A withdrawal leaves the city and the ground before it; brigades brought in fight and bleed.
+EXPECTED = {
+    OptionKind.WITHDRAW: ({"pokrovsk_fall_day", "pokrovsk_held_day30", "pokrovsk_held_day60", "pokrovsk_held_day90",
+                           "territory_lost_km2"}, "it gives up the city and the ground before it to save the garrison"),
+    OptionKind.REINFORCE: ({"defender_casualties"}, "more defenders in the fight take more casualties"),
+}
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Surprise:
     outcome: str
     sentence: str
     runs: pd.DataFrame
+    expected: str = ""   # why the option's doctrine expects this (then no runs are listed): its price, no surprise
 
 
 def _day(value) -> str:
@@ -86,7 +94,8 @@ def runs_behind(results: dict[str, pd.DataFrame], horizons: dict[str, int], opti
 def surprises(results: dict[str, pd.DataFrame], horizons: dict[str, int], diff: pd.DataFrame,
               kinds: dict[str, str], baseline: str, root_seed: int, most: int = MOST) -> list[Surprise]:
     """Every headline outcome on which an option meant to help is worse than the baseline (its paired
-    95% interval excludes 0), with the runs behind it."""
+    95% interval excludes 0), with the runs behind it; where its doctrine expects it (``EXPECTED``: a withdrawal
+    gives up ground), a ``Surprise`` with ``expected`` set and no runs."""
     from sim.analysis.report import num, signed
 
     heads = {o.name: o for o in headline()}
@@ -98,6 +107,10 @@ def surprises(results: dict[str, pd.DataFrame], horizons: dict[str, int], diff: 
         option, o = r["option"], heads[r["outcome"]]
         if kinds.get(option) not in SHOULD_HELP or option == baseline:
             continue
+        outcomes, why = EXPECTED.get(kinds[option], (set(), ""))
+        if o.name in outcomes:
+            found.append(Surprise(option, baseline, o.name, "", pd.DataFrame(), expected=why))
+            continue
         runs = runs_behind(results, horizons, option, baseline, o, root_seed, most)
         if runs.empty:
             continue
@@ -106,3 +119,19 @@ def surprises(results: dict[str, pd.DataFrame], horizons: dict[str, int], diff: 
                     f"{num(r['ci_high'], o.kind)}). The {len(runs)} paired runs in which it did worst:")
         found.append(Surprise(option, baseline, o.name, sentence, runs))
     return found
+
+
+def expected_line(found: list[Surprise]) -> str:
+    """One sentence naming where options are worse as their doctrine expects ("" when nowhere)."""
+    from sim.outcomes import outcome
+
+    by_option: dict[str, list[Surprise]] = {}
+    for sp in found:
+        if sp.expected:
+            by_option.setdefault(sp.option, []).append(sp)
+    if not by_option:
+        return ""
+    parts = [f"**{name}** on {', '.join(outcome(sp.outcome).label for sp in sps)} ({sps[0].expected})"
+             for name, sps in by_option.items()]
+    return "Worse than the baseline where the option's doctrine expects it (its price, not a surprise; no runs listed): " \
+        + "; ".join(parts) + "."

@@ -271,6 +271,7 @@ class SerialEvaluator:
     """In this process, batch after batch (``lost`` is never called: nothing can die apart)."""
 
     workers = 1
+    name = "this process"
 
     def map(self, fn, shared, batches: list[list], *, lost=None) -> Iterator:
         for batch in batches:
@@ -284,6 +285,7 @@ class PoolEvaluator:
     def __init__(self, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
         self.workers = workers
         self.pool = pool
+        self.name = f"a pool of {workers} local worker processes"
 
     def map(self, fn, shared, batches: list[list], *, lost) -> Iterator:
         yield from pooled(lambda n: shared_pool(shared, n), partial(_on_shared, fn), batches, self.workers, self.pool,
@@ -296,6 +298,8 @@ class DaskEvaluator:
     def __init__(self, address: str, workers: int) -> None:
         self.address = address
         self.workers = workers
+        self.name = (f"a Dask LocalCluster of {max(1, workers)} processes" if address == "local"
+                     else f"the Dask scheduler at {address}")
 
     def map(self, fn, shared, batches: list[list], *, lost=None) -> Iterator:
         """``shared`` is sent once to every worker; the cluster a ``local`` address started is closed at the end."""
@@ -326,7 +330,8 @@ class DaskEvaluator:
 
 def make_evaluator(workers: int, scheduler: str | None = None, pool: ProcessPoolExecutor | None = None):
     """The evaluator a command's options ask for: ``scheduler`` (``--scheduler``) a Dask cluster; more than
-    one worker (or an open ``pool``) local processes; else this process."""
+    one worker (or an open ``pool``) local processes; else this process. Each says where it runs in its
+    ``name`` (a manifest records it); none starts anything before its first ``map``."""
     if scheduler:
         return DaskEvaluator(scheduler, workers)
     if workers > 1 or pool is not None:

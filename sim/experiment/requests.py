@@ -52,12 +52,14 @@ class CompareRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class _FolderRequest:
-    """What the commands that stream a design's runs into a folder share (sweep, robust, calibrate)."""
+    """What the commands that stream a design's runs into a folder share (sweep, robust, calibrate):
+    ``scheduler`` is ``--scheduler``, a Dask cluster's address or ``local``."""
 
     out: str
     resume: bool = False
     force: bool = False
     workers: int = 1
+    scheduler: str | None = None
     sets: tuple[str, ...] = ()
 
 
@@ -66,7 +68,6 @@ class SweepRequest(_FolderRequest):
     """``sim sweep``: an experiment's design of points x replications into ``out``."""
 
     experiment: str
-    scheduler: str | None = None
     no_plots: bool = False
 
 
@@ -82,7 +83,6 @@ class CalibrateRequest(_FolderRequest):
     """``sim calibrate``: a history-matching campaign's waves into ``out``."""
 
     campaign: str
-    scheduler: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ name is whole. The manifest is written last and the files of an earlier run are 
 so a write that fails (a full disk) never leaves a manifest vouching for what is there. A
 command holds its ``--out`` folder with a lock (``out_lock``); a second command given the same
 folder is refused in one line.
+
+Manifests: every folder's ``manifest.json`` is made here, one way (``new_manifest``, then
+``write_manifest`` when the folder's files are whole), for a run, a comparison (``compare``: its
+options' folders beside it), a sweep and a robust choice (a sweep read another way). Its ``kind``
+says which; ``read_manifest`` and ``folder_kind`` read it back (``sim plot``, a comparison redrawn),
+and ``finished`` tells a resume that a folder is whole and need not run again.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import os
 import platform
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,14 +40,16 @@ import pandas as pd
 
 from sim import __version__
 from sim.core.errors import InputError
-from sim.core.io import write_atomic
+from sim.core.io import write_atomic, write_text_atomic
 from sim.experiment.replication import LostReplication, Replication
 from sim.outcomes import RECORDED, day_columns
 from sim.scenario import ScenarioDoc
 from sim.theater import theater_of
 
-RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", "manifest.json", "scenario.yaml")
+MANIFEST = "manifest.json"
+RESULT_FILES = ("runs.parquet", "timeseries.parquet", "control.npz", MANIFEST, "scenario.yaml")
 PARTS = "parts"
+RUN, COMPARE, SWEEP, ROBUST = "run", "compare", "sweep", "robust"   # what a folder holds (its manifest's kind)
 
 
 def typed_days(frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,8 +75,81 @@ def results_frames(reps: list[Replication]) -> tuple[pd.DataFrame, pd.DataFrame,
     return runs, ts, held
 
 
+# ------------------------------------------------------------------ manifests
+def stamp(seconds: float) -> str:
+    """A time (seconds since the epoch) as a manifest writes it: ISO 8601 in UTC, to the second."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds")
+
+
+def new_manifest(kind: str, started: float, **body) -> dict:
+    """A folder's manifest before its files are whole: its ``kind``, what the command says of the run
+    (``body``), and where and when it ran. ``write_manifest`` adds when it finished and writes it."""
+    return {"kind": kind, **body, "package_version": __version__, "python": sys.version.split()[0],
+            "platform": platform.platform(), "started": stamp(started)}
+
+
+def write_manifest(out: Path, manifest: dict) -> dict:
+    """Write ``manifest`` (from ``new_manifest``) into ``out``, stamped ``finished`` now: the last file a
+    command writes, so a folder whose manifest is there is whole."""
+    manifest = {**manifest, "finished": stamp(time.time())}
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+    return manifest
+
+
+def drop_manifest(out: Path) -> None:
+    """Remove the manifest of an earlier run before writing anything else: until the new one is written
+    last, the folder claims nothing."""
+    (out / MANIFEST).unlink(missing_ok=True)
+
+
+def _legacy_kind(out: Path, manifest: dict) -> str:
+    """The kind of a folder written before manifests named it (by the keys each kind wrote)."""
+    if (out / "robust.json").exists():
+        return ROBUST
+    if "experiment" in manifest:
+        return SWEEP
+    return COMPARE if isinstance(manifest.get("scenarios"), list) else RUN
+
+
+def read_manifest(out: Path, kinds: tuple[str, ...] = ()) -> dict:
+    """The manifest of the folder ``out`` (with its ``kind``); one line (InputError) when there is none,
+    it is not one of sim's, or its kind is not among ``kinds`` (when given)."""
+    path = out / MANIFEST
+    if not out.is_dir():
+        raise InputError("no such results folder", source=str(out))
+    if not path.exists():
+        raise InputError("no manifest.json here: not a results folder of sim, or its command did not finish "
+                         "(a sweep finishes with --resume)", source=str(out))
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a manifest of sim ({exc})", source=str(path)) from None
+    if not isinstance(manifest, dict):
+        raise InputError("not a manifest of sim (expected a JSON object)", source=str(path))
+    manifest.setdefault("kind", _legacy_kind(out, manifest))
+    if kinds and manifest["kind"] not in kinds:
+        raise InputError(f"holds a {manifest['kind']}, not a {' or '.join(kinds)}", source=str(out))
+    return manifest
+
+
+def folder_kind(out: Path) -> str:
+    """What the results folder ``out`` holds: ``run``, ``compare``, ``sweep`` or ``robust`` (InputError if none)."""
+    return read_manifest(out)["kind"]
+
+
+def finished(out: Path) -> bool:
+    """Whether ``out`` holds a whole, complete folder (its manifest written, status ``complete``): a resume
+    takes it as it is."""
+    try:
+        return read_manifest(out).get("status") == "complete"
+    except InputError:
+        return False
+
+
+# ------------------------------------------------------------------ a run's folder, written
 def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_seed: int, requested: int,
-                  started: float, status: str, workers: int, lost: list[LostReplication] = ()) -> dict:
+                  started: float, status: str, workers: int, lost: list[LostReplication] = (),
+                  evaluator: str = "") -> dict:
     """Write the result files, the manifest last: a folder whose manifest is there is whole (a write
     that fails, on a full disk say, leaves no manifest and none of the files of an earlier run)."""
     clear_results(out)
@@ -78,26 +160,11 @@ def write_results(out: Path, doc: ScenarioDoc, reps: list[Replication], *, root_
         open(p, "wb"), attacker_held_count=held, replications=np.int32(len(reps)),
         initial_control=doc_initial_control(doc)))
     write_atomic(out / "scenario.yaml", lambda p: p.write_text(standalone_yaml(doc)))
-    manifest = {
-        "scenario": doc.scenario.name,
-        "start_date": doc.scenario.start_date.isoformat(),
-        "files": doc.files,
-        "scenario_resolved": doc.resolved_yaml,
-        "scenario_sha256": doc.digest,
-        "root_seed": root_seed,
-        "replications": len(reps),
-        "replications_requested": requested,
-        "replications_failed": failed_listing(lost),
-        "status": status,
-        "workers": workers,
-        "package_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    write_atomic(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2)))
-    return manifest
+    return write_manifest(out, new_manifest(
+        RUN, started, scenario=doc.scenario.name, start_date=doc.scenario.start_date.isoformat(), files=doc.files,
+        scenario_resolved=doc.resolved_yaml, scenario_sha256=doc.digest, root_seed=root_seed,
+        replications=len(reps), replications_requested=requested, replications_failed=failed_listing(lost),
+        status=status, workers=workers, evaluator=evaluator))
 
 
 def clear_results(out: Path) -> None:
@@ -177,6 +244,20 @@ def out_lock(out: Path):
         os.close(fd)
 
 
+def check_compare_out(out: Path, names: list[str], force: bool) -> None:
+    """A comparison's folder: refused (one line) when it holds an earlier comparison of these options, unless
+    ``force``; then its manifest and each option's result files go, so nothing of the earlier one is vouched for."""
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", source=str(out))
+    existing = [n for n in names if (out / n / "runs.parquet").exists()] + (["report.md"] if (out / "report.md").exists() else [])
+    if existing and not force:
+        raise InputError(f"already holds results ({', '.join(existing)}); use --force to overwrite or choose another --out",
+                         source=str(out))
+    drop_manifest(out)
+    for name in names:
+        clear_results(out / name)
+
+
 def check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", source=str(out))
@@ -187,6 +268,23 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 
 # ------------------------------------------------------------------ a sweep's parts
+def open_parts(out: Path, *, resume: bool, force: bool) -> None:
+    """Make ``out`` ready for a sweep's parts: one that holds a sweep is refused (one line) unless ``resume``
+    (its parts are kept and only what is missing runs) or ``force`` (they go); the manifest goes until the
+    sweep writes it again, last; a part being written when the sweep was killed goes."""
+    parts_dir = out / PARTS
+    if parts_dir.exists() and any(parts_dir.iterdir()) and not (resume or force):
+        raise InputError("already holds a sweep; use --resume to finish it or --force to start again", source=str(out))
+    drop_manifest(out)
+    if force and not resume:
+        (out / "runs.parquet").unlink(missing_ok=True)
+        for p in parts_dir.iterdir() if parts_dir.exists() else ():
+            p.unlink()
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    for stale in parts_dir.glob("*.part"):
+        stale.unlink()
+
+
 def done_tasks(out: Path, names: list[str]) -> set[tuple[int, int, int]]:
     parts = sorted((out / PARTS).glob("part-*.parquet"))
     done: set[tuple[int, int, int]] = set()

@@ -11,24 +11,22 @@
   So is a run that kills its worker process three times (sim/experiment/evaluators.py); a worker
   killed once (the out-of-memory killer, say) only costs the time of its batches, run again.
 * At the end the parts are merged, sorted by scenario, point and replication, into
-  ``runs.parquet``; ``design.parquet`` and ``manifest.json`` sit beside it.
+  ``runs.parquet``; ``design.parquet`` and ``manifest.json`` (the results store's, written last)
+  sit beside it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__
-from sim.core.errors import InputError
-from sim.core.io import write_atomic, write_text_atomic
+from sim.core.io import write_atomic
 from sim.experiment.parameters import ExperimentDoc
 from sim.experiment.samplers import design_apart, point_overrides
-from sim.experiment.store import PARTS, done_tasks, merge_parts, write_part
+from sim.experiment.store import (PARTS, SWEEP, done_tasks, merge_parts, new_manifest, open_parts, write_manifest,
+                                  write_part)
 
 
 # ------------------------------------------------------------------ the work of one chunk
@@ -90,6 +88,14 @@ def _payload(doc: ExperimentDoc, table: pd.DataFrame) -> dict:
     }
 
 
+def horizons(doc: ExperimentDoc) -> dict[str, int]:
+    """Each scenario's horizon in days: the experiment's ``fixed: {days: N}``, else the scenario's own (a point
+    that sweeps ``days`` has its own, read from its runs)."""
+    fixed = doc.experiment.fixed.get("days")
+    return {d.scenario.name: int(fixed) if isinstance(fixed, int | float) else int(d.scenario.days)
+            for d in doc.scenarios}
+
+
 def all_tasks(doc: ExperimentDoc, table: pd.DataFrame) -> list[tuple[int, int, int]]:
     reps = doc.experiment.replications
     return [(s, int(p), r) for s in range(len(doc.scenarios)) for p in table["point"] for r in range(reps)]
@@ -100,26 +106,19 @@ def _chunks(tasks: list, size: int) -> list[list]:
 
 
 def sweep(doc: ExperimentDoc, out: Path, *, evaluator, resume: bool = False, force: bool = False,
-          progress: bool = True, replicate=None, table: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+          progress: bool = True, replicate=None, table: pd.DataFrame | None = None,
+          kind: str = SWEEP) -> tuple[pd.DataFrame, str]:
     """Run (or finish) a sweep on ``evaluator`` (sim/experiment/evaluators.py); returns the merged runs
     and the status. ``replicate``: a picklable ``(spec, theater, root_seed, index) -> object with .row``
-    run instead of ``run_one``.
+    run instead of ``run_one``. ``kind``: what the manifest says the folder holds (``robust``: the worlds
+    of ``sim robust``).
     ``table``: the design, when the caller draws it (sim robust adds each world's posterior set);
     by default the experiment's own (``design(exp)``). It must be the same on a ``--resume``."""
     from sim.core.progress import progress_bar
 
     exp = doc.experiment
     parts_dir = out / PARTS
-    if parts_dir.exists() and any(parts_dir.iterdir()) and not (resume or force):
-        raise InputError("already holds a sweep; use --resume to finish it or --force to start again", source=str(out))
-    (out / "manifest.json").unlink(missing_ok=True)  # written last, when the sweep's files are whole
-    if force and not resume:
-        (out / "runs.parquet").unlink(missing_ok=True)
-        for p in parts_dir.iterdir() if parts_dir.exists() else ():
-            p.unlink()
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    for stale in parts_dir.glob("*.part"):
-        stale.unlink()  # a part that was being written when the sweep was killed
+    open_parts(out, resume=resume, force=force)
     table = design_apart(doc.experiment) if table is None else table
     write_atomic(out / "design.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     names = [d.scenario.name for d in doc.scenarios]
@@ -153,14 +152,10 @@ def sweep(doc: ExperimentDoc, out: Path, *, evaluator, resume: bool = False, for
     if status == "complete" and len(runs) < len(todo_all):
         status = "incomplete"
     write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
-    manifest = {
-        "experiment": exp.name, "file": str(doc.path), "experiment_resolved": exp.model_dump(mode="json"),
-        "scenarios": {d.scenario.name: d.digest for d in doc.scenarios}, "root_seed": exp.seed,
-        "points": int(len(table)), "replications": exp.replications, "runs": int(len(runs)),
-        "runs_failed": int((runs["status"] == "failed").sum()) if len(runs) else 0,
-        "status": status, "package_version": __version__,
-        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2))
+    write_manifest(out, new_manifest(
+        kind, started, experiment=exp.name, file=str(doc.path), experiment_resolved=exp.model_dump(mode="json"),
+        scenarios={d.scenario.name: d.digest for d in doc.scenarios}, root_seed=exp.seed, points=int(len(table)),
+        replications=exp.replications, horizons=horizons(doc), runs=int(len(runs)),
+        runs_failed=int((runs["status"] == "failed").sum()) if len(runs) else 0, status=status,
+        evaluator=getattr(evaluator, "name", type(evaluator).__name__)))
     return runs, status

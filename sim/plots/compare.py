@@ -40,14 +40,18 @@ def _date_axis(ax, start: dt.date) -> None:
     ax.set_xlabel(f"date (day 0 = {start:%d %b %Y})", fontsize=8)
 
 
-def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path) -> Path:
-    """Amounts and ratios side by side; an outcome that is the same in every run is named, not drawn."""
+def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path, same=frozenset()) -> Path:
+    """Amounts and ratios side by side; an outcome that is the same in every run, or the same under every option
+    run by run (``same``: sim.analysis.compare.identical_outcomes), is named, not drawn."""
     names = list(results)
-    shown, flat = [], []
+    shown, flat, shared = [], [], []
     for o in (o for o in tabled() if o.kind in (AMOUNT, RATIO)):
         data = [outcome_values(results[n], o, horizons[n]).dropna().to_numpy() for n in names]
         values = np.concatenate(data) if data else np.array([])
-        (shown if values.size and np.ptp(values) > 0 else flat).append((o, data))
+        if not (values.size and np.ptp(values) > 0):
+            flat.append((o, data))
+        else:
+            (shared if o.name in same else shown).append((o, data))
     ncols = 4
     nrows = max(1, -(-len(shown) // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(18, 4.1 * nrows), squeeze=False)
@@ -65,7 +69,9 @@ def plot_distributions(results: dict[str, pd.DataFrame], horizons, out: Path) ->
         ax.set_title(o.label, fontsize=9)
         ax.set_ylabel(axis_unit(o), fontsize=8)
         ax.tick_params(labelsize=7)
-    note = ("; the same in every run (not drawn): " + ", ".join(o.label for o, _ in flat)) if flat else ""
+    note = ("\nthe same in every run (not drawn): " + ", ".join(o.label for o, _ in flat)) if flat else ""
+    note += ("\nthe same under every option, run by run (not drawn; the options share the weather): "
+             + ", ".join(o.label for o, _ in shared)) if shared else ""
     fig.suptitle("Outcome distributions by option (boxes: quartiles; whiskers: 1.5 IQR; dots: replications)" + note,
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -131,14 +137,28 @@ def event_marks(events: dict[str, list[tuple[float, str]]]) -> list[tuple[float,
     return sorted(marks)
 
 
-def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]], labels: bool) -> None:
-    """Dashed vertical lines at the events' days, each labelled (on one panel) at its own height."""
-    for k, (day, label, col) in enumerate(marks):
+def mark_events(ax, start: dt.date, marks: list[tuple[float, str, str]]) -> tuple[list, list[str]]:
+    """Dashed vertical lines at the events' days; returns the lines and their key's texts (what, and the date)."""
+    lines, texts = [], []
+    for day, label, col in marks:
         when = start + dt.timedelta(days=float(day))
-        ax.axvline(when, color=col, ls="--", lw=1.0, alpha=0.85)
-        if labels:
-            ax.annotate(f" {label}, {when:%d %b}", (when, 0.97 - 0.07 * k), xycoords=("data", "axes fraction"),
-                        va="top", ha="left", fontsize=7, color=col)
+        lines.append(ax.axvline(when, color=col, ls="--", lw=1.0, alpha=0.85))
+        texts.append(f"{label}: {when:%d %b %Y} (day {float(day):g})")
+    return lines, texts
+
+
+def events_key(fig, lines: list, texts: list[str], top: float = 1.0) -> None:
+    """The events' key as a legend of the figure, below the panels (never over a curve), and the panels laid out
+    above it (``top``: the share of the height left to them under the title)."""
+    if not lines:
+        fig.tight_layout(rect=(0, 0, 1, top))
+        return
+    ncol = min(3, len(lines))
+    rows = -(-len(lines) // ncol)
+    bottom = min(0.4, (0.3 + 0.2 * (rows + 1)) / fig.get_figheight())
+    fig.legend(lines, texts, loc="lower center", ncol=ncol, fontsize=8, title="events (dashed lines)",
+               title_fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, top))
 
 
 def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
@@ -156,15 +176,15 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
             ax.plot(x, q[0.5], color=colour(k), lw=1.6, label=name)
         if from_zero:
             ax.set_ylim(bottom=0)
-        mark_events(ax, start, marks, labels=col == "defender_personnel")
+        lines, texts = mark_events(ax, start, marks)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         _date_axis(ax, start)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Daily trajectories by option: median and 50% band; dashed: events (black: shared by "
-                 "options; coloured: one option's; median day where uncertain; labels on the first panel)", fontsize=11)
-    fig.tight_layout()
+                 "options; coloured: one option's; median day where uncertain; their key below)", fontsize=11)
+    events_key(fig, lines, texts, top=0.97)
     return _save(fig, out)
 
 
@@ -182,8 +202,10 @@ def plot_control_maps(folders: dict[str, Path], out: Path, baseline: str, zoom_k
         prob[n] = data["attacker_held_count"] / max(int(data["replications"]), 1)
         initial = data["initial_control"]
     fig = control_maps_figure(prob, initial, grid, doc.scenario.outcomes.city, zoom_km)
-    fig.suptitle("Where the attacker ends: the baseline, and each option's difference from it "
-                 "(dashed: front at the start)", fontsize=11)
+    sc = doc.scenario
+    end = sc.start_date + dt.timedelta(days=int(sc.days))
+    fig.suptitle(f"Where the attacker ends on {end:%d %b %Y} (day {int(sc.days)} from {sc.start_date:%d %b %Y}): the "
+                 "baseline, and each option's difference from it (dashed: front at the start)", fontsize=11)
     return _save(fig, out)
 
 
@@ -236,12 +258,13 @@ def control_maps_figure(prob: dict[str, np.ndarray], initial: np.ndarray, grid, 
 
 
 def plot_comparison(out: Path, results, series, folders, horizons, *, baseline: str, start: dt.date,
-                    towns=()) -> list[str]:
-    """Every figure of a comparison; returns the file names written."""
+                    towns=(), same=frozenset()) -> list[str]:
+    """Every figure of a comparison; returns the file names written (``same``: the outcomes that are the same
+    under every option, run by run, named and not drawn)."""
     from sim.theater import load_scenario
 
     events = {n: option_events(load_scenario(folders[n] / "scenario.yaml").scenario, results[n]) for n in folders}
-    figures = [plot_distributions(results, horizons, out / "distributions.png"),
+    figures = [plot_distributions(results, horizons, out / "distributions.png", same),
                plot_survival(results, horizons, out / "survival.png", start, towns),
                plot_fans(series, out / "fans.png", start, events),
                plot_control_maps(folders, out / "control_maps.png", baseline)]

@@ -32,9 +32,14 @@ def _save(fig, path: Path) -> Path:
         plt.close(fig)
 
 
-def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
+def plot_distributions(runs: pd.DataFrame, out: Path, title: str, start_date: str | None = None) -> Path:
+    """Histograms of the run's outcomes; an event day's axis counts days from the start date (when known)."""
+    import datetime as dt
+
     from sim.analysis.compare import outcome_values
     from sim.outcomes import EVENT_DAY, axis_unit, outcome
+
+    start = dt.date.fromisoformat(start_date) if start_date else None
 
     fig, axes = plt.subplots(2, 4, figsize=(16, 7))
     n = len(runs)
@@ -46,13 +51,16 @@ def plot_distributions(runs: pd.DataFrame, out: Path, title: str) -> Path:
             ax.axvline(values.median(), color="black", lw=1, ls="--")
         share = f"in {len(values)} of {n} runs" if o.kind == EVENT_DAY else f"n={len(values)}"
         ax.set_title(f"{o.label} ({share})", fontsize=9)
-        ax.set_xlabel(axis_unit(o), fontsize=8)
+        unit = axis_unit(o)
+        if o.kind == EVENT_DAY and start is not None:
+            unit = unit.replace("days;", f"days after {start:%d %b %Y};", 1)
+        ax.set_xlabel(unit, fontsize=8)
         ax.set_ylabel("runs", fontsize=8)
         ax.tick_params(labelsize=7)
     held = {d: outcome_values(runs, f"pokrovsk_held_day{d}", 0).mean() for d in (30, 60, 90)}
     p_enc = runs["encircled"].mean() if "encircled" in runs else float("nan")
     fig.suptitle(f"{title}: P(Pokrovsk still held) day 30 {held[30]:.2f}, day 60 {held[60]:.2f}, day 90 {held[90]:.2f}; "
-                 f"P(encircled) {p_enc:.2f}; dashed: median", fontsize=11)
+                 f"P(encircled) {p_enc:.2f}; dashed: median (for a day, of the runs in which it happens)", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
@@ -62,11 +70,11 @@ def fan_figure(ts: pd.DataFrame, title: str, start_date: str | None = None, even
     attackers' arrivals, the withdrawal's start, the Kursk brigades' arrival) as labelled dashed lines."""
     import datetime as dt
 
-    from sim.plots.compare import _date_axis, _dates, mark_events
+    from sim.plots.compare import _date_axis, _dates, events_key, mark_events
 
     start = dt.date.fromisoformat(start_date) if start_date else None
     marks = sorted((float(day), label, "black") for day, label in events) if start else []
-    fig, axes = plt.subplots(1, len(FANS), figsize=(18, 4.8))
+    fig, axes = plt.subplots(1, len(FANS), figsize=(18, 5.4 if marks else 4.8))
     for ax, (cols, label, colours) in zip(axes, FANS):
         for col, colour in zip(cols, colours):
             if col not in ts:
@@ -80,7 +88,7 @@ def fan_figure(ts: pd.DataFrame, title: str, start_date: str | None = None, even
         ax.set_title(label, fontsize=10)
         if start:
             _date_axis(ax, start)
-            mark_events(ax, start, marks, labels=ax is axes[0])
+            lines, texts = mark_events(ax, start, marks)
         else:
             ax.set_xlabel("day", fontsize=8)
         if "personnel" in cols[0] or cols[0] == "corridor_km":  # counts and widths from 0; areas zoomed in
@@ -88,9 +96,12 @@ def fan_figure(ts: pd.DataFrame, title: str, start_date: str | None = None, even
         ax.tick_params(labelsize=7)
         if len(cols) > 1:
             ax.legend(fontsize=7, loc="lower left")
-    note = "; dashed: events (median day where uncertain), labelled on the first panel" if marks else ""
+    note = "; dashed: events (median day where uncertain), their key below" if marks else ""
     fig.suptitle(f"{title}: median, 50% and 90% bands over replications{note}", fontsize=11)
-    fig.tight_layout()
+    if marks:
+        events_key(fig, lines, texts, top=0.95)
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -159,7 +170,7 @@ def plot_results(out_dir: str | Path, levels=None) -> list[Path]:
     ts = pd.read_parquet(out_dir / "timeseries.parquet")
     manifest = json.loads((out_dir / "manifest.json").read_text()) if (out_dir / "manifest.json").exists() else {}
     title = manifest.get("scenario", out_dir.name)
-    written = [plot_distributions(runs, out_dir / "outcomes.png", title),
+    written = [plot_distributions(runs, out_dir / "outcomes.png", title, manifest.get("start_date")),
                plot_fans(ts, out_dir / "fan.png", title, manifest.get("start_date"), run_events(out_dir, runs))]
     cp = plot_control_probability(out_dir, out_dir / "control_probability.png", title)
     if cp is not None:

@@ -5,6 +5,7 @@ They draw what they are given (sim/analysis/sweep.py and sim/analysis/sensitivit
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -14,13 +15,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.stats import wilson_interval  # noqa: E402
-from sim.analysis.sweep import declared, is_probability  # noqa: E402
+from sim.analysis.sweep import declared, few_replications, is_event_day, is_probability  # noqa: E402
 from sim.outcomes import axis_unit  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-FEW = 30  # replications per point below which a probability's interval is wider than about +/-0.15
+PRIM_FEW = 20  # cases (runs with the event) below which a PRIM box is said to be fragile
+WIDE_INDEX = 0.1  # a Sobol index known only to within more than +/- this cannot rank the inputs
 
 
 def _label(o: str) -> str:
@@ -28,14 +29,16 @@ def _label(o: str) -> str:
     return d.axis_label() if d is not None else o
 
 
+def _wrap(text: str, inches: float, fontsize: float = 11) -> str:
+    """A title wrapped to a figure ``inches`` wide, line by line (a long warning stays on the page)."""
+    width = max(40, int(inches * 110 / fontsize))
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
 def few_note(summary: pd.DataFrame) -> str:
     """A warning for the figure's title when the replications per point are too few."""
-    n = int(summary["n"].min()) if len(summary) else 0
-    if n >= FEW:
-        return ""
-    lo, hi = wilson_interval(n // 2, max(n, 1))
-    return (f"\nWARNING: {n} replications per point: a probability is known to about ±{(hi - lo) / 2:.2f}; "
-            "differences between points smaller than that are noise")
+    warning = few_replications(int(summary["n"].min()) if len(summary) else 0)
+    return f"\nWARNING: {warning}" if warning else ""
 
 
 def _heatmap(fig, ax, part: pd.DataFrame, knobs: list[str], o: str, scale: tuple) -> None:
@@ -45,41 +48,88 @@ def _heatmap(fig, ax, part: pd.DataFrame, knobs: list[str], o: str, scale: tuple
     ax.set_yticks(range(grid.shape[0]), [f"{v:g}" for v in grid.index], fontsize=7)
     for (r, c), v in np.ndenumerate(grid.to_numpy()):
         ax.text(c, r, f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}", ha="center", va="center", fontsize=6, color="white")
-    fig.colorbar(im, ax=ax, shrink=0.8, label=_label(o))
+    fig.colorbar(im, ax=ax, shrink=0.8).set_label(_axis(o), fontsize=7)
     ax.set_xlabel(knobs[0], fontsize=8)
     ax.set_ylabel(knobs[1], fontsize=8)
 
 
-def plot_surfaces(summary: pd.DataFrame, knobs: list[str], outcomes: list[str], out: Path, title: str) -> Path:
-    """Each outcome against the knobs, every option on one shared axis (a line per option over the first
-    knob's real values); a full two-knob grid is a heat map per option on one shared colour scale."""
+def _axis(o: str) -> str:
+    d = declared(o)
+    return axis_unit(d) if d is not None else o
+
+
+def _title(o: str) -> str:
+    d = declared(o)
+    return d.label if d is not None else o
+
+
+def _scale(summary: pd.DataFrame, o: str) -> tuple[float, float]:
+    """One y range for an outcome over every panel: 0..1 for a probability, else its intervals' span."""
+    if is_probability(o):
+        return (-0.02, 1.02)
+    cols = [c for c in (o, f"{o}_low", f"{o}_high") if c in summary]
+    values = summary[cols].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values)]   # one replication a point has no interval
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
+    return (lo - pad, hi + pad)
+
+
+MAX_SLICES = 6  # a second knob with more levels than this is drawn as heat maps on one colour scale
+
+
+def plot_surfaces(summary: pd.DataFrame, knobs: list[str], outcomes: list[str], out: Path, title: str,
+                  horizon: list[int] | None = None) -> Path:
+    """Each outcome against the first knob's real values, every option overlaid on the same axes (a line and
+    its 95% band each), one y scale per outcome. A full grid over two knobs gives one row per level of the
+    second knob (options still overlaid); more levels than ``MAX_SLICES``, heat maps on one colour scale.
+    Any other design (LHS, Sobol, ...) draws the points without joining them (the other knobs vary too)."""
     scenarios = list(dict.fromkeys(summary["scenario"]))
     outs = [o for o in outcomes if o in summary][:4]
     grid2 = len(knobs) >= 2 and all(
         p[knobs[0]].nunique() * p[knobs[1]].nunique() == len(p) for _, p in summary.groupby("scenario"))
-    rows = len(scenarios) if grid2 else 1
-    fig, axes = plt.subplots(rows, len(outs), figsize=(5.2 * len(outs), 4.4 * rows), squeeze=False)
+    grid1 = len(knobs) == 1 or grid2
+    slices = sorted(summary[knobs[1]].unique()) if grid2 else [None]
+    heat = grid2 and len(slices) > MAX_SLICES
+    rows = len(scenarios) if heat else len(slices)
+    fig, axes = plt.subplots(rows, len(outs), figsize=(5.2 * len(outs), (4.4 if heat else 3.6) * rows + 0.6),
+                             squeeze=False)
     for j, o in enumerate(outs):
-        scale = (0.0, 1.0) if is_probability(o) else (float(summary[o].min()), float(summary[o].max()))
-        for i, sc in enumerate(scenarios):
-            part = summary[summary["scenario"] == sc].sort_values(knobs[0])
-            if grid2:
-                _heatmap(fig, axes[i, j], part, knobs, o, scale)
-                axes[i, j].set_title(f"{sc}: {declared(o).label if declared(o) else o}", fontsize=9)
+        scale = _scale(summary, o)
+        for i in range(rows):
+            ax = axes[i, j]
+            if heat:
+                sc = scenarios[i]
+                part = summary[summary["scenario"] == sc].sort_values(knobs[0])
+                _heatmap(fig, ax, part, knobs, o, (0.0, 1.0) if is_probability(o) else scale)
+                ax.set_title(f"{sc}: {_title(o)}", fontsize=9)
                 continue
-            ax = axes[0, j]
-            x = pd.to_numeric(part[knobs[0]], errors="coerce")
-            ax.plot(x, part[o], "o-", color=COLOURS[i % len(COLOURS)], label=sc, ms=4)
-            ax.fill_between(x, part[f"{o}_low"], part[f"{o}_high"], alpha=0.18, color=COLOURS[i % len(COLOURS)])
+            level = slices[i]
+            part = summary if level is None else summary[summary[knobs[1]] == level]
+            for k, sc in enumerate(scenarios):
+                mine = part[part["scenario"] == sc].sort_values(knobs[0])
+                x = pd.to_numeric(mine[knobs[0]], errors="coerce")
+                colour = COLOURS[k % len(COLOURS)]
+                if grid1:
+                    ax.plot(x, mine[o], "o-", color=colour, label=sc, ms=4)
+                    ax.fill_between(x, mine[f"{o}_low"], mine[f"{o}_high"], alpha=0.18, color=colour, lw=0)
+                else:
+                    ax.errorbar(x, mine[o], yerr=[mine[o] - mine[f"{o}_low"], mine[f"{o}_high"] - mine[o]], fmt="o",
+                                color=colour, label=sc, ms=4, alpha=0.8, elinewidth=0.8)
+            ax.set_ylim(*scale)
             ax.set_xlabel(f"{knobs[0]} (swept value)", fontsize=8)
-            ax.set_ylabel(axis_unit(declared(o)) if declared(o) else o, fontsize=8)
-            ax.set_title(declared(o).label if declared(o) else o, fontsize=9)
-        if not grid2:
-            axes[0, j].legend(fontsize=7)
-        for ax in axes[:, j]:
+            ax.set_ylabel(_axis(o), fontsize=8)
+            ax.set_title(_title(o) + ("" if level is None else f"\n{knobs[1]} = {level:g}"), fontsize=9)
             ax.tick_params(labelsize=7)
-    fig.suptitle(f"{title}: mean outcome (share for probabilities) at each point, 95% band" + few_note(summary),
-                 fontsize=11)
+    if not heat:
+        axes[0, 0].legend(fontsize=7)
+    what = "heat maps: mean (share for probabilities) at each point, one colour scale per outcome" if heat else \
+        "mean (share for probabilities) at each point with its 95% band; options overlaid, one scale per outcome"
+    days = "" if not horizon or not any(is_event_day(o) for o in outs) else (f"; event days: restricted mean to day {', '.join(map(str, horizon))} "
+                                   "(a run without the event counts as the horizon)")
+    if not grid1:
+        what += f"; points not joined: the other knobs ({', '.join(knobs[1:])}) vary too"
+    fig.suptitle(_wrap(f"{title}: {what}{days}" + few_note(summary), fig.get_figwidth()), fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
 
@@ -93,25 +143,37 @@ def point_labels(ok: pd.DataFrame, points: list, knobs: list[str]) -> list[str]:
 
 def plot_point_distributions(runs: pd.DataFrame, outcome_name: str, out: Path, title: str, knobs: list[str],
                              max_points: int = 40) -> Path | None:
+    """The replications of one outcome at each design point (named by its swept values), every option side by
+    side on one axis: a box (quartiles) and the replications as dots, so a rare large value is seen."""
     ok = runs[runs["status"] == "ok"]
     if outcome_name not in ok or is_probability(outcome_name):
         return None
-    first = ok.drop_duplicates("point").sort_values(knobs[0]) if knobs else ok.drop_duplicates("point")
+    first = ok.drop_duplicates("point").sort_values(knobs[:2]) if knobs else ok.drop_duplicates("point")
     points = list(first["point"])[:max_points]
     scenarios = list(dict.fromkeys(ok["scenario"]))
-    fig, axes = plt.subplots(len(scenarios), 1, figsize=(max(8, 0.5 * len(points) + 3), 3.8 * len(scenarios)),
-                             squeeze=False)
-    for ax, sc in zip(axes[:, 0], scenarios):
+    width = 0.8 / len(scenarios)
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.35 * len(points) * len(scenarios) + 3), 5.2))
+    for k, sc in enumerate(scenarios):
         part = ok[ok["scenario"] == sc]
         data = [pd.to_numeric(part[part["point"] == p][outcome_name], errors="coerce").dropna().to_numpy()
                 for p in points]
-        ax.boxplot(data, showfliers=False)
-        ax.set_xticks(range(1, len(points) + 1), point_labels(ok, points, knobs), fontsize=6)
-        ax.set_xlabel("design point, by its swept values (sorted by " + (knobs[0] if knobs else "point") + ")",
-                      fontsize=8)
-        ax.set_ylabel(axis_unit(declared(outcome_name)) if declared(outcome_name) else outcome_name, fontsize=8)
-        ax.set_title(f"{sc}: {declared(outcome_name).label if declared(outcome_name) else outcome_name}", fontsize=9)
-    fig.suptitle(f"{title}: distribution over replications at each point", fontsize=11)
+        where = np.arange(1, len(points) + 1) - 0.4 + width * (k + 0.5)
+        colour = COLOURS[k % len(COLOURS)]
+        boxes = ax.boxplot(data, positions=where, widths=width * 0.85, showfliers=False, patch_artist=True,
+                           manage_ticks=False)
+        for patch in boxes["boxes"]:
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.35)
+        for x, values in zip(where, data):
+            jitter = np.random.default_rng(int(x * 100)).uniform(-width / 4, width / 4, len(values))  # display only
+            ax.scatter(np.full(len(values), x) + jitter, values, s=6, color=colour, alpha=0.7, zorder=3)
+        ax.plot([], [], "s", color=colour, alpha=0.6, label=sc)
+    ax.set_xticks(range(1, len(points) + 1), point_labels(ok, points, knobs), fontsize=6)
+    ax.set_xlabel("design point, by its swept values", fontsize=8)
+    ax.set_ylabel(_axis(outcome_name), fontsize=8)
+    ax.legend(fontsize=7)
+    ax.set_title(_wrap(f"{title}: {_title(outcome_name)} over the replications at each point "
+                       "(boxes: quartiles; dots: replications)", fig.get_figwidth(), 10), fontsize=10)
     fig.tight_layout()
     return _save(fig, out)
 
@@ -128,7 +190,11 @@ def plot_indices(table: pd.DataFrame, kind: str, outcome: str, out: Path, title:
         ax.set_xlabel("Morris mu* (bars: 95% interval)")
     ax.set_yticks(y, table["parameter"], fontsize=8)
     ax.legend(fontsize=8)
-    ax.set_title(f"{title}: {kind} indices for {_label(outcome)}", fontsize=10)
+    conf = table[[c for c in table.columns if c.endswith("_conf")]].to_numpy(dtype=float)
+    wide = float(np.nanmax(conf)) if np.isfinite(conf).any() else float("nan")
+    warn = ("" if kind != "sobol" or not wide > WIDE_INDEX else f"\nWARNING: intervals up to ±{wide:.2f}: too few samples to rank the "
+            "inputs; raise the experiment's samples")
+    ax.set_title(_wrap(f"{title}: {kind} indices for {_label(outcome)}{warn}", fig.get_figwidth(), 10), fontsize=10)
     fig.tight_layout()
     return _save(fig, out)
 
@@ -154,6 +220,10 @@ def plot_prim(box: dict, bounds: dict[str, tuple[float, float]], out: Path, titl
     ax2.set_xlabel("coverage")
     ax2.set_ylabel("density")
     ax2.set_title("peeling trajectory", fontsize=9)
-    fig.suptitle(title, fontsize=11)
+    cases = box.get("cases")
+    counts = "" if cases is None else f": {what} in {cases} of {box['runs']} runs"
+    warn = "" if cases is None or cases >= PRIM_FEW else (f"\nWARNING: {cases} cases only; a box over so few runs may "
+                                                          "fit noise: run more replications before acting on it")
+    fig.suptitle(title + counts + warn, fontsize=11)
     fig.tight_layout()
     return _save(fig, out)

@@ -1,4 +1,5 @@
-"""Self-contained HTML reports: figures embedded, tables, the inputs as resolved, the manifest.
+"""Self-contained HTML reports: figures embedded, tables, the inputs as resolved, the manifest (presentation:
+what the report says comes from sim/analysis/, as a ``Report``, tables and text).
 
 A report opens offline: no script, no stylesheet or image is fetched; every figure is a
 ``data:`` URI inside the file.
@@ -82,9 +83,13 @@ def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) ->
     bottom = "<ul>" + "".join(f"<li>{inline(s)}</li>" for s in rep.bottom_line) + "</ul>"
     bottom += "".join(f"<p class='warn'><b>Warning.</b> {inline(w)}</p>" for w in rep.warnings)
     if rep.surprises:
+        from sim.analysis.surprises import expected_line
+
         bottom += f"<h3>Surprises: the runs behind them</h3><p class='note'>{inline(SURPRISES_NOTE)}.</p>"
         bottom += "".join(f"<p>{inline(sp.sentence)}</p>" + table(sp.runs.replace(r"^`|`$", "", regex=True))
-                          for sp in rep.surprises)
+                          for sp in rep.surprises if not sp.expected)
+        if line := expected_line(rep.surprises):
+            bottom += f"<p class='note'>{inline(line)}</p>"
     bottom += ("<h3>How sure: probability that each option is best</h3>"
                f"<p class='note'>{inline(SURE_NOTE)}</p>" + table(rep.how_sure))
     scen = "".join(details(f"{n}: scenario as resolved", pre((folders[n] / "scenario.yaml").read_text()))
@@ -102,7 +107,8 @@ def compare_html(out: Path, rep, *, manifest: dict, folders: dict[str, Path]) ->
 
 # ------------------------------------------------------------------ sweep
 def point_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """summary.csv with each outcome as "mean (low–high)" in one cell, rounded as the report rounds."""
+    """summary.csv with each outcome as "mean (low–high)" in one cell, rounded as the report rounds, under its
+    label with its unit and the direction that is better for the defender (sim/outcomes.py)."""
     from sim.analysis.report import num
     from sim.outcomes import BY_NAME
 
@@ -111,14 +117,25 @@ def point_table(summary: pd.DataFrame) -> pd.DataFrame:
         kind = BY_NAME[col].kind if col in BY_NAME else "amount"
         out[col] = [f"{num(m, kind)} ({num(lo, kind)}–{num(hi, kind)})"
                     for m, lo, hi in zip(summary[col], summary[f"{col}_low"], summary[f"{col}_high"])]
-    return out
+    return out.rename(columns={c: BY_NAME[c].axis_label() for c in out.columns if c in BY_NAME})
 
 
-def sweep_html(out: Path, figures: list[Path]) -> Path:
-    manifest = json.loads((out / "manifest.json").read_text())
+def sweep_html(out: Path, figures: list[Path], manifest: dict, notes: list[str] = ()) -> Path:
+    """A sweep's page: its points' table, PRIM, indices (and ``notes``: why some are not drawn), figures, the
+    experiment and ``manifest`` (the results store's, read by the command)."""
+    from sim.analysis.sweep import few_replications
+
     sections = []
     if (out / "summary.csv").exists():
-        sections.append(("Mean outcome at each point (95% interval)", table(point_table(pd.read_csv(out / "summary.csv")))))
+        summary = pd.read_csv(out / "summary.csv")
+        warning = few_replications(int(summary["n"].min())) if len(summary) else ""  # sim/analysis/sweep.py
+        horizons = sorted(set((manifest.get("horizons") or {}).values()))
+        note = ("" if not horizons else "<p class='note'>Event days: restricted mean to day "
+                f"{', '.join(map(str, horizons))} (a run without the event counts as the horizon), as in sim compare."
+                "</p>")
+        sections.append(("Mean outcome at each point (95% interval)",
+                         (f"<p class='warn'><b>Warning.</b> {html.escape(warning)}</p>" if warning else "") + note
+                         + table(point_table(summary))))
     if (out / "prim.json").exists():
         prim = json.loads((out / "prim.json").read_text())
         rows = []
@@ -133,6 +150,8 @@ def sweep_html(out: Path, figures: list[Path]) -> Path:
         sections.append(("Scenario discovery (PRIM): where encirclement concentrates", table(pd.DataFrame(rows).round(3))))
     for csv in sorted(out.glob("sobol_*.csv")) + sorted(out.glob("morris_*.csv")):
         sections.append((csv.stem.replace("_", " "), table(pd.read_csv(csv).round(3))))
+    if notes:
+        sections.append(("Not drawn", "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"))
     sections.append(("Figures", "".join(image(p) for p in figures if Path(p).exists())))
     sections.append(("Experiment as resolved", pre(json.dumps(manifest.get("experiment_resolved", {}), indent=2))))
     sections.append(("Manifest", pre(json.dumps({k: v for k, v in manifest.items() if k != "experiment_resolved"},
