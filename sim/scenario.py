@@ -721,7 +721,7 @@ def sample(scenario: Scenario, seq: np.random.SeedSequence) -> tuple[Scenario, d
     """
     chosen = draw_from(scenario.posterior, seq) if scenario.posterior else {}
     if chosen:  # a posterior set replaces those parameters (checked against the scenario when it was loaded)
-        scenario = _rebuild(scenario, {k: v for k, v in chosen.items() if k != ROW_COLUMN})
+        scenario = _rebuild(scenario, {k: _typed(scenario, k, v) for k, v in chosen.items() if k != ROW_COLUMN})
     draws = {path: dist.sample(substream(seq, "input:" + path)) for path, dist in uncertain_inputs(scenario).items()}
     if not draws:
         return scenario, chosen
@@ -761,6 +761,31 @@ def _path_exists(scenario: Scenario, path: str) -> bool:
         return True
     except (AttributeError, KeyError, IndexError, ValueError, TypeError):
         return False
+
+
+def _typed(scenario: Scenario, path: str, value: float | int) -> float | int:
+    """A posterior value as its field reads (``float``, or ``int`` for an integer field), as validation
+    would leave it: a kept set written by hand may say 200 where the field is a float."""
+    number = _number_type(type(scenario), path)
+    return number(value) if number is not None else value
+
+
+def _number_type(model: type[BaseModel], path: str) -> type | None:
+    """``float`` or ``int``: the number type of the schema field at a dotted path (None if not a number field)."""
+    annotation: Any = model
+    for part in path.split("."):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    if get_origin(annotation) is not None and get_args(annotation):
+        annotation = get_args(annotation)[0]   # Annotated[float, ...] (num)
+    return annotation if annotation in (int, float) else None
 
 
 def _rebuild(scenario: Scenario, values: dict[str, Any]) -> Scenario:

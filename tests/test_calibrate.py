@@ -250,6 +250,21 @@ def test_the_model_runs_with_the_drawn_set(tmp_path):
         assert (model.spec.combat.advance_max_per_day, model.spec.combat.terrain_mobility["urban"]) == chosen
 
 
+def test_a_hand_written_whole_number_reaches_the_model_as_its_fields_type(tmp_path):
+    """A kept set may say 200 where the field is a float and 7.0 where it is an integer: the model reads
+    each as validation would leave it (float, int), as every value of a scenario file."""
+    from sim.core.seeding import replication_seed
+    from sim.scenario import sample
+    from sim.theater import load_scenario as load
+
+    post = _write(tmp_path / "post.yaml", "parameters: [forces.defender.replacements_per_day, "
+                  "attacker.reserve_commit_every_days]\nsets:\n- [200, 7.0]\n")
+    doc = load(HOLD, [f"posterior={post}"])
+    concrete, _ = sample(doc.scenario, replication_seed(5, 0))
+    assert type(concrete.forces.defender.replacements_per_day) is float
+    assert type(concrete.attacker.reserve_commit_every_days) is int
+
+
 def test_compare_gives_every_option_the_same_posterior_row(tmp_path):
     post = _write(tmp_path / "post.yaml", POSTERIOR)
     out = tmp_path / "cmp"
