@@ -43,7 +43,7 @@ def attacker_orders(model, contact) -> None:
     f = model.forces
     _advance_waypoints(model)
     day = model.day
-    every = int(model.spec.attacker.reserve_commit_every_days)
+    every = model.spec.attacker.reserve_commit_every_days
     if day > 0 and day % every == 0:
         _commit_attacker_reserve(model, contact)
     line = np.flatnonzero(f.in_line(ATTACKER_SIDE))
@@ -52,8 +52,8 @@ def attacker_orders(model, contact) -> None:
         return
     fxy = model.cell_xy(front)
     fx, fy = np.ascontiguousarray(fxy[:, 0]), np.ascontiguousarray(fxy[:, 1])
-    conc = float(model.spec.attacker.concentration_km)
-    weight = float(model.spec.attacker.objective_weight)
+    conc = model.spec.attacker.concentration_km
+    weight = model.spec.attacker.objective_weight
     frontal = line[f.arm[line] == FRONT]  # frontal pressure: the nearest stretch of front
     if frontal.size:
         j = kernels.nearest_front(fx, fy, f.x[frontal], f.y[frontal])
@@ -83,7 +83,7 @@ def _bypassing(model) -> np.ndarray | None:
     pocket towns' approaches; the indices of the attacker's front cells outside them, or
     ``None`` when it storms (the threshold is 0, the route has narrowed, or no such cell).
     """
-    threshold = float(model.spec.attacker.storm_corridor_km)
+    threshold = model.spec.attacker.storm_corridor_km
     if threshold <= 0 or model.supply_state is None or model.city_route_km() < threshold:
         return None
     front = model.attacker_front_cells()
@@ -113,7 +113,7 @@ def _commit_attacker_reserve(model, result) -> None:
         cxy = model.cell_xy(result.cells)
         for arm in arms:
             ox, oy = model.arm_objective(arm)
-            near = np.hypot(cxy[:, 0] - ox, cxy[:, 1] - oy) < float(model.spec.attacker.reserve_ratio_radius_km)
+            near = np.hypot(cxy[:, 0] - ox, cxy[:, 1] - oy) < model.spec.attacker.reserve_ratio_radius_km
             if near.any():
                 ratio = float(np.median(result.ratio[near]))
                 if ratio > best_ratio:
@@ -128,21 +128,21 @@ def defender_orders(model, contact) -> None:
     """Schedule step 8: the defender commander's doctrine (reserve commitment, lateral shifts)."""
     sc = model.spec
     f = model.forces
-    every = int(sc.defender.reserve_commit_every_days)
+    every = sc.defender.reserve_commit_every_days
     if model.day > 0 and model.day % every == 0:
         reserve = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == RESERVE))
         result = contact
         if reserve.size and result is not None:
             cxy = model.cell_xy(result.cells)
             cx, cy = model.city_xy
-            near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < float(sc.defender.shift_radius_km)
+            near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < sc.defender.shift_radius_km
             pool = np.flatnonzero(near) if near.any() else np.arange(len(cxy))
             j = pool[int(np.argmax(result.ratio[pool]))]
             i = reserve[int(np.argmax(f.personnel[reserve] * model.kind_defence[f.kind[reserve]]))]
             # under hold, a reserve committed while the corridor is narrow counter-attacks the flank
             f.posture[i] = ATTACK if model.option.counterattacking else DEFEND
             f.target_x[i], f.target_y[i] = cxy[j]
-    if model.day > 0 and model.day % int(sc.defender.shift_every_days) == 0:
+    if model.day > 0 and model.day % sc.defender.shift_every_days == 0:
         _shift_quiet_unit(model, contact)
 
 
@@ -154,15 +154,15 @@ def _shift_quiet_unit(model, result) -> None:
         return
     cxy = model.cell_xy(result.cells)
     cx, cy = model.city_xy
-    near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < float(sc.defender.shift_radius_km)
+    near = np.hypot(cxy[:, 0] - cx, cxy[:, 1] - cy) < sc.defender.shift_radius_km
     if not near.any():
         return
     pool = np.flatnonzero(near)
     j = pool[int(np.argmax(result.ratio[pool]))]
     units, threat = result.def_units, result.def_threat
     ok = (f.present[units] & ~f.in_pocket[units] & np.isnan(f.target_x[units]) & (f.posture[units] == DEFEND)
-          & (threat < float(sc.defender.shift_quiet_ratio)) & ~np.isin(units, list(model.option.held_back())))
-    far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * float(sc.combat.frontage_km["brigade"]) / 2
+          & (threat < sc.defender.shift_quiet_ratio) & ~np.isin(units, list(model.option.held_back())))
+    far = np.hypot(f.x[units] - cxy[j, 0], f.y[units] - cxy[j, 1]) > 2 * sc.combat.frontage_km["brigade"] / 2
     ok &= far
     if not ok.any():
         return
