@@ -234,3 +234,18 @@ def test_a_posterior_set_that_does_not_fit_an_option_exits_2(tmp_path, capsys):
     assert main(["robust", str(exp), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "combat.advance_max_per_day" in err[0] and "does not fit" in err[0], err
+
+
+def test_the_where_figure_puts_every_world_at_a_point_of_its_own():
+    """Worlds that share a posterior set share all its parameters: two of them as the axes would draw four
+    worlds on one spot. The figure keeps the most informative input and pairs it with the best one that
+    separates the worlds."""
+    from sim.plots.robust import separating_axes
+
+    design = pd.DataFrame({"point": range(8), "a (posterior)": [1, 1, 2, 2, 3, 3, 4, 4],
+                           "b (posterior)": [5, 5, 6, 6, 7, 7, 8, 8], "fog": np.linspace(0.05, 0.3, 8)})
+    evpi = pd.DataFrame({"outcome": "x", "input": ["a (posterior)", "b (posterior)", "fog"],
+                         "evpi": [0.3, 0.2, 0.1], "floor": [0.0, 0.0, 0.0]})
+    assert separating_axes(evpi, "x", design) == ["a (posterior)", "fog"]
+    evpi["input"] = ["fog", "a (posterior)", "b (posterior)"]
+    assert separating_axes(evpi, "x", design) == ["fog", "a (posterior)"]

@@ -46,17 +46,32 @@ def top_inputs(evpi: pd.DataFrame, outcome: str, n: int = 2) -> list[str]:
     return list(part.sort_values("excess", ascending=False, kind="mergesort")["input"].head(n))
 
 
+def separating_axes(evpi: pd.DataFrame, outcome: str, design: pd.DataFrame) -> list[str]:
+    """The figure's two axes for an outcome: the most informative input, and the most informative other
+    input that, with it, puts every world at a point of its own (worlds that share a posterior set share
+    all its parameters, so two of them would draw those worlds on one spot); the second best if none does."""
+    order = top_inputs(evpi, outcome, n=len(evpi))
+    if len(order) < 2:
+        return order
+    first = order[0]
+    for other in order[1:]:
+        if not design[[first, other]].duplicated().any():
+            return [first, other]
+    return order[:2]
+
+
 def plot_where_wins(worlds: pd.DataFrame, design: pd.DataFrame, evpi: pd.DataFrame, outcomes: list[Outcome],
                     meta: dict, out: Path) -> Path:
     """The commander's figure: for each headline outcome, every world a point placed by the two inputs whose
-    knowledge is worth most (EVPI above the noise floor) and coloured by the option that wins it; grey and
-    hatched where the world is too close to call, its rim in the colour of the option ahead."""
+    knowledge is worth most (EVPI above the noise floor; :func:`separating_axes`) and coloured by the option
+    that wins it; grey and hatched where the world is too close to call, its rim in the colour of the option
+    ahead."""
     options = meta["options"]
     fig, axes = _panels(len(outcomes))
     at = design.set_index("point")
     for ax, o in zip(axes, outcomes):
         part = worlds[worlds["outcome"] == o.name]
-        xs = top_inputs(evpi, o.name)
+        xs = separating_axes(evpi, o.name, design)
         if len(xs) < 2:
             xs = xs + ["point"] * (2 - len(xs))
         pos = at.reindex(part["world"])
