@@ -585,14 +585,15 @@ def _index(node: list, part: str, source: str, here: str) -> int:
     return int(part)
 
 
-def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys allowed at ``loc`` inside ``model`` (for 'did you mean')."""
+def _annotation_at(model: type[BaseModel], loc) -> Any:
+    """The schema's type at ``loc`` (keys or indices) inside ``model``, a union with a model taken as
+    that model; None where ``loc`` leaves the schema."""
     current: Any = model
     for part in loc:
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
-                return []
+                return None
             current = field.annotation
         else:
             origin = get_origin(current)
@@ -600,12 +601,18 @@ def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
             if origin in (list, dict) and args:
                 current = args[-1]
             else:
-                return []
+                return None
         while get_origin(current) is not None and get_origin(current) not in (list, dict, Literal):
             inner = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
             if not inner:
                 break
             current = inner[0]
+    return current
+
+
+def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed at ``loc`` inside ``model`` (for 'did you mean')."""
+    current = _annotation_at(model, loc)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     if get_origin(current) is dict:
@@ -772,17 +779,7 @@ def _typed(scenario: Scenario, path: str, value: float | int) -> float | int:
 
 def _number_type(model: type[BaseModel], path: str) -> type | None:
     """``float`` or ``int``: the number type of the schema field at a dotted path (None if not a number field)."""
-    annotation: Any = model
-    for part in path.split("."):
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(part)
-            if field is None:
-                return None
-            annotation = field.annotation
-        elif get_origin(annotation) is dict:
-            annotation = get_args(annotation)[1]
-        else:
-            return None
+    annotation = _annotation_at(model, path.split("."))
     if get_origin(annotation) is not None and get_args(annotation):
         annotation = get_args(annotation)[0]   # Annotated[float, ...] (num)
     return annotation if annotation in (int, float) else None

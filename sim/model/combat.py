@@ -307,18 +307,12 @@ def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_pre
 
 
 def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Per contact cell: the strangulation factor of the widest route out of its neighbourhood.
-
-    The route's width is twice the largest bottleneck half-width (section 7.5) within
-    ``logistics.route_window_km`` of the cell, the window by which a unit's route is
-    judged (docs/ODD.md 7.19, mechanism 4).
-    """
+    """Per contact cell: the strangulation factor of the widest route out of its neighbourhood
+    (``model.route_width_km``; docs/ODD.md 7.19, mechanism 4)."""
     st = model.spec.mechanisms.strangulation
-    state = model.supply_state
-    if st.corridor_km <= 0 or state is None:
+    if st.corridor_km <= 0 or model.supply_state is None:
         return np.ones(len(r))
-    width = 2.0 * kernels.window_max_at(state.bottleneck_km, r, c, model.bottleneck_window // 2)
-    return mechanisms.strangulation_factor(width, st.corridor_km, st.gain)
+    return mechanisms.strangulation_factor(model.route_width_km(r, c), st.corridor_km, st.gain)
 
 
 @dataclass

@@ -58,7 +58,7 @@ def attacker_orders(model, contact) -> None:
     if frontal.size:
         j = kernels.nearest_front(fx, fy, f.x[frontal], f.y[frontal])
         f.target_x[frontal], f.target_y[frontal] = fx[j], fy[j]
-    bypass = _bypassing(model)
+    bypass = _bypassing(model, front)
     if bypass is not None and (f.arm[line] == CENTRE).any():  # the centre group presses outside the towns' approaches
         centre = line[f.arm[line] == CENTRE]
         bx, by = fx[bypass], fy[bypass]
@@ -74,19 +74,18 @@ def attacker_orders(model, contact) -> None:
         f.target_x[units], f.target_y[units] = fx[j], fy[j]
 
 
-def _bypassing(model) -> np.ndarray | None:
+def _bypassing(model, front: np.ndarray) -> np.ndarray | None:
     """Where the centre group may press while it bypasses the towns (docs/ODD.md 7.19, mechanism 9).
 
     "Starve the positions, then assault" (ISW, late Oct 2025) and the switch from the city to
     bypassing it (12 Jan 2025; SOURCES.md s.9): while the defenders' widest route out of the
     city is at least ``attacker.storm_corridor_km`` wide, the centre group keeps out of the
-    pocket towns' approaches; the indices of the attacker's front cells outside them, or
+    pocket towns' approaches; the indices of the attacker's ``front`` cells outside them, or
     ``None`` when it storms (the threshold is 0, the route has narrowed, or no such cell).
     """
     threshold = model.spec.attacker.storm_corridor_km
     if threshold <= 0 or model.supply_state is None or model.city_route_km() < threshold:
         return None
-    front = model.attacker_front_cells()
     outside = np.flatnonzero(~model.town_approach[front[:, 0], front[:, 1]])
     return outside if outside.size else None
 

@@ -200,12 +200,16 @@ class PokrovskModel(mesa.Model):
             self._contact_tree = cKDTree(self.contact_xy)
         return self._contact_tree.query(xy)[1]
 
+    def route_width_km(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Width (km) of the defenders' widest route out of each cell's neighbourhood: twice the largest
+        bottleneck half-width (docs/ODD.md 7.5) within ``logistics.route_window_km`` of the cell, the
+        window by which a unit's route is judged (mechanisms 4 and 9 of 7.19)."""
+        return 2.0 * window_max_at(self.supply_state.bottleneck_km, r, c, self.bottleneck_window // 2)
+
     def city_route_km(self) -> float:
-        """Width (km) of the defenders' widest route out of the city: twice the largest bottleneck
-        half-width within the route window of the city's centre (docs/ODD.md 7.5, 7.19)."""
+        """Width (km) of the defenders' widest route out of the city (:meth:`route_width_km` at its centre)."""
         r, c = self.cell_of_xy(*self.city_xy)
-        half = window_max_at(self.supply_state.bottleneck_km, np.array([r]), np.array([c]), self.bottleneck_window // 2)
-        return 2.0 * float(half[0])
+        return float(self.route_width_km(np.array([r]), np.array([c]))[0])
 
     def arm_objective(self, arm: int) -> tuple[float, float]:
         return self.arm_waypoints[arm][self.arm_stage[arm]]
