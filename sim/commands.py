@@ -511,8 +511,8 @@ def _validation_tables(req: ValidateModelRequest) -> int:
 
 
 def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
-                    starts=tuple(hindcast.START_SCENARIOS), horizons=hindcast.HORIZONS) -> pd.DataFrame:
-    """Run and score every start date; write ``record/record_scores.csv``, ``record/record.md``
+                    starts=tuple(hindcast.START_SCENARIOS), horizons=None) -> pd.DataFrame:
+    """Run and score every start date (at ``horizons``, or each date's own, ``hindcast.horizons_of``); write ``record/record_scores.csv``, ``record/record.md``
     and one figure per start date into ``out``; put the section into ``validation.md`` if there
     (in place of an earlier run's)."""
     from sim.analysis import skill

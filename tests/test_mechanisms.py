@@ -228,7 +228,7 @@ def test_small_groups_make_the_whole_line_creep(hold):
 
 def test_a_frontal_group_presses_its_own_face_while_an_arm_manoeuvres():
     """The hindcast's western group (sector ``front``) stays on the western face; the SW arm's units
-    head north-west for their waypoints (docs/ODD.md 4.4)."""
+    head for their waypoints (the plan of 12 Jan 2025, west and then north; docs/ODD.md 4.4)."""
     from sim.model.agents import FRONT, SW
 
     doc = load(ROOT / "scenarios" / "hindcast_2025.yaml")
@@ -242,6 +242,31 @@ def test_a_frontal_group_presses_its_own_face_while_an_arm_manoeuvres():
     moved = np.hypot(f.x - x0, f.y - y0)
     assert np.nanmax(moved[west]) < 10.0                      # km: pressing where they stand
     assert np.nanmedian(moved[arm]) > np.nanmedian(moved[west])
+
+
+def _held_west_of(doc, lon: float, days: int, runs: int, **over) -> np.ndarray:
+    """Attacker-held cells west of ``lon`` on the last day of each run (same seeds for every call)."""
+    spec = replace_values(doc.scenario, {"days": days, "attacker.objective_weight": 1.0, **over})
+    theater = theater_of(doc)
+    held = []
+    for i in range(runs):
+        model = PokrovskModel(spec, replication_seed(SEED, i), theater)
+        model.run()
+        x, _ = model.grid.centres_km()
+        west = x < model.grid.to_km(48.28, lon)[0]
+        held.append(int(((model.control == ATTACKER) & west).sum()))
+    return np.array(held)
+
+
+def test_the_plan_of_january_2025_takes_the_south_west_arm_west():
+    """The 2025 hindcasts' south-west arm makes for the Dnipropetrovsk border before the city's rear (the
+    switch of 12 Jan 2025, SOURCES.md s.9; scenarios/hindcast_2025.yaml): on the same seeds, the attacker
+    holds more ground west of lon 37.0 (about the January front's western face) after 180 days than with
+    the seeds' November pincer through Kotlyne and Hryshyne (base.yaml)."""
+    doc = load(ROOT / "scenarios" / "hindcast_2025.yaml")
+    plan = _held_west_of(doc, 37.0, 180, 4)
+    pincer = _held_west_of(doc, 37.0, 180, 4, **{"attacker.arms.sw.waypoints": ["Kotlyne", "Hryshyne", [48.37, 37.13]]})
+    assert plan.mean() > pincer.mean() + 20, (plan.tolist(), pincer.tolist())     # cells of 1 km²
 
 
 # ------------------------------------------------------------------ mechanism 8: runs through a thin line

@@ -26,6 +26,7 @@ from sim.plots.run import _save  # noqa: E402
 from sim.outcomes import BREAKTHROUGH_DAYS, BREAKTHROUGH_KM, RETAKEN_AFTER_DAYS  # noqa: E402
 
 REAL_COLOUR = "#d62728"
+PANELS_PER_ROW = 3    # the long hindcast's six horizons draw as two rows
 SECTION_TITLE = "## The record as a test bench"
 
 
@@ -51,10 +52,14 @@ def plot_hindcast_maps(out: Path, start: dt.date, grid, window, probability: dic
     DeepState geometry of that day; ``real_start``: the geometry of the start; ``towns``: name ->
     (lat, lon)."""
     horizons = sorted(probability)
-    fig, axes = plt.subplots(1, len(horizons), figsize=(5.2 * len(horizons) + 1.2, 5.4), squeeze=False)
+    rows = -(-len(horizons) // PANELS_PER_ROW)
+    cols = min(len(horizons), PANELS_PER_ROW)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 1.2, 5.0 * rows + 0.4), squeeze=False)
+    for ax in axes.flat[len(horizons):]:
+        ax.set_visible(False)
     lon_edges, lat_edges = _cell_edges(grid)
     mesh = None
-    for ax, h in zip(axes[0], horizons):
+    for ax, h in zip(axes.flat, horizons):
         mesh = ax.pcolormesh(lon_edges, lat_edges, probability[h], cmap="Oranges", vmin=0, vmax=1, shading="flat")
         _outline(ax, real_start, color="black", lw=1.0, ls="--")
         _outline(ax, real[h], color=REAL_COLOUR, lw=1.6)
@@ -68,13 +73,14 @@ def plot_hindcast_maps(out: Path, start: dt.date, grid, window, probability: dic
         ax.set_aspect(1 / math.cos(math.radians((window.lat_min + window.lat_max) / 2)))
         ax.set_title(f"day {h}: {start + dt.timedelta(days=h):%d %b %Y}", fontsize=10)
         ax.set_xlabel("longitude")
-    axes[0][0].set_ylabel("latitude")
+    for row in axes:
+        row[0].set_ylabel("latitude")
     handles = [Line2D([], [], color=REAL_COLOUR, lw=1.6, label="DeepState occupied area on that day"),
                Line2D([], [], color="black", lw=1.0, ls="--", label=f"DeepState occupied area at the start, {start:%d %b %Y}")]
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle(f"Hindcast from {start:%d %b %Y}: the model's front beside the record", fontsize=11)
-    fig.subplots_adjust(bottom=0.16, top=0.88, left=0.05, right=0.88, wspace=0.15)
-    bar = fig.colorbar(mesh, cax=fig.add_axes((0.905, 0.2, 0.012, 0.62)))
+    fig.subplots_adjust(bottom=0.16 / rows, top=1 - 0.12 / rows, left=0.05, right=0.88, wspace=0.15, hspace=0.25)
+    bar = fig.colorbar(mesh, cax=fig.add_axes((0.905, 0.2 / rows, 0.012, 1 - 0.38 / rows)))
     bar.set_label(f"model: share of {runs} runs attacker-held", fontsize=8)
     return _save(fig, out / name)
 
