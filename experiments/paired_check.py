@@ -230,6 +230,11 @@ def table(results: dict[str, list[dict]], ref: str, tree: str) -> str:
     return "\n".join(lines)
 
 
+def _sha(repo: Path, ref: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", ref], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def _worktree(repo: Path, ref: str, where: Path) -> Path:
     subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "--force", str(where), ref], check=True,
                    capture_output=True)
@@ -240,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ref", default="HEAD", help="git ref of the 'before' tree (default HEAD)")
     ap.add_argument("--tree", type=Path, default=HERE.parent, help="the 'after' tree (default this repository)")
+    ap.add_argument("--after", default=None,
+                    help="a git ref for the 'after' tree instead of the working tree (checked out like --ref)")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--hindcast-runs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=20261203)
@@ -249,8 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="discard kept parts")
     args = ap.parse_args(argv)
     tree = args.tree.resolve()
-    sha = subprocess.run(["git", "-C", str(tree), "rev-parse", args.ref], check=True, capture_output=True,
-                         text=True).stdout.strip()
+    sha = _sha(tree, args.ref)
     out = args.out / f"seed{args.seed}"
     if args.fresh:
         import shutil
@@ -258,19 +264,23 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out, ignore_errors=True)
     scenarios = args.scenarios.split(",")
     runs = {s: args.hindcast_runs if s in HINDCASTS else args.runs for s in scenarios}
+    after_sha = _sha(tree, args.after) if args.after else None
+    b_label, a_label = f"before_{sha[:10]}", f"after_{after_sha[:10]}" if after_sha else "after"
     with tempfile.TemporaryDirectory(prefix="paired_ref_") as tmp:
-        before = _worktree(tree, sha, Path(tmp) / "before")
+        trees = {b_label: _worktree(tree, sha, Path(tmp) / "before"),
+                 a_label: _worktree(tree, after_sha, Path(tmp) / "after") if after_sha else tree}
         try:
-            data = run_trees({f"before_{sha[:10]}": before, "after": tree}, scenarios, runs, args.seed,
-                             args.workers, out)
+            data = run_trees(trees, scenarios, runs, args.seed, args.workers, out)
         finally:
-            subprocess.run(["git", "-C", str(tree), "worktree", "remove", "--force", str(before)],
-                           capture_output=True)
-    b_label, a_label = f"before_{sha[:10]}", "after"
+            for t in trees.values():
+                if t != tree:
+                    subprocess.run(["git", "-C", str(tree), "worktree", "remove", "--force", str(t)],
+                                   capture_output=True)
     results = {s: compare(data[b_label][s][0], data[a_label][s][0], data[a_label][s][1]) for s in scenarios}
     every = [r for rows in results.values() for r in rows]
     same = verdict(every)
-    text = table(results, f"{args.ref} ({sha[:10]})", f"{tree} (working tree)")
+    text = table(results, f"{args.ref} ({sha[:10]})",
+                 f"{args.after} ({after_sha[:10]})" if after_sha else f"{tree} (working tree)")
     for s in scenarios:
         b, a = data[b_label][s][0], data[a_label][s][0]
         same_rows = np.ones(len(b["replication"]), bool)
