@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     tree = args.tree.resolve()
     sha = _sha(tree, args.ref)
-    out = args.out / f"seed{args.seed}"
+    out = args.out.resolve() / f"seed{args.seed}"
     if args.fresh:
         import shutil
 
