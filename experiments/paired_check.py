@@ -209,6 +209,9 @@ def run_trees(trees: dict[str, Path], scenarios: list[str], runs: dict[str, int]
                                      path)] = (label, scenario)
         done: dict[tuple, list[Path]] = {}
         for n, fut in enumerate(cf.as_completed(jobs), 1):
+            if fut.exception() is not None:
+                pool.shutdown(cancel_futures=True)   # the parts that ran are kept: a second call resumes
+                raise fut.exception()
             done.setdefault(jobs[fut], []).append(fut.result())
             print(f"\r{n}/{len(jobs)} parts", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)

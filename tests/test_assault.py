@@ -81,3 +81,24 @@ def test_tempo_spread_and_strangulation_are_the_mechanisms():
     width = 2.0 * maximum_filter(bottleneck, size=5, mode="constant", cval=-np.inf)[cells[:, 0], cells[:, 1]]
     want = np.where(terrain[cells[:, 0], cells[:, 1]] == 2, mechanisms.strangulation_factor(width, 5.0, 1.5), 1.0)
     np.testing.assert_allclose(got, want, rtol=RTOL)
+
+
+def test_fire_losses_share_the_kills_by_personnel_and_nearness():
+    """fires.fire's kernel against its numpy form: weights personnel x exp(-distance to the front / range),
+    losses at most half a unit, booked on the units and the side's day."""
+    rng = np.random.default_rng(12)
+    for _ in range(50):
+        n, m = 30, int(rng.integers(0, 40))
+        x, y, personnel = rng.uniform(0, 50, n), rng.uniform(0, 50, n), rng.uniform(0, 3000, n)
+        cxy = rng.uniform(0, 50, (m, 2))
+        targets = np.sort(rng.choice(n, int(rng.integers(1, n)), replace=False)).astype(np.int64)
+        d = (np.sqrt(((x[targets, None] - cxy[:, 0]) ** 2 + (y[targets, None] - cxy[:, 1]) ** 2).min(axis=1))
+             if m else np.full(len(targets), 50.0))
+        weight = personnel[targets] * np.exp(-d / 15.0)
+        kills = float(rng.uniform(0, 5000))
+        want = np.minimum(kills * weight / weight.sum(), 0.5 * personnel[targets])
+        got_personnel, casualties, today = personnel.copy(), np.zeros(n), np.zeros(2)
+        lost = kernel.fire_losses(targets, x, y, got_personnel, casualties, np.zeros(n, np.int8), today, cxy, 15.0, kills)
+        np.testing.assert_allclose(casualties[targets], want, rtol=RTOL)
+        np.testing.assert_allclose(got_personnel[targets], personnel[targets] - want, rtol=RTOL)
+        np.testing.assert_allclose([lost, today[0]], [want.sum()] * 2, rtol=RTOL)

@@ -590,3 +590,44 @@ def test_within_reach_is_the_any_of_the_distances():
         reach = 3 * rng.choice([0.5, 1.0, 1.5, 2.5], units)
         want = (np.hypot(ux[:, None] - cxy[None, :, 0], uy[:, None] - cxy[None, :, 1]) < reach[:, None]).any(axis=0)
         assert np.array_equal(kernels.within_reach(ux, uy, reach, cxy), want), trial
+
+
+def test_deep_infiltration_is_the_hazard_at_the_nearest_contact_cell():
+    """movement._deep_infiltration's kernel: the nearest contact cell by brute force (the first of equally near
+    ones, as np.argmin gives it), the hazard with exp, the capture (the C library's exp: to 1e-12)."""
+    rng = np.random.default_rng(21)
+    for trial in range(100):
+        control = rng.integers(0, 3, (20, 20)).astype(np.int8)
+        cand = np.argwhere(control == 0).astype(np.int64)[: int(rng.integers(0, 40))]
+        contact_xy = (rng.integers(0, 20, (int(rng.integers(1, 30)), 2)) + 0.5) * 1.0   # ties on a grid
+        infiltrators, dist = rng.random(len(contact_xy)), rng.uniform(0, 5, (20, 20))
+        u = rng.random(len(cand))
+        xy = kernels.cell_centres(cand, 1.0)
+        d2 = (xy[:, None, 0] - contact_xy[None, :, 0]) ** 2 + (xy[:, None, 1] - contact_xy[None, :, 1]) ** 2
+        nearest = d2.argmin(axis=1) if len(cand) else np.zeros(0, np.int64)
+        hazard = 0.3 * infiltrators[nearest] * 0.4 * np.exp(-dist[cand[:, 0], cand[:, 1]] / 3.0)
+        hit = u < 1.0 - np.exp(-hazard)
+        want = control.copy()
+        want[cand[hit, 0], cand[hit, 1]] = 2
+        got = control.copy()
+        assert kernels.deep_infiltration(got, cand, dist, contact_xy, infiltrators, u, 0.3, 0.4, 3.0, 1.0, 2) == hit.sum()
+        assert np.array_equal(got, want), trial
+
+
+def test_cohesion_day_is_the_numpy_update_to_the_bit():
+    from sim.model import mechanisms
+
+    rng = np.random.default_rng(22)
+    for _ in range(100):
+        n = int(rng.integers(1, 50))
+        present, in_pocket = rng.random(n) < 0.8, rng.random(n) < 0.3
+        supply, cohesion = rng.random(n), rng.random(n)
+        p = np.flatnonzero(present)
+        s = supply[p]
+        short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
+        c = cohesion[p] + np.where(s >= 0.5, 0.03, 0.0) - 0.05 * short
+        c = c + np.where(in_pocket[p], 0.0, mechanisms.rotation_recovery(c, 0.02))
+        want = cohesion.copy()
+        want[p] = np.clip(c, 0.0, 1.0)
+        glue.cohesion_day(present, supply, cohesion, in_pocket, 0.03, 0.05, 0.02)
+        assert np.array_equal(cohesion, want)

@@ -1,4 +1,5 @@
-"""The one combat kernel, compiled (Numba): steps 5a and 5b of the day (docs/ODD.md 7.6, 7.7, 7.19).
+"""The fighting, compiled (Numba): fires (step 4a) and the one combat kernel (steps 5a and 5b) of the day
+(docs/ODD.md 7.3, 7.6, 7.7, 7.19).
 
 :mod:`sim.model.combat` keeps the formulas as small numpy functions, each naming its source
 and pinned by tests/test_formulas.py; the kernels here compute the same formulas in loops,
@@ -338,6 +339,34 @@ def contact(cells, ratio, hazard, presence, e_att, at_att, att_units, e_def, for
     return gap, h_attack, h_inf, h_counter, infiltrators, threat(e_def, ratio)
 
 
+@njit(cache=True)
+def fire_losses(targets: np.ndarray, x: np.ndarray, y: np.ndarray, personnel: np.ndarray, casualties: np.ndarray,
+                side: np.ndarray, losses_today: np.ndarray, contact_xy: np.ndarray, range_km: float,
+                kills: float) -> float:
+    """A side's fires on the enemy's units (``fires.fire``, step 4a), booked in place; returns the losses' sum.
+    Each target's weight is its personnel x ``exp(-distance to the nearest contact cell / range_km)`` (50 km
+    with no contact cell); ``kills`` are shared by weight, each unit losing at most half its personnel."""
+    n = targets.shape[0]
+    weight = np.empty(n)
+    total = 0.0
+    for k in range(n):
+        i = targets[k]
+        best = 2500.0 if contact_xy.shape[0] == 0 else np.inf
+        for j in range(contact_xy.shape[0]):
+            dx, dy = x[i] - contact_xy[j, 0], y[i] - contact_xy[j, 1]
+            best = min(best, dx * dx + dy * dy)
+        weight[k] = personnel[i] * np.exp(-np.sqrt(best) / range_km)
+        total += weight[k]
+    if total <= 0:
+        return 0.0
+    lost = 0.0
+    for k in range(n):
+        weight[k] = min(kills * weight[k] / total, 0.5 * personnel[targets[k]])
+        lost += weight[k]
+    book_losses(targets, weight, 0.0, personnel, casualties, side, losses_today)
+    return lost
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = a.copy()
     a.flags.writeable = False
@@ -358,6 +387,7 @@ def warm_up() -> None:
     result = assault(units, e, one, one, 1.0, 1.0, units, e, one, one, 1.0, 1.0, cells, frozen, 1.0, frozen, 1.0,
                      (1.0,) * 6, one.copy(), one.copy(), code, np.zeros(2))
     world = (_frozen(one), _frozen(one), _frozen(np.zeros((1, 1), np.int8)), 1, 1)
+    fire_losses(units, one, one, one.copy(), one.copy(), code, np.zeros(2), np.ones((1, 2)), 1.0, 1.0)
     for boost in (grid, frozen):
         contact(cells, result[2], result[3], result[4], e, result[7], units, e, code, code, world, 0, 1.0, 1.0, 1.0,
                 grid, boost, (1.0,) * 14)

@@ -231,6 +231,22 @@ def defence_powers(units: np.ndarray, kind_defence: np.ndarray, kind: np.ndarray
     return out
 
 
+@njit(cache=True)
+def cohesion_day(present: np.ndarray, supply: np.ndarray, cohesion: np.ndarray, in_pocket: np.ndarray,
+                 recovery: float, loss: float, rotation: float) -> None:
+    """The day's cohesion of the present units, in place (``doctrine.cohesion_and_surrender``): with
+    ``short = np.clip((0.5 - supply) / 0.5, 0.0, 1.0)``, ``c = cohesion + np.where(supply >= 0.5, recovery, 0.0)
+    - loss * short``, then ``c + np.where(in_pocket, 0.0, rotation * (1.0 - c))`` (mechanism 5), clipped to 0..1."""
+    for i in range(present.shape[0]):
+        if not present[i]:
+            continue
+        s = supply[i]
+        short = min(max((0.5 - s) / 0.5, 0.0), 1.0)
+        c = cohesion[i] + (recovery if s >= 0.5 else 0.0) - loss * short
+        c = c + (0.0 if in_pocket[i] else rotation * (1.0 - c))
+        cohesion[i] = min(max(c, 0.0), 1.0)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -241,6 +257,7 @@ def warm_up() -> None:
     front_distance(one, one, np.ones((1, 2)))
     book_losses(np.zeros(1, np.int64), one, 0.5, one.copy(), one.copy(), code, np.zeros(2))
     replacements(np.zeros(1, np.int64), one, one.copy(), 1.0)
+    cohesion_day(yes, one, one.copy(), yes, 0.1, 0.1, 0.1)
     frozen = np.ones((1, 1))
     frozen.flags.writeable = False  # the defender's boost may be the World's (read-only) layer
     table = np.ones(1)
