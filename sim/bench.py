@@ -329,7 +329,7 @@ WHY = """\
 *Where the time goes now.* The grid work of a day (distance transform, supply network,
 corridor: some six passes over 14,605 cells, logistics in the profile above) is compiled
 and is now the largest share, about a quarter to a third of the day. The fighting (fires,
-combat, counter-attacks) is compiled since the fourth round and is down to about a tenth.
+combat, counter-attacks) is compiled since the fourth round: about a sixth of the day.
 What is left in Python is the commanders' orders (commanders.py, another engineer's file in
 this round: about a tenth of the day), the daily record (sim/outcomes.py, the same), and
 the schedule's own calls: some sixteen steps, each a few numpy calls and kernel calls on
@@ -506,7 +506,7 @@ ground lost (two-sample Kolmogorov-Smirnov, and the paired difference of means w
 95% t interval and p-value); all p-values of all scenarios are Holm-corrected together,
 and the script exits 1 when any is distinguishable at 5%. Parts of 25 replications are
 kept under `--out`, so an interrupted check resumes. `--workers 2` runs two subprocesses at
-once; the whole check takes about 25 minutes on this machine when it is quiet.
+once; the whole check took about 25 minutes on this shared machine.
 
     .venv/bin/python experiments/paired_check.py --ref main --workers 2 --out results/paired
 """
@@ -560,9 +560,11 @@ FIGHT_PAIRED = (
     "`experiments/paired_check.py --ref a166066 --after 1cf161b --workers 2` (root seed 20261203; 200 "
     "replications of each 120-day scenario, 100 of hindcast_2025 over its 330 days): none of the 48 tests "
     "distinguishable after Holm's correction; the smallest unadjusted p-value 0.052 (withdraw's paired mean of "
-    "defender casualties: -22 of 23,600, 95% CI -45 to +0.2); P(encirclement) the same to 0.01 in every "
-    "scenario (hindcast 0.41 against 0.42). Between 37% and 43% of the replications still end with every "
-    "tested outcome the same to the bit: a last-bit difference often changes no capture draw.")
+    "defender casualties: -22 of 23,600, 95% CI -45 to +0.2); P(encirclement) within 0.02 in every scenario "
+    "(reinforce 0.55 against 0.57, p 0.76), the median fall day within 2.5 days on the 120-day scenarios "
+    "(hindcast 182 against 177.5, log-rank p 0.84). Between 30% and 43% of the replications still end with "
+    "every tested outcome the same to the bit: a last-bit difference often changes no capture draw. The table "
+    "is docs/PAIRED_CHECK.md.")
 
 DONE = """\
 The profile came first (cProfile and line_profiler of the default scenario, then each
