@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from sim.model import glue, kernels
+from sim.model import assault, glue, kernels
 from sim.model.combat import engagement, line_kernel
 
 shapes = st.tuples(st.integers(1, 30), st.integers(1, 30))
@@ -73,7 +73,7 @@ def test_pairwise_sum_is_numpys_sum_for_every_length():
         assert glue.pairwise_sum(a) == a.sum(), n
 
 
-def test_engagement_is_the_numpy_line_kernel_to_the_bit():
+def test_engagement_is_the_line_kernel_with_rows_capped():
     rng = np.random.default_rng(1)
     capped = 0
     for _ in range(50):
@@ -88,7 +88,7 @@ def test_engagement_is_the_numpy_line_kernel_to_the_bit():
         over = total > personnel
         want[over] *= (personnel[over] / total[over])[:, None]
         capped += over.sum()
-        assert np.array_equal(engagement(uxy, personnel, sigma, cxy, 1.0), want)
+        np.testing.assert_allclose(engagement(uxy, personnel, sigma, cxy, 1.0), want, rtol=1e-13)
     assert 0 < capped  # both branches: rows within the units' personnel and rows scaled down to it
 
 
@@ -572,7 +572,7 @@ def test_warm_up_compiles_every_type_the_model_passes():
     from sim.theater import load_scenario, theater_of
 
     kernels.warm_up()
-    compiled = [getattr(m, name) for m in (kernels, glue) for name in dir(m) if hasattr(getattr(m, name), "signatures")]
+    compiled = [getattr(m, name) for m in (kernels, glue, assault) for name in dir(m) if hasattr(getattr(m, name), "signatures")]
     before = {k: len(k.signatures) for k in compiled}
     for name in ("hold_pokrovsk", "withdraw_kramatorsk_sloviansk"):
         doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{name}.yaml", ["days=40"])
@@ -590,3 +590,44 @@ def test_within_reach_is_the_any_of_the_distances():
         reach = 3 * rng.choice([0.5, 1.0, 1.5, 2.5], units)
         want = (np.hypot(ux[:, None] - cxy[None, :, 0], uy[:, None] - cxy[None, :, 1]) < reach[:, None]).any(axis=0)
         assert np.array_equal(kernels.within_reach(ux, uy, reach, cxy), want), trial
+
+
+def test_deep_infiltration_is_the_hazard_at_the_nearest_contact_cell():
+    """movement._deep_infiltration's kernel: the nearest contact cell by brute force (the first of equally near
+    ones, as np.argmin gives it), the hazard with exp, the capture (the C library's exp: to 1e-12)."""
+    rng = np.random.default_rng(21)
+    for trial in range(100):
+        control = rng.integers(0, 3, (20, 20)).astype(np.int8)
+        cand = np.argwhere(control == 0).astype(np.int64)[: int(rng.integers(0, 40))]
+        contact_xy = (rng.integers(0, 20, (int(rng.integers(1, 30)), 2)) + 0.5) * 1.0   # ties on a grid
+        infiltrators, dist = rng.random(len(contact_xy)), rng.uniform(0, 5, (20, 20))
+        u = rng.random(len(cand))
+        xy = kernels.cell_centres(cand, 1.0)
+        d2 = (xy[:, None, 0] - contact_xy[None, :, 0]) ** 2 + (xy[:, None, 1] - contact_xy[None, :, 1]) ** 2
+        nearest = d2.argmin(axis=1) if len(cand) else np.zeros(0, np.int64)
+        hazard = 0.3 * infiltrators[nearest] * 0.4 * np.exp(-dist[cand[:, 0], cand[:, 1]] / 3.0)
+        hit = u < 1.0 - np.exp(-hazard)
+        want = control.copy()
+        want[cand[hit, 0], cand[hit, 1]] = 2
+        got = control.copy()
+        assert kernels.deep_infiltration(got, cand, dist, contact_xy, infiltrators, u, 0.3, 0.4, 3.0, 1.0, 2) == hit.sum()
+        assert np.array_equal(got, want), trial
+
+
+def test_cohesion_day_is_the_numpy_update_to_the_bit():
+    from sim.model import mechanisms
+
+    rng = np.random.default_rng(22)
+    for _ in range(100):
+        n = int(rng.integers(1, 50))
+        present, in_pocket = rng.random(n) < 0.8, rng.random(n) < 0.3
+        supply, cohesion = rng.random(n), rng.random(n)
+        p = np.flatnonzero(present)
+        s = supply[p]
+        short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
+        c = cohesion[p] + np.where(s >= 0.5, 0.03, 0.0) - 0.05 * short
+        c = c + np.where(in_pocket[p], 0.0, mechanisms.rotation_recovery(c, 0.02))
+        want = cohesion.copy()
+        want[p] = np.clip(c, 0.0, 1.0)
+        glue.cohesion_day(present, supply, cohesion, in_pocket, 0.03, 0.05, 0.02)
+        assert np.array_equal(cohesion, want)

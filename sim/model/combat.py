@@ -8,11 +8,10 @@ that the model calls once a day over all contact cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
-from sim.model import glue, kernels, mechanisms
+from sim.model import assault as kernel, glue, kernels
 from sim.vocab import Terrain
 
 # Dupuy's opposition factor of the power ratio (SOURCES.md s.7: about 1.0 at 0.9,
@@ -79,20 +78,17 @@ def engagement(unit_xy: np.ndarray, personnel: np.ndarray, sigma_km: np.ndarray,
     Each unit spreads its personnel along the front with a Gaussian of width
     ``sigma_km`` centred on its position; a unit far behind the front engages
     little. No unit engages more than its whole personnel (rows are capped).
+    The model's day uses the compiled form, :func:`sim.model.assault.engagement`.
     """
     unit_xy = np.asarray(unit_xy, dtype=float).reshape(-1, 2)
-    return _engagement(np.ascontiguousarray(unit_xy[:, 0]), np.ascontiguousarray(unit_xy[:, 1]),
-                       np.asarray(personnel, dtype=float),
-                       np.asarray(sigma_km, dtype=float), np.ascontiguousarray(cell_xy, dtype=float), cell_km)
-
-
-def _engagement(ux, uy, personnel, sigma_km, cell_xy, cell_km: float) -> np.ndarray:
-    """:func:`engagement` on the units' coordinates (compiled glue around numpy's ``exp``; the same
-    numbers as ``line_kernel(d, sigma_km[:, None]) * cell_km * personnel[:, None]``, rows capped)."""
-    if len(ux) == 0 or len(cell_xy) == 0:
-        return np.zeros((len(ux), len(cell_xy)))
-    gauss = np.exp(glue.gauss_exponent(ux, uy, sigma_km, cell_xy))
-    return glue.engaged_personnel(gauss, sigma_km, personnel, cell_km)
+    cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
+    personnel = np.asarray(personnel, dtype=float)
+    d = np.hypot(unit_xy[:, None, 0] - cell_xy[None, :, 0], unit_xy[:, None, 1] - cell_xy[None, :, 1])
+    engaged = line_kernel(d, np.asarray(sigma_km, dtype=float)[:, None]) * cell_km * personnel[:, None]
+    total = engaged.sum(axis=1)
+    over = total > personnel
+    engaged[over] *= (personnel[over] / total[over])[:, None]
+    return engaged
 
 
 def lanchester_square(a0: float, b0: float, a_kill: float, b_kill: float, days: float, dt: float = 0.001,
@@ -145,14 +141,9 @@ class Party:
     units: np.ndarray                  # the units' indices
     engaged: np.ndarray                # (units, cells) engaged personnel
     power: np.ndarray                  # combat power per engaged person, per unit, in this role
-    cell_factors: tuple                # per-cell multipliers of the side's power, applied in order
-    fire_per_km: float                 # the side's fire power per km of front today
+    cell_factor: np.ndarray            # per cell, the multiplier of the side's power there
+    fire: float                        # the side's fire power on a cell's width of front today
     casualty_rate: float               # Dupuy's base casualty rate of the role (attacker or defender)
-
-    @cached_property
-    def at_cells(self) -> np.ndarray:
-        """Engaged personnel per cell (``engaged.sum(axis=0)``), summed once for the day's several readers."""
-        return self.engaged.sum(axis=0)
 
 
 @dataclass(frozen=True)
@@ -163,44 +154,30 @@ class Assault:
     defence_power: np.ndarray
     ratio: np.ndarray                  # attacking over defending power
     hazard: np.ndarray                 # daily hazard that the attacking party wins the cell (before kill zones)
+    presence: np.ndarray               # per cell: the attacking party's engaged personnel over an assault party (0..1)
     attacker_losses: np.ndarray        # per unit of the attacking party (before the cap at half its personnel)
     defender_losses: np.ndarray        # per unit of the defending party
-    presence: np.ndarray               # per cell: the attacking party's engaged personnel over an assault party (0..1)
+    attacker_at_cells: np.ndarray      # the attacking party's engaged personnel per cell
 
 
-def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing=1.0) -> Assault:
+def assault(model, attacking: Party, defending: Party, cells: np.ndarray, massing_penalty: float = 0.0) -> Assault:
     """The combat kernel (SOURCES.md s.11 "Force ratio and attrition"; Dupuy, SOURCES.md s.7):
     power at each cell, the force ratio, the attacking party's hazard of taking the cell
     and both parties' casualties, booked on the units (each loses at most half its
     personnel a day). Ground combat (:func:`fight`) and the defender's counter-attacks
-    (:func:`counter_offensive`) call it with the sides' roles swapped. ``massing`` divides the
-    ratio the hazard sees (the kill zone's penalty on massed assaults, docs/ODD.md 7.19)."""
+    (:func:`counter_offensive`) call it with the sides' roles swapped. ``massing_penalty`` (the kill
+    zone's penalty on massed assaults times the enemy's drone share, docs/ODD.md 7.19) divides the
+    ratio the hazard sees. Compiled: :func:`sim.model.assault.assault`."""
     cb = model.spec.combat
     eff = model.effect
-    r, c = cells[:, 0], cells[:, 1]
-    A = _power_at_cells(attacking, model.grid.cell_km)
-    D = _power_at_cells(defending, model.grid.cell_km)
-    ratio = A / np.maximum(D, 1e-6)
-    presence = np.clip(attacking.at_cells / model.min_attack_party, 0.0, 1.0)
-    hazard = advance_hazard(ratio / massing, cb.advance_max_per_day, cb.advance_half_ratio,
-                            cb.advance_steepness, model.mobility_cell[r, c] * eff.mobility) * presence
-    terrain_cas = model.casualty_cell[r, c] * eff.casualties
-    modern = cb.modern_casualty_factor
-    rate_att = daily_casualty_rate(attacking.casualty_rate, modern, ratio, terrain_cas)
-    rate_def = daily_casualty_rate(defending.casualty_rate, modern, 1.0 / np.maximum(ratio, 1e-9), terrain_cas)
-    att_losses = attacking.engaged @ rate_att
-    def_losses = defending.engaged @ rate_def
-    for party, losses in ((attacking, att_losses), (defending, def_losses)):
-        model.record_losses(party.units, losses, cap_share=0.5)  # at most half a unit a day
-    return Assault(A, D, ratio, hazard, att_losses, def_losses, presence)
-
-
-def _power_at_cells(party: Party, cell_km: float) -> np.ndarray:
-    """A party's combat power at each cell: engaged personnel x power, the cell factors, plus its fires."""
-    power = party.power @ party.engaged
-    for factor in party.cell_factors:
-        power = power * factor
-    return power + party.fire_per_km * cell_km
+    f = model.forces
+    rule = (cb.advance_max_per_day, cb.advance_half_ratio, cb.advance_steepness, cb.modern_casualty_factor,
+            model.min_attack_party, massing_penalty)
+    return Assault(*kernel.assault(
+        attacking.units, attacking.engaged, attacking.power, attacking.cell_factor, attacking.fire,
+        attacking.casualty_rate, defending.units, defending.engaged, defending.power, defending.cell_factor,
+        defending.fire, defending.casualty_rate, cells, model.mobility_cell, eff.mobility, model.casualty_cell,
+        eff.casualties, rule, f.personnel, f.casualties, f.side, model.losses_today))
 
 
 def attack_power(model, idx: np.ndarray) -> np.ndarray:
@@ -220,9 +197,9 @@ def defence_power(model, idx: np.ndarray, posture: np.ndarray) -> np.ndarray:
 
 
 def engaged(model, idx: np.ndarray, sigma_km: np.ndarray, cxy: np.ndarray) -> np.ndarray:
-    """Engaged personnel of units at cells (:func:`engagement` on the units' positions)."""
+    """Engaged personnel of units at cells (:func:`engagement` on the units' positions, compiled)."""
     f = model.forces
-    return _engagement(f.x[idx], f.y[idx], f.personnel[idx], sigma_km, cxy, model.grid.cell_km)
+    return kernel.engagement(idx, f.x, f.y, f.personnel, sigma_km, cxy, model.grid.cell_km)
 
 
 def _attacker_sigma(model, idx: np.ndarray) -> np.ndarray:
@@ -246,73 +223,45 @@ def fight(model, day: int) -> ContactResult | None:
         return None
     cb = model.spec.combat
     f = model.forces
-    cxy = model.cell_xy(cells)
-    r, c = cells[:, 0], cells[:, 1]
+    cxy, cell_km = model.contact_xy, model.grid.cell_km
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
     dfd = np.flatnonzero(f.in_line(DEFENDER_SIDE))
     # a unit defending in a prepared belt is fortified; any other has its posture's factor
-    posture = kernels.line_posture(dfd, f.posture, f.x, f.y, model.grid.fortification, model.grid.cell_km, int(DEFEND),
+    posture = kernels.line_posture(dfd, f.posture, f.x, f.y, model.grid.fortification, cell_km, int(DEFEND),
                                    model.fortified_posture, model.posture_defence)
-    attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att), (),
-                      model.fire_power_per_km[ATTACKER_SIDE], cb.attacker_casualty_rate)
+    attackers = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy), attack_power(model, att),
+                      np.ones(len(cells)), model.fire_power_per_km[ATTACKER_SIDE] * cell_km, cb.attacker_casualty_rate)
     defenders = Party(dfd, engaged(model, dfd, model.def_sigma[dfd], cxy), defence_power(model, dfd, posture),
-                      (model.defence_cell[r, c], model.defender_boost[r, c]), model.fire_power_per_km[DEFENDER_SIDE],
-                      cb.defender_casualty_rate)
-    massing = mechanisms.massing_divisor(attackers.at_cells, model.min_attack_party,
-                                         model.drone_share[DEFENDER_SIDE], model.spec.mechanisms.kill_zone.massing_penalty)
-    a = assault(model, attackers, defenders, cells, massing)
+                      kernel.cell_product(model.defence_cell, model.defender_boost, cells),
+                      model.fire_power_per_km[DEFENDER_SIDE] * cell_km, cb.defender_casualty_rate)
+    share = min(max(model.drone_share[DEFENDER_SIDE], 0.0), 1.0)
+    a = assault(model, attackers, defenders, cells, model.spec.mechanisms.kill_zone.massing_penalty * share)
     return _contact_result(model, day, attackers, defenders, a, cells)
 
 
 def _contact_result(model, day: int, attackers: Party, defenders: Party, a: Assault, cells: np.ndarray) -> ContactResult:
     """What the contact cells give the rest of the day: the assault's hazard with the city's
-    strangulation and the kill zone and tempo, infiltration through the gaps, the defender's
-    hazard of retaking contested cells, each defender unit's threat."""
+    strangulation (docs/ODD.md 7.19, mechanism 4) and the kill zone and tempo (mechanisms 1, 2),
+    infiltration through the gaps spread along the line (mechanism 7), the defender's hazard of
+    retaking contested cells, each defender unit's threat (compiled: :func:`sim.model.assault.contact`)."""
     sc = model.spec
-    cb = sc.combat
+    cb, mech = sc.combat, sc.mechanisms
     f = model.forces
-    r, c = cells[:, 0], cells[:, 1]
-    Ea, Ed = attackers.engaged, defenders.engaged
-    att_present = attackers.at_cells
-    gap = np.clip(1.0 - defenders.at_cells / model.grid.cell_km / cb.min_density_per_km, 0.0, 1.0)
-    presence = a.presence
-    urban = model.grid.terrain[r, c] == Terrain.URBAN
-    strangled = np.where(urban, _urban_strangulation(model, r, c), 1.0)
-    intensity = _assault_intensity(model, day, attackers.units, Ea, att_present)
-    mix = (model.kind_infiltration[f.kind[attackers.units]] @ Ea) / np.maximum(att_present, 1e-9)
-    infiltrators = mechanisms.spread_along_line(presence * mix, sc.mechanisms.small_groups.spread)
-    counter_hill = hill(1.0 / np.maximum(a.ratio, 1e-9), cb.advance_half_ratio, cb.advance_steepness)
-    # the assault's hazard strangled and paced; infiltration through the gaps; the defender's counter hazard
-    h_attack, h_inf, h_counter = glue.contact_hazards(
-        a.hazard, strangled, intensity, infiltrators, urban, sc.attacker.infiltration_city_bonus, gap,
-        cb.infiltration_per_day * model.effect.infiltration_cover, model.infiltration_foliage,
-        model.infiltration_gap_floor, cb.counterattack_max_per_day, counter_hill, model.defender_boost, cells,
-        model.counter_kill_zone)
-    engaged_d = Ed.sum(axis=1)
-    threat = np.where(engaged_d > 0, (Ed @ a.ratio) / np.maximum(engaged_d, 1e-9), 0.0)
+    strangle = mech.strangulation
+    bottleneck = model.supply_state.bottleneck_km if model.supply_state is not None else model.no_boost
+    strangled_km = strangle.corridor_km if model.supply_state is not None else 0.0
+    world = (model.kind_infiltration, model.arm_phase, model.grid.terrain, int(Terrain.URBAN),
+             model.bottleneck_window // 2)
+    rule = (model.grid.cell_km, cb.min_density_per_km, strangled_km, strangle.gain, mech.tempo.cycle_days,
+            mech.tempo.assault_share, mech.tempo.pause_intensity, mech.small_groups.spread,
+            sc.attacker.infiltration_city_bonus, cb.infiltration_per_day * model.effect.infiltration_cover,
+            model.infiltration_gap_floor, cb.counterattack_max_per_day, cb.advance_half_ratio, cb.advance_steepness)
+    gap, h_attack, h_inf, h_counter, infiltrators, threat = kernel.contact(
+        cells, a.ratio, a.hazard, a.presence, attackers.engaged, a.attacker_at_cells, attackers.units,
+        defenders.engaged, f.kind, f.arm, world, day, model.assault_kill_zone, model.infiltration_foliage,
+        model.counter_kill_zone, bottleneck, model.defender_boost, rule)
     return ContactResult(a.attack_power, a.defence_power, a.ratio, gap, h_attack, h_inf, h_counter, a.attacker_losses,
                          a.defender_losses, defenders.units, threat, infiltrators, cells)
-
-
-def _assault_intensity(model, day: int, att: np.ndarray, Ea: np.ndarray, att_present: np.ndarray) -> np.ndarray:
-    """Per contact cell: the kill zone (the defender's drones flying today) x the engaged arms' tempo.
-
-    docs/ODD.md 7.19, mechanisms 1 and 2 (:mod:`sim.model.mechanisms`).
-    """
-    mech = model.spec.mechanisms
-    tempo = mechanisms.tempo_factor(day, model.arm_phase[model.forces.arm[att]], mech.tempo.cycle_days,
-                                    mech.tempo.assault_share, mech.tempo.pause_intensity)
-    engaged_tempo = np.where(att_present > 0, (tempo @ Ea) / np.maximum(att_present, 1e-9), 1.0)
-    return model.assault_kill_zone * engaged_tempo
-
-
-def _urban_strangulation(model, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Per contact cell: the strangulation factor of the widest route out of its neighbourhood
-    (``model.route_width_km``; docs/ODD.md 7.19, mechanism 4)."""
-    st = model.spec.mechanisms.strangulation
-    if st.corridor_km <= 0 or model.supply_state is None:
-        return np.ones(len(r))
-    return mechanisms.strangulation_factor(model.route_width_km(r, c), st.corridor_km, st.gain)
 
 
 @dataclass
@@ -347,13 +296,14 @@ def counter_offensive(model) -> CounterResult | None:
         return None
     cells, cxy = cells[near], cxy[near]
     cb = model.spec.combat
-    r, c = cells[:, 0], cells[:, 1]
+    cell_km = model.grid.cell_km
     att = np.flatnonzero(f.in_line(ATTACKER_SIDE))
-    terrain = model.terrain_defence[model.grid.terrain[r, c]]
-    counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd), (model.defender_boost[r, c],),
-                              model.fire_power_per_km[DEFENDER_SIDE], cb.attacker_casualty_rate)
+    counter_attackers = Party(dfd, engaged(model, dfd, sig, cxy), attack_power(model, dfd),
+                              kernel.cell_values(model.defender_boost, cells, 1.0),
+                              model.fire_power_per_km[DEFENDER_SIDE] * cell_km, cb.attacker_casualty_rate)
     holders = Party(att, engaged(model, att, _attacker_sigma(model, att), cxy),
-                    defence_power(model, att, np.full(att.size, cb.posture_defence["hasty"])), (terrain,),
-                    model.fire_power_per_km[ATTACKER_SIDE], cb.defender_casualty_rate)
+                    defence_power(model, att, np.full(att.size, cb.posture_defence["hasty"])),
+                    kernel.terrain_values(model.terrain_defence, model.grid.terrain, cells),
+                    model.fire_power_per_km[ATTACKER_SIDE] * cell_km, cb.defender_casualty_rate)
     a = assault(model, counter_attackers, holders, cells)
     return CounterResult(cells, a.hazard * model.counter_kill_zone)

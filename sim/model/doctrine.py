@@ -16,8 +16,7 @@ import numpy as np
 from sim.model.agents import (
     ATTACKER_SIDE, DEFENDER_SIDE, GONE,
 )
-from sim.model import mechanisms
-from sim.model.glue import replacements
+from sim.model.glue import cohesion_day, replacements
 
 
 # ----------------------------------------------------------------- cohesion
@@ -27,13 +26,10 @@ def cohesion_and_surrender(model) -> None:
     p = np.flatnonzero(f.present)
     if p.size == 0:
         return
-    s = f.supply[p]
-    short = np.clip((0.5 - s) / 0.5, 0.0, 1.0)
-    c = f.cohesion[p] + np.where(s >= 0.5, lg.cohesion_recovery_per_day, 0.0) \
-        - lg.cohesion_loss_per_day * short
-    # rotation (docs/ODD.md 7.19, mechanism 5): a unit not cut off rotates worn sub-units out
-    c = c + np.where(f.in_pocket[p], 0.0, mechanisms.rotation_recovery(c, model.spec.mechanisms.rotation_per_day))
-    f.cohesion[p] = np.clip(c, 0.0, 1.0)
+    # supply below half wears cohesion down, above it restores it; rotation (docs/ODD.md 7.19, mechanism 5):
+    # a unit not cut off rotates worn sub-units out (mechanisms.rotation_recovery)
+    cohesion_day(f.present, f.supply, f.cohesion, f.in_pocket, lg.cohesion_recovery_per_day, lg.cohesion_loss_per_day,
+                 model.spec.mechanisms.rotation_per_day)
 
     give_up = p[(f.side[p] == DEFENDER_SIDE) & f.in_pocket[p] & (f.cohesion[p] < lg.surrender_cohesion)]
     if give_up.size == 0:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model import assault as kernel
 from sim.model.agents import ATTACKER_SIDE, DEFENDER_SIDE
 from sim.model.mechanisms import foliage_factor, kill_zone_factor
 from sim.model.weather import drone_availability
@@ -65,11 +66,7 @@ def fire(model) -> None:
         targets = np.flatnonzero(f.side_mask(enemy))
         if targets.size == 0 or kills <= 0:
             continue
-        weight = f.personnel[targets] * np.exp(-model.unit_front_distance(targets) / drones.range_km)
-        total = weight.sum()
-        if total <= 0:
-            continue
-        losses = np.minimum(kills * weight / total, 0.5 * f.personnel[targets])
-        model.record_losses(targets, losses)
-        model.drone_casualties[enemy] += losses.sum() * (drone_kills / kills)
-
+        # shared by personnel x exp(-distance to the front / drone range), at most half a unit (compiled)
+        lost = kernel.fire_losses(targets, f.x, f.y, f.personnel, f.casualties, f.side, model.losses_today,
+                                  model.contact_xy, drones.range_km, kills)
+        model.drone_casualties[enemy] += lost * (drone_kills / kills)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_ROOT_TWO_PI = np.sqrt(2 * np.pi)
-
 
 @njit(cache=True)
 def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
@@ -87,39 +85,6 @@ def _pairwise(a: np.ndarray, lo: int, n: int) -> float:
 def pairwise_sum(a: np.ndarray) -> float:
     """``a.sum()`` of a 1-d float array, to the bit (numpy adds its pairwise sum to the identity 0.0)."""
     return 0.0 + _pairwise(a, 0, a.shape[0])
-
-
-@njit(cache=True)
-def gauss_exponent(ux: np.ndarray, uy: np.ndarray, sigma: np.ndarray, cxy: np.ndarray) -> np.ndarray:
-    """``-0.5 * (np.hypot(ux[:, None] - cxy[:, 0], uy[:, None] - cxy[:, 1]) / sigma[:, None]) ** 2``, (units, cells):
-    the exponent of each unit's Gaussian along the front at each cell (``np.exp`` of it is taken in numpy)."""
-    out = np.empty((ux.shape[0], cxy.shape[0]))
-    for i in range(ux.shape[0]):
-        for k in range(cxy.shape[0]):
-            q = np.hypot(ux[i] - cxy[k, 0], uy[i] - cxy[k, 1]) / sigma[i]
-            out[i, k] = -0.5 * (q * q)
-    return out
-
-
-@njit(cache=True)
-def engaged_personnel(gauss: np.ndarray, sigma: np.ndarray, personnel: np.ndarray, cell_km: float) -> np.ndarray:
-    """Engaged personnel of each unit at each cell from ``gauss = np.exp(gauss_exponent(...))``:
-
-    ``E = gauss / (sigma * sqrt(2 pi))[:, None] * cell_km * personnel[:, None]``, and a row whose sum
-    exceeds the unit's personnel scaled down to it (``E[over] *= (personnel / E.sum(axis=1))[over, None]``).
-    """
-    units, cells = gauss.shape
-    out = np.empty((units, cells))
-    for i in range(units):
-        s = sigma[i] * _ROOT_TWO_PI
-        for k in range(cells):
-            out[i, k] = gauss[i, k] / s * cell_km * personnel[i]
-        total = pairwise_sum(out[i])
-        if total > personnel[i]:
-            share = personnel[i] / total
-            for k in range(cells):
-                out[i, k] *= share
-    return out
 
 
 @njit(cache=True)
@@ -266,6 +231,22 @@ def defence_powers(units: np.ndarray, kind_defence: np.ndarray, kind: np.ndarray
     return out
 
 
+@njit(cache=True)
+def cohesion_day(present: np.ndarray, supply: np.ndarray, cohesion: np.ndarray, in_pocket: np.ndarray,
+                 recovery: float, loss: float, rotation: float) -> None:
+    """The day's cohesion of the present units, in place (``doctrine.cohesion_and_surrender``): with
+    ``short = np.clip((0.5 - supply) / 0.5, 0.0, 1.0)``, ``c = cohesion + np.where(supply >= 0.5, recovery, 0.0)
+    - loss * short``, then ``c + np.where(in_pocket, 0.0, rotation * (1.0 - c))`` (mechanism 5), clipped to 0..1."""
+    for i in range(present.shape[0]):
+        if not present[i]:
+            continue
+        s = supply[i]
+        short = min(max((0.5 - s) / 0.5, 0.0), 1.0)
+        c = cohesion[i] + (recovery if s >= 0.5 else 0.0) - loss * short
+        c = c + (0.0 if in_pocket[i] else rotation * (1.0 - c))
+        cohesion[i] = min(max(c, 0.0), 1.0)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel of this module on tiny inputs."""
     one = np.ones(1)
@@ -276,6 +257,7 @@ def warm_up() -> None:
     front_distance(one, one, np.ones((1, 2)))
     book_losses(np.zeros(1, np.int64), one, 0.5, one.copy(), one.copy(), code, np.zeros(2))
     replacements(np.zeros(1, np.int64), one, one.copy(), 1.0)
+    cohesion_day(yes, one, one.copy(), yes, 0.1, 0.1, 0.1)
     frozen = np.ones((1, 1))
     frozen.flags.writeable = False  # the defender's boost may be the World's (read-only) layer
     table = np.ones(1)
@@ -284,5 +266,3 @@ def warm_up() -> None:
     defence_powers(np.zeros(1, np.int64), table, code, one, one, one, 0.5)
     for boost in (np.ones((1, 1)), frozen):
         contact_hazards(one, one, one, one, yes, 1.0, one, 1.0, 1.0, 0.5, 1.0, one, boost, np.zeros((1, 2), np.int64), 1.0)
-    engaged_personnel(np.ones((1, 1)), one, one, 1.0)
-    gauss_exponent(one, one, one, np.ones((1, 2)))

@@ -430,10 +430,12 @@ def warm_up() -> None:
     one = np.array([1.0])
     window_max_at(np.zeros((3, 3)), np.array([1], np.int64), np.array([1], np.int64), 1)
     nearest_front(one, one, one, one)
-    from sim.model import glue  # the day's compiled glue (its own module; it needs nothing from here)
+    from sim.model import assault, glue  # the day's compiled glue and combat (modules of their own)
 
     glue.warm_up()
+    assault.warm_up()
     spread_along_front(one, one, one, one, 1.0, 1.0, 1.0)
+    spread_along_front(one, one, one, one, 1.0, 1.0, 1.0, 1.0)   # with the objective's weight (mechanism 9)
     _warm_day_kernels(mask)
 
 
@@ -482,6 +484,7 @@ def _warm_day_kernels(mask: np.ndarray) -> None:
     supply_network(mask, mask, np.ones((3, 3)), frozen, road, cells, np.array([1.0, 2.0]), 1, 1.0)
     contact_captures(control, cells, np.ones((2, 1)), one, one, 0, 2, 1)
     retake_cells(control, cells, one, one, 1, 2, 0)
+    deep_infiltration(control.copy(), cells, np.ones((3, 3)), np.ones((1, 2)), one, one, 1.0, 1.0, 1.0, 1.0, 2)
     same_cells(control, control)
     within_reach(one, one, one, np.ones((1, 2)))
     cells_at_xy(one, one, 1.0, 3, 3)
@@ -828,6 +831,31 @@ def contact_captures(control: np.ndarray, cells: np.ndarray, u: np.ndarray, p_wo
                 control[r, c] = attacker
         elif was == contested and u[1, k] < p_retaken[k]:
             control[r, c] = defender
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def deep_infiltration(control: np.ndarray, cand: np.ndarray, dist: np.ndarray, contact_xy: np.ndarray,
+                      infiltrators: np.ndarray, u: np.ndarray, factor: float, gap_floor: float, depth: float,
+                      cell_km: float, contested: int) -> int:
+    """Deep infiltration into the candidate cells (``movement._deep_infiltration``), in place; returns the cells
+    taken. A candidate's hazard is ``factor x infiltrators[k] x gap_floor x exp(-dist[cell] / depth)``, ``k`` its
+    nearest contact cell (the first of equally near ones, in the contact cells' order); the cell turns
+    contested where ``u < 1 - exp(-hazard)``. (The hazards read no control, so cell by cell is all at once.)"""
+    n = 0
+    for j in range(cand.shape[0]):
+        r, c = cand[j, 0], cand[j, 1]
+        x, y = (c + 0.5) * cell_km, (r + 0.5) * cell_km
+        best, k = np.inf, 0
+        for i in range(contact_xy.shape[0]):
+            dx, dy = contact_xy[i, 0] - x, contact_xy[i, 1] - y
+            d2 = dx * dx + dy * dy
+            if d2 < best:
+                best, k = d2, i
+        hazard = factor * infiltrators[k] * gap_floor * np.exp(-dist[r, c] / depth)
+        if u[j] < 1.0 - np.exp(-hazard):
+            control[r, c] = contested
             n += 1
     return n
 

@@ -11,7 +11,6 @@ from operator import attrgetter
 
 import mesa
 import numpy as np
-from scipy.spatial import cKDTree
 
 from sim.model import combat, commanders, doctrine, fires, logistics, movement, weather
 from sim.model.options import build_option
@@ -166,7 +165,6 @@ class PokrovskModel(mesa.Model):
         self.contact_cells = border_cells(control, self.active, _DEF, _DEF, False, _CON)
         self.front_km = len(self.contact_cells) * self.grid.cell_km
         self.contact_xy = self.cell_xy(self.contact_cells)
-        self._contact_tree = None  # built when first asked for (nearest_contact)
 
     def defender_front_cells(self) -> np.ndarray:
         """Attacker-held cells in the active sector that touch defender-held ground (targets of counter-attacks)."""
@@ -193,12 +191,6 @@ class PokrovskModel(mesa.Model):
         if len(self.contact_cells) == 0:
             return np.full(len(idx), 50.0)
         return front_distance(self.forces.x[idx], self.forces.y[idx], self.contact_xy)
-
-    def nearest_contact(self, xy: np.ndarray) -> np.ndarray:
-        """Index of the nearest contact cell to each point (a k-d tree over today's contact cells)."""
-        if self._contact_tree is None:
-            self._contact_tree = cKDTree(self.contact_xy)
-        return self._contact_tree.query(xy)[1]
 
     def route_width_km(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Width (km) of the defenders' widest route out of each cell's neighbourhood: twice the largest

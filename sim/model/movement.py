@@ -130,14 +130,11 @@ def _deep_infiltration(model, result: ContactResult | None) -> int:
     cand = model.deep_candidates()
     if len(cand) == 0:
         return 0
-    r, c = cand[:, 0], cand[:, 1]
-    d = model.dist_to_enemy_km[r, c]
-    nearest = model.nearest_contact(model.cell_xy(cand))
-    hazard = (sc.combat.infiltration_per_day * (cover - 1.0) * sc.attacker.infiltration_city_bonus
-              * result.infiltrators[nearest] * model.infiltration_gap_floor * np.exp(-d / depth))
-    hit = model.rng.random(len(cand)) < capture_probability(hazard)
-    model.control[r[hit], c[hit]] = CONTESTED
-    return int(hit.sum())
+    u = model.rng.random(len(cand))
+    factor = sc.combat.infiltration_per_day * (cover - 1.0) * sc.attacker.infiltration_city_bonus
+    return kernels.deep_infiltration(model.control, cand, model.dist_to_enemy_km, model.contact_xy,
+                                     result.infiltrators, u, factor, model.infiltration_gap_floor, depth,
+                                     model.grid.cell_km, _CON)
 
 
 def _collapse_isolated_contested(model) -> int:
