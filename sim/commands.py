@@ -512,9 +512,9 @@ def _validation_tables(req: ValidateModelRequest) -> int:
 
 def validate_record(out: Path, *, runs: int, seed: int, workers: int, command: str, sets=(),
                     starts=tuple(hindcast.START_SCENARIOS), horizons=None) -> pd.DataFrame:
-    """Run and score every start date (at ``horizons``, or each date's own, ``hindcast.horizons_of``); write ``record/record_scores.csv``, ``record/record.md``
-    and one figure per start date into ``out``; put the section into ``validation.md`` if there
-    (in place of an earlier run's)."""
+    """Run and score every start date (at ``horizons``, or at each date's own: ``hindcast.horizons_of``);
+    write ``record/record_scores.csv``, ``record/record.md`` and one figure per start date into ``out``;
+    put the section into ``validation.md`` if there (in place of an earlier run's)."""
     from sim.analysis import skill
     from sim.plots import record as rec
     from sim.theater import record

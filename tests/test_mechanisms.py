@@ -23,7 +23,7 @@ from sim.experiment.replication import iterate
 from sim.scenario import replace_values
 from sim.theater import load_scenario as load
 from sim.core.seeding import replication_seed
-from sim.theater import theater_of
+from sim.theater import build_grid, theater_of
 from sim.theater.grid import ATTACKER, DEFENDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,17 +245,13 @@ def test_a_frontal_group_presses_its_own_face_while_an_arm_manoeuvres():
 
 
 def _held_west_of(doc, lon: float, days: int, runs: int, **over) -> np.ndarray:
-    """Attacker-held cells west of ``lon`` on the last day of each run (same seeds for every call)."""
+    """Attacker-held cells west of ``lon`` on the last day of each run (the runner's replications: same seeds
+    for every call)."""
     spec = replace_values(doc.scenario, {"days": days, "attacker.objective_weight": 1.0, **over})
-    theater = theater_of(doc)
-    held = []
-    for i in range(runs):
-        model = PokrovskModel(spec, replication_seed(SEED, i), theater)
-        model.run()
-        x, _ = model.grid.centres_km()
-        west = x < model.grid.to_km(48.28, lon)[0]
-        held.append(int(((model.control == ATTACKER) & west).sum()))
-    return np.array(held)
+    grid = build_grid(theater_of(doc), spec.grid.cell_km)
+    west = grid.centres_km()[0] < grid.to_km(48.28, lon)[0]
+    reps = sorted(iterate(spec, theater_of(doc), SEED, list(range(runs)), workers=2), key=lambda r: r.index)
+    return np.array([int((r.attacker_held & west).sum()) for r in reps])
 
 
 def test_the_plan_of_january_2025_takes_the_south_west_arm_west():
