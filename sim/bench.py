@@ -124,6 +124,49 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     return out
 
 
+def bench_grid(days: int = 60, repeats: int = 100) -> dict[str, float]:
+    """Microseconds each of the day's whole-grid kernels takes on the default scenario's grid after
+    ``days`` days (the median of five batches of ``repeats`` calls): the floor under a simulated
+    day while the grid work is done over every cell every day (docs/PERFORMANCE.md, "Why")."""
+    from sim.model import kernels, logistics
+    from sim.model.agents import ATTACKER, DEFENDER
+    from sim.model.model import PokrovskModel
+    from sim.core.seeding import replication_seed
+
+    doc, theater = _default()
+    m = PokrovskModel(doc.scenario, replication_seed(0, 0), theater)
+    for _ in range(days):
+        m.step()
+    cell_km = m.grid.cell_km
+    control_def, passable = m.control == DEFENDER, m.control != ATTACKER
+    dist = kernels.edt_km(control_def, cell_km)
+    widths = np.array([t for t in logistics.HALF_WIDTHS_KM if t >= cell_km])
+    sources = m.source_cells[control_def[m.source_cells[:, 0], m.source_cells[:, 1]]]
+    level = np.where(control_def, np.searchsorted(widths, dist, side="right"), 0)
+    level[m.city_zone & passable] = len(widths)
+    road_def = control_def & (m.grid.road > 0)
+    calls = {
+        "distance transform (`edt_km`)": lambda: kernels.edt_km(control_def, cell_km),
+        "flood fill of the passable ground (`reach`)": lambda: kernels.reach(passable, sources),
+        "widest path over the probe levels (`widest_level`)": lambda: kernels.widest_level(level, sources, len(widths)),
+        "road service (`within_steps`)": lambda: kernels.within_steps(road_def, 2),
+        "the supply network in one call (`supply_network`)": lambda: kernels.supply_network(
+            control_def, passable, dist, m.city_zone, m.grid.road, sources, widths, 2, cell_km),
+        "step 3b's network as the model calls it (`logistics._network_today`)": lambda: logistics._network_today(m),
+    }
+    out = {}
+    for name, call in calls.items():
+        call()
+        batches = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            batches.append((time.perf_counter() - t) / repeats)
+        out[name] = 1e6 * float(np.median(batches))
+    return out
+
+
 def _busy(_: int = 0) -> float:
     """A fixed CPU task (a Python loop and some numpy), timed."""
     t = time.perf_counter()
@@ -312,7 +355,7 @@ def run_bench(out: Path, serial_runs: int = 30, pool_runs: int = 120, sweep_runs
     reference = bench_against_wolf_sheep()
     wolf = reference.pop("wolf_sheep")
     result = {"date": dt.date.today().isoformat(), "machine": machine(), "version": __version__,
-              "model": model, "phases": bench_phases(replications), "wolf_sheep": wolf,
+              "model": model, "phases": bench_phases(replications), "grid": bench_grid(), "wolf_sheep": wolf,
               "throughput": bench_throughput(serial_runs, pool_runs),
               "machine_scaling": bench_machine_scaling(),
               "thousand_s": bench_thousand() if thousand else previous.get("thousand_s"),
@@ -338,12 +381,19 @@ not its arithmetic.
 
 *What meeting them takes.* 30 s for 1,000 runs on 2 workers is about 0.055 s a
 replication, under half a millisecond a simulated day: some four times faster than now.
-The grid work alone is about 0.4 ms a day, so the target needs that work done
-incrementally (only around the cells that changed hands: about 6% of days change none,
-so skipping unchanged days does not pay) as well as the rest of the day in one compiled
-call (the orders, the record and the movement fused over the unit arrays, passed once),
-or replications run in lockstep, many at once in one process. The kernels of these
-rounds are its parts; `experiments/paired_check.py` is the check such a rewrite needs.
+The whole-grid work alone takes most of that half millisecond (the table "The whole-grid
+work alone": the distance transform and the supply network, each pass already linear in
+the cells and compiled). Fusing the two into one call that reads the control grid directly
+(no masks, no Python between them) was tried in the fifth round and was about a sixth
+faster on that step: a few per cent of the day, so it was not kept. The target needs that
+work done incrementally (only around the cells that changed hands: about 6% of days
+change none, so skipping unchanged days does not pay; a cell's distance to the enemy
+changes only within the reach of a flipped cell, but a retaken cell lengthens distances
+that the transform's passes do not bound) as well as the rest of the day in one compiled
+call (the orders, the record and the movement fused over the unit arrays, passed once).
+Replications run in lockstep would share the interpreter's overhead but not the grid work.
+The kernels of these rounds are the parts of such a rewrite; `experiments/paired_check.py`
+is the check it needs.
 
 *The speed-up.* Two workers on two cores share them with the parent process (which
 collects results and draws the progress bar) and with the machine's other load; the
@@ -637,6 +687,20 @@ def _load_note(scaling: float | None) -> str:
             "(\"Glue kernels\" sections) measure what the code changes bought.\n")
 
 
+def _grid_text(grid: dict | None) -> str:
+    if not grid:
+        return "Not measured yet: run `sim bench`."
+    rows = "\n".join(f"| {name} | {us:.0f} |" for name, us in grid.items())
+    network_ms = list(grid.values())[-1] / 1000
+    return f"""| kernel (every cell of the 127 x 115 grid) | µs a call |
+|---|---|
+{rows}
+
+Step 3b calls the distance transform and the supply network once a day (the last row, with
+its masks and the sources on defender ground): {network_ms:.2f} ms of the day, where the
+issue's 30 s for 1,000 runs leaves about 0.5 ms for the whole day."""
+
+
 def write_performance(path: Path, r: dict) -> None:
     m, w, tp, mem = r["model"], r["wolf_sheep"], r["throughput"], r.get("memory")
     thousand = r.get("thousand_s") or tp["thousand_s"]
@@ -729,6 +793,10 @@ A sweep keeps one row per finished run (no time series) and writes a Parquet par
 | schedule step | ms per day | share |
 |---|---|---|
 {phases}
+
+## The whole-grid work alone (day 60 of the default scenario, each kernel timed apart)
+
+{_grid_text(r.get('grid'))}
 
 ## What was done, and what it bought
 
