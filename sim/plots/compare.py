@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.analysis.compare import option_events, outcome_values, survival_band, survival_curve  # noqa: E402
+from sim.analysis.ensemble import fan_frame  # noqa: E402
 from sim.outcomes import AMOUNT, EVENT_DAY, RATIO, axis_unit, fall_day_column, outcome, tabled  # noqa: E402
 from sim.plots.run import _save  # noqa: E402
 from sim.vocab import Terrain  # noqa: E402
@@ -114,7 +115,8 @@ def plot_survival(results: dict[str, pd.DataFrame], horizons, out: Path, start: 
 
 FAN_SERIES = (("defender_personnel", "defender personnel", "personnel", True),
               ("attacker_personnel", "attacker personnel", "personnel", True),
-              ("defender_area_km2", "defender-held area (whole theater)", "km²", False),
+              ("ground_lost_km2", "ground lost since the start (not held by the defender: the headline's measure)",
+               "km²", False),
               ("corridor_km", "supply corridor to Pokrovsk (0: cut)", "km", True))
 
 
@@ -169,6 +171,8 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
     fig, axes = plt.subplots(2, 2, figsize=(16, 9))
     for ax, (col, title, unit, from_zero) in zip(axes.ravel(), FAN_SERIES):
         for k, (name, ts) in enumerate(timeseries.items()):
+            if col not in ts:
+                ts = fan_frame(ts)
             wide = ts.pivot(index="day", columns="replication", values=col)
             q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
             x = _dates(start, q.index)
@@ -176,6 +180,11 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
             ax.plot(x, q[0.5], color=colour(k), lw=1.6, label=name)
         if from_zero:
             ax.set_ylim(bottom=0)
+        if col == "ground_lost_km2":
+            ax.axhline(0, color="0.5", lw=0.6)
+            ax.text(0.01, 0.97, "below 0 at first: the contested band of the start (docs/ODD.md 6.2)\n"
+                    "mostly returns to the defender in the first two weeks", transform=ax.transAxes,
+                    fontsize=7, va="top", color="0.35")
         lines, texts = mark_events(ax, start, marks)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
