@@ -18,8 +18,9 @@ Definitions (also in docs/ODD.md):
 * ``defender_casualties``/``attacker_casualties``: killed and wounded;
   ``defenders_captured`` separately; ``exchange_ratio`` = attacker / defender
   casualties;
-* ``territory_lost_km2``: net growth of the ground the defender does not hold
-  (attacker-held or contested) since the start;
+* ``territory_lost_km2``: net growth of the attacker-held ground since the start (DeepState's
+  measure, the one the record bench scores: ground both sides are in, contested, is not lost; the
+  start's contested band mostly returns to the defender in its first weeks, docs/CALIBRATION.md 15.7);
 * ``attacker_max_advance_km``: the greatest distance from the starting
   attacker-held area of any cell the attacker held on any day;
 * ``min_corridor_km``: the narrowest width of the city's supply corridor on any
@@ -265,7 +266,7 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("exchange_ratio", RATIO, "attacker per defender", "exchange ratio (attacker / defender casualties)",
             HIGHER, "attacker casualties over defender casualties"),
     Outcome("territory_lost_km2", AMOUNT, "km²", "ground lost", LOWER,
-            "net growth since the start of the ground the defender does not hold (attacker-held or contested)",
+            "net growth since the start of the attacker-held ground (DeepState's measure; contested ground is not lost)",
             headline=True, can_be_negative=True),
     Outcome("attacker_max_advance_km", AMOUNT, "km", "attacker's deepest advance", LOWER,
             "the greatest distance from the starting attacker-held area of any cell the attacker held on any day"),
@@ -358,7 +359,7 @@ class Recorder:
         cell_area = model.grid.cell_area_km2
         self.cell_area = cell_area
         self.active = model.active
-        self.start_not_held = float((model.initial_control != DEFENDER).sum()) * cell_area
+        self.start_attacker_held = float((model.initial_control == ATTACKER).sum()) * cell_area
         cells = model.grid.settlement_cell
         self.settlements = list(cells)
         self.settlement_rows = np.array([cells[n][0] for n in self.settlements], dtype=np.intp)
@@ -464,7 +465,7 @@ class Recorder:
         data = self.data
         def_cas = float(f.casualties[f.side == DEFENDER_SIDE].sum())
         att_cas = float(f.casualties[f.side == ATTACKER_SIDE].sum())
-        not_held = float((model.control != DEFENDER).sum()) * self.cell_area
+        attacker_held = float((model.control == ATTACKER).sum()) * self.cell_area
         corridor = data["corridor_km"][1:d + 1]
         def_end = float(data["defender_personnel"][d])
         def_total = float(model.initial_personnel[DEFENDER_SIDE] + model.arrived_total[DEFENDER_SIDE])
@@ -479,7 +480,7 @@ class Recorder:
             "attacker_casualties": att_cas,
             "exchange_ratio": att_cas / def_cas if def_cas > 0 else np.nan,
             "defenders_captured": float(model.captured_total[DEFENDER_SIDE]),
-            "territory_lost_km2": not_held - self.start_not_held,
+            "territory_lost_km2": attacker_held - self.start_attacker_held,
             "attacker_max_advance_km": self.max_advance_km,
             "min_corridor_km": float(np.nanmin(corridor)) if corridor.size and np.isfinite(corridor).any() else np.nan,
             "drone_grounded_days": int(self.grounded[1:d + 1].sum()),

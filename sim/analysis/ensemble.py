@@ -52,11 +52,11 @@ def city_survival(runs: pd.DataFrame, horizon: int, column: str = CITY_FALL) -> 
 
 
 def fan_frame(ts: pd.DataFrame) -> pd.DataFrame:
-    """The fans' columns per replication and day: ground lost since day 0 (the defender-held area at
-    the start minus the day's; on the last day it is ``territory_lost_km2``) and defender personnel."""
+    """The fans' columns per replication and day: ground lost since day 0 (the attacker-held area of the
+    day less the start's; on the last day it is ``territory_lost_km2``) and defender personnel."""
     out = ts[["replication", "day", "defender_personnel"]].copy()
-    start = ts.loc[ts["day"] == 0].set_index("replication")["defender_area_km2"]
-    out["ground_lost_km2"] = ts["replication"].map(start).to_numpy() - ts["defender_area_km2"].to_numpy()
+    start = ts.loc[ts["day"] == 0].set_index("replication")["attacker_area_km2"]
+    out["ground_lost_km2"] = ts["attacker_area_km2"].to_numpy() - ts["replication"].map(start).to_numpy()
     return out
 
 

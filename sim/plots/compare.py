@@ -115,8 +115,7 @@ def plot_survival(results: dict[str, pd.DataFrame], horizons, out: Path, start: 
 
 FAN_SERIES = (("defender_personnel", "defender personnel", "personnel", True),
               ("attacker_personnel", "attacker personnel", "personnel", True),
-              ("ground_lost_km2", "ground lost since the start (not held by the defender: the headline's measure)",
-               "km²", False),
+              ("ground_lost_km2", "ground lost since the start (attacker-held: the record's measure)", "km²", False),
               ("corridor_km", "supply corridor to Pokrovsk (0: cut)", "km", True))
 
 
@@ -182,9 +181,6 @@ def plot_fans(timeseries: dict[str, pd.DataFrame], out: Path, start: dt.date,
             ax.set_ylim(bottom=0)
         if col == "ground_lost_km2":
             ax.axhline(0, color="0.5", lw=0.6)
-            ax.text(0.01, 0.97, "below 0 at first: the contested band of the start (docs/ODD.md 6.2)\n"
-                    "mostly returns to the defender in the first two weeks", transform=ax.transAxes,
-                    fontsize=7, va="top", color="0.35")
         lines, texts = mark_events(ax, start, marks)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
