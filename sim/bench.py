@@ -76,7 +76,7 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
     behind docs/PERFORMANCE.md): every step function is timed in place for a few replications."""
     from sim import outcomes
     from sim.model import combat, commanders, doctrine, fires, logistics, model as model_module, movement, weather
-    from sim.model.options import OPTIONS
+    from sim.model.options import OPTIONS, Option
     from sim.core.seeding import replication_seed
 
     steps = [(weather, "set_today"), (fires, "availability"), (logistics, "update"), (fires, "fire"),
@@ -87,8 +87,8 @@ def bench_phases(replications: int = 4) -> dict[str, float]:
              (model_module.PokrovskModel, "update_front"), (model_module.PokrovskModel, "update_unit_agents"),
              (outcomes.Recorder, "record")]
     # each option's own schedule rows (4b, 6e, 8d), where the option has them
-    steps += [(option, hook) for option in dict.fromkeys(OPTIONS.values())
-              for hook in ("under_fire", "march", "decide") if hook in vars(option)]
+    owners = dict.fromkeys(c for option in OPTIONS.values() for c in option.__mro__ if c not in (Option, object))
+    steps += [(owner, hook) for owner in owners for hook in ("under_fire", "march", "decide") if hook in vars(owner)]
     spent: dict[str, float] = {}
     saved = []
 

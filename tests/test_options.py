@@ -126,6 +126,33 @@ def test_kursk_pressure_delays_and_shrinks_the_attackers_arrivals(mini):
     assert base.forces.present[late(base)] and not pressed.forces.present[late(pressed)]
 
 
+def test_reinforce_and_kursk_pressure_hold_the_city_as_hold_does():
+    """The options differ in what happens at Kursk, not at Pokrovsk (docs/CALIBRATION.md 15.9): with its
+    change to the attacker switched off, kursk_pressure is hold, run for run; reinforce counter-attacks
+    with hold's power boost while the corridor is narrow, toward its own flank."""
+    doc = load_scenario(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+    days = 50
+    hold = model(doc, index=1, root=5, days=days)
+    null = model(doc, index=1, root=5, days=days, **{"option.kind": "kursk_pressure",
+                                                       "option.kursk_pressure.attacker_arrival_delay_days": 0,
+                                                       "option.kursk_pressure.attacker_arrival_factor": 1.0})
+    reinforce = model(doc, index=1, root=5, days=days, **{"option.kind": "reinforce"})
+    narrow_days, boosted = [], []
+    for _ in range(days):
+        hold.step()
+        null.step()
+        reinforce.step()
+        if hold.option.counterattacking:
+            narrow_days.append(hold.day)
+        if reinforce.option.counterattacking:
+            boosted.append(reinforce.defender_boost.max() == doc.scenario.option.hold.counterattack_power_factor)
+    assert narrow_days, "hold never counter-attacked in 50 days: the test does not reach the doctrine"
+    assert np.array_equal(hold.control, null.control)
+    assert np.array_equal(hold.forces.personnel, null.forces.personnel)
+    assert boosted and all(boosted)
+    assert reinforce.counterattack_objective == reinforce.xy_of_place(doc.scenario.option.reinforce.counterattack_toward)
+
+
 # ------------------------------------------------------------------ common random numbers
 def test_replication_i_sees_the_same_weather_and_draws_in_every_option():
     docs = [load_scenario(ROOT / "scenarios" / f"{name}.yaml") for name in OPTION_FILES]

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sim.model.agents import NE, UnitRecord
+import numpy as np
+
+from sim.model.agents import ATTACK, CENTRE, DEFEND, DEFENDER_SIDE, NE, SOURCE_REINFORCE, UnitRecord
 
 
 class Option:
@@ -65,3 +67,51 @@ class Option:
     def report(self) -> dict[str, float]:
         """The option's numbers for the run's outcome row (every option reports the same columns)."""
         return {"defenders_withdrawn": 0.0}
+
+
+class HoldsTheCity(Option):
+    """The defence of the city that every option keeps but withdraw (docs/ODD.md 7.13, defender 3).
+
+    Hold, reinforce and kursk_pressure differ in what happens at Kursk, not at Pokrovsk: the
+    garrison holds, and while the city's corridor is narrower than
+    ``option.hold.counterattack_corridor_km`` (and open) defender power within
+    ``option.hold.counterattack_radius_km`` of the city is multiplied by
+    ``option.hold.counterattack_power_factor``, the reserves committed meanwhile counter-attack, and
+    the objective is :meth:`narrow_objective`. When the corridor widens again (or is cut) the
+    counter-attack groups dig in, except the Kursk brigades. (Until 2026-12-03 only hold did this, so
+    reinforce and kursk_pressure against hold compared two decisions at once: docs/CALIBRATION.md
+    15.9.) The settings are the scenario's ``option.hold`` block, whichever option runs.
+    """
+
+    def __init__(self, model, settings: Any) -> None:
+        super().__init__(model, settings)
+        self.hold = model.spec.option.hold
+        X, Y = model.centre_x, model.centre_y
+        near_city = np.hypot(X - model.city_xy[0], Y - model.city_xy[1]) <= self.hold.counterattack_radius_km
+        self.zone_boost = np.where(near_city, self.hold.counterattack_power_factor, 1.0)
+        self._counterattacking = False
+
+    @property
+    def counterattacking(self) -> bool:
+        return self._counterattacking
+
+    def narrow_objective(self, model) -> tuple[float, float]:
+        """Where the counter-attacks head while the corridor is narrow: the flank arm's objective
+        nearest the city (the centre's, with no flank arm)."""
+        cx, cy = model.city_xy
+        return min((model.arm_objective(a) for a in model.active_arms if a != CENTRE),
+                   key=lambda p: np.hypot(p[0] - cx, p[1] - cy), default=model.arm_objective(CENTRE))
+
+    def decide(self, model) -> None:
+        f = model.forces
+        state = model.supply_state
+        narrow = state is not None and 0 < state.corridor_km < self.hold.counterattack_corridor_km
+        model.defender_boost = self.zone_boost if narrow else model.no_boost
+        if self._counterattacking and not narrow:  # the corridor widened again: counter-attack groups dig in
+            back = np.flatnonzero(f.side_mask(DEFENDER_SIDE) & (f.posture == ATTACK) & (f.source_code != SOURCE_REINFORCE))
+            f.posture[back] = DEFEND
+            f.target_x[back] = np.nan
+            f.target_y[back] = np.nan
+        self._counterattacking = bool(narrow)
+        if narrow:
+            model.counterattack_objective = self.narrow_objective(model)

@@ -3,7 +3,8 @@
 Scenario ``option.kursk_pressure`` (docs/ODD.md A.11, 5 and 7.15; SOURCES.md s.11 "Options as
 doctrine"): the attacker's scheduled arrivals come ``attacker_arrival_delay_days`` later
 with ``attacker_arrival_factor`` of their personnel, and its daily replacements are cut by
-the same factor.
+the same factor. At Pokrovsk the defender holds as under hold
+(:class:`sim.model.options.base.HoldsTheCity`): the option is what happens at Kursk.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 
 from sim.model.agents import ATTACKER_SIDE, UnitRecord
-from sim.model.options.base import Option
+from sim.model.options.base import HoldsTheCity
 from sim.vocab import OptionKind, UnitSource
 
 
-class KurskPressure(Option):
+class KurskPressure(HoldsTheCity):
     kind = OptionKind.KURSK_PRESSURE
 
     def enter(self, model, records: list[UnitRecord]) -> list[UnitRecord]:

@@ -4,21 +4,26 @@ Scenario ``option.reinforce`` (docs/ODD.md A.11 and 5; SOURCES.md s.11 "Options 
 ``brigades`` brigades leave on ``depart_day``, arrive at the railheads ``transit_days``
 later (in turn) and counter-attack toward ``counterattack_toward``. The attacker answers
 after ``attacker_response_delay_days`` with ``attacker_response_share`` of the personnel
-sent, entering at ``attacker_response_at``.
+sent, entering at ``attacker_response_at``. At Pokrovsk the defender holds as under hold
+(:class:`sim.model.options.base.HoldsTheCity`), its counter-attacks, the brigades' and the
+reserves', heading for ``counterattack_toward`` whether the corridor is narrow or not.
 """
 
 from __future__ import annotations
 
 from sim.model.agents import ATTACK, ATTACKER_SIDE, DEFENDER_SIDE, RESERVE, UnitRecord
-from sim.model.options.base import Option
+from sim.model.options.base import HoldsTheCity
 from sim.vocab import Echelon, OptionKind, UnitKind
 
 
-class Reinforce(Option):
+class Reinforce(HoldsTheCity):
     kind = OptionKind.REINFORCE
 
     def counterattack_objective(self, model) -> tuple[float, float]:
         return model.xy_of_place(self.settings.counterattack_toward)
+
+    def narrow_objective(self, model) -> tuple[float, float]:
+        return self.counterattack_objective(model)
 
     def enter(self, model, records: list[UnitRecord]) -> list[UnitRecord]:
         return records + self._brigades(model) + self._answer(model)
