@@ -40,8 +40,9 @@ def test_city_survival_is_the_share_of_runs_still_holding_by_day_with_a_band_aro
 def test_fans_are_quantiles_over_replications_day_by_day_and_ground_lost_counts_from_day_0():
     days = np.tile(np.arange(3), 3)
     reps = np.repeat([0, 1, 2], 3)
-    area = np.array([100, 90, 80, 100, 100, 70, 100, 95, 95], dtype=float)  # lost by day 2: 20, 30, 5
-    ts = pd.DataFrame({"replication": reps, "day": days, "defender_area_km2": area,
+    # attacker-held area (DeepState's measure of ground lost): gained by day 2: 20, 30, 5
+    area = np.array([100, 110, 120, 100, 100, 130, 100, 105, 105], dtype=float)
+    ts = pd.DataFrame({"replication": reps, "day": days, "attacker_area_km2": area,
                        "defender_personnel": np.array([10, 9, 8, 10, 7, 6, 10, 10, 9], dtype=float)})
     wide = fan_frame(ts)
     last = wide[wide["day"] == 2].set_index("replication")["ground_lost_km2"]
@@ -55,7 +56,7 @@ def test_fans_are_quantiles_over_replications_day_by_day_and_ground_lost_counts_
 
 
 def test_summarise_gives_every_option_its_map_survival_and_fans():
-    ts = pd.DataFrame({"replication": [0, 0, 1, 1], "day": [0, 1, 0, 1], "defender_area_km2": [5.0, 4.0, 5.0, 5.0],
+    ts = pd.DataFrame({"replication": [0, 0, 1, 1], "day": [0, 1, 0, 1], "attacker_area_km2": [5.0, 6.0, 5.0, 5.0],
                        "defender_personnel": [3.0, 2.0, 3.0, 3.0]})
     runs = pd.DataFrame({"replication": [0, 1], "pokrovsk_fall_day": [1, None]})
     pics = summarise({"a": (runs, ts, np.array([[2, 1]])), "b": (runs, ts, np.array([[0, 0]]))}, {"a": 1, "b": 1})
