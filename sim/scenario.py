@@ -298,6 +298,7 @@ class AttackerDoctrine(Strict):
     concentration_km: Positive = Field(description="how tightly a unit focuses its power on its objective along the front")
     objective_weight: Fraction = Field(description="weight of the arm's objective against the nearest front in a line unit's choice of front cell (1: the arm makes for its objective; 0: it presses the front nearest it)")
     storm_corridor_km: NonNegative = Field(description="the centre group storms the pocket towns only once the defenders' route out of the city is narrower than this; until then it presses the front outside their approaches (0: it always storms)")
+    flank_arms_bypass: bool = Field(description="while the centre group keeps out of the pocket towns' approaches (storm_corridor_km), the flank arms keep out of them too")
     move_km_per_day: Positive = Field(description="how far a unit can shift along its own side's ground per day")
     reserve_commit_every_days: int = Field(ge=1, description="days between commitments of a reserve unit")
     reserve_ratio_radius_km: Positive = Field(description="the local force ratio of an arm is judged over contacts this close to its objective")

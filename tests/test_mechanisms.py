@@ -380,3 +380,23 @@ def test_bypassing_the_city_keeps_it_longer():
     storm = outcomes(doc, 6, **days, **{"attacker.storm_corridor_km": 0.0})["pokrovsk_fall_day"].fillna(201)
     bypass = outcomes(doc, 6, **days, **{"attacker.storm_corridor_km": 4.0})["pokrovsk_fall_day"].fillna(201)
     assert bypass.mean() > storm.mean() + 15, (storm.tolist(), bypass.tolist())
+
+
+def test_flank_arms_bypassing_keep_out_of_the_towns_approaches():
+    """Mechanism 9 (c): while the centre group bypasses the towns, flank arms told to bypass too pick no
+    target in the towns' approaches; left to choose among every front cell, some do."""
+    from sim.model.agents import ATTACKER_SIDE, NE, SW
+    from tests.conftest import build_model
+
+    doc = load(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+    inside = {}
+    for bypass in (False, True):
+        m = build_model(doc, 0, 1, **{"attacker.storm_corridor_km": 0.5, "attacker.flank_arms_bypass": bypass})
+        count = 0
+        for _ in range(6):
+            m.step()
+            f = m.forces
+            line = np.flatnonzero(f.in_line(ATTACKER_SIDE) & np.isin(f.arm, [NE, SW]) & np.isfinite(f.target_x))
+            count += sum(bool(m.town_approach[m.cell_of_xy(x, y)]) for x, y in zip(f.target_x[line], f.target_y[line]))
+        inside[bypass] = count
+    assert inside[True] == 0 and inside[False] > 0

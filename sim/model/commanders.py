@@ -64,6 +64,8 @@ def attacker_orders(model, contact) -> None:
         bx, by = fx[bypass], fy[bypass]
         j = kernels.nearest_front(bx, by, f.x[centre], f.y[centre])
         f.target_x[centre], f.target_y[centre] = bx[j], by[j]
+    if bypass is not None and model.spec.attacker.flank_arms_bypass:  # the flank arms keep out of the approaches too
+        fx, fy = np.ascontiguousarray(fx[bypass]), np.ascontiguousarray(fy[bypass])
     for arm in (NE, SW) if bypass is not None else (NE, SW, CENTRE):
         units = line[f.arm[line] == arm]
         if units.size == 0:
