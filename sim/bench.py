@@ -380,7 +380,7 @@ arrays of about 40 units or 150 contact cells, where a call costs its overhead (
 not its arithmetic.
 
 *What meeting them takes.* 30 s for 1,000 runs on 2 workers is about 0.055 s a
-replication, under half a millisecond a simulated day: some four times faster than now.
+replication, under half a millisecond a simulated day: three to four times faster than now.
 The whole-grid work alone takes most of that half millisecond (the table "The whole-grid
 work alone": the distance transform and the supply network, each pass already linear in
 the cells and compiled). Fusing the two into one call that reads the control grid directly
