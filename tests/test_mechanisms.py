@@ -388,10 +388,11 @@ def test_flank_arms_bypassing_keep_out_of_the_towns_approaches():
     from sim.model.agents import ATTACKER_SIDE, NE, SW
     from tests.conftest import build_model
 
-    doc = load(ROOT / "scenarios" / "hold_pokrovsk.yaml")
+    doc = load(ROOT / "scenarios" / "hold_pokrovsk.yaml")   # the flank arms near Myrnohrad's approaches
     inside = {}
     for bypass in (False, True):
         m = build_model(doc, 0, 1, **{"attacker.storm_corridor_km": 0.5, "attacker.flank_arms_bypass": bypass})
+        m.assault_begun = False   # as if the attacker were not yet in the city (mechanism 9 (d) aside)
         count = 0
         for _ in range(6):
             m.step()
@@ -400,3 +401,21 @@ def test_flank_arms_bypassing_keep_out_of_the_towns_approaches():
             count += sum(bool(m.town_approach[m.cell_of_xy(x, y)]) for x, y in zip(f.target_x[line], f.target_y[line]))
         inside[bypass] = count
     assert inside[True] == 0 and inside[False] > 0
+
+
+def test_a_run_that_starts_with_the_attacker_in_the_city_starts_in_its_assault():
+    """Mechanism 9 (d): on 11 Nov 2025 DeepState puts part of Pokrovsk inside the occupied area (SOURCES.md
+    s.4: attackers in the south and centre), so the centre group storms from day 0 however wide the route
+    out is; from 1 Sep 2025, with the attacker outside the city, it bypasses the towns while the route is wide."""
+    from sim.model import commanders
+    from tests.conftest import build_model
+
+    over = {"attacker.storm_corridor_km": 0.5}   # bypass while the route out is at least 0.5 km wide
+    november = build_model(load(ROOT / "scenarios" / "hold_pokrovsk.yaml"), 0, 1, **over)
+    september = build_model(load(ROOT / "scenarios" / "hindcast_2025-09-01.yaml"), 0, 1, **over)
+    for m in (november, september):
+        m.step()
+        assert m.city_route_km() >= 0.5
+    assert november.assault_begun and not september.assault_begun
+    assert commanders._bypassing(november, november.attacker_front_cells()) is None
+    assert commanders._bypassing(september, september.attacker_front_cells()) is not None

@@ -83,10 +83,11 @@ def _bypassing(model, front: np.ndarray) -> np.ndarray | None:
     bypassing it (12 Jan 2025; SOURCES.md s.9): while the defenders' widest route out of the
     city is at least ``attacker.storm_corridor_km`` wide, the centre group keeps out of the
     pocket towns' approaches; the indices of the attacker's ``front`` cells outside them, or
-    ``None`` when it storms (the threshold is 0, the route has narrowed, or no such cell).
+    ``None`` when it storms (the threshold is 0, the route has narrowed, the run started with the
+    attacker in the city (``model.assault_begun``: the assault had begun), or no such cell).
     """
     threshold = model.spec.attacker.storm_corridor_km
-    if threshold <= 0 or model.supply_state is None or model.city_route_km() < threshold:
+    if threshold <= 0 or model.assault_begun or model.supply_state is None or model.city_route_km() < threshold:
         return None
     outside = np.flatnonzero(~model.town_approach[front[:, 0], front[:, 1]])
     return outside if outside.size else None
