@@ -343,12 +343,14 @@ def test_an_arm_weighs_its_objective_against_the_nearest_front():
     assert toward.tolist() == [2] and near.tolist() == [0]
 
 
-def _centre_targets_in_approach(doc, storm_km: float, days: int = 10) -> tuple[int, int]:
-    """Centre-group targets inside the towns' approaches, and all centre-group targets, over ``days``."""
+def _centre_targets_in_approach(doc, storm_km: float, days: int = 10, assault_begun: bool = False) -> tuple[int, int]:
+    """Centre-group targets inside the towns' approaches, and all centre-group targets, over ``days``;
+    ``assault_begun`` False: as if the attacker were not yet in the city (mechanism 9 (d) aside)."""
     from sim.model.agents import ATTACKER_SIDE, CENTRE
 
     spec = replace_values(doc.scenario, {"days": days, "attacker.storm_corridor_km": storm_km})
     model = PokrovskModel(spec, replication_seed(SEED, 1), theater_of(doc))
+    model.assault_begun = model.assault_begun and assault_begun
     inside = total = 0
     while model.running:
         model.step()
@@ -362,13 +364,16 @@ def _centre_targets_in_approach(doc, storm_km: float, days: int = 10) -> tuple[i
 
 def test_a_centre_group_that_bypasses_keeps_out_of_the_towns_approaches(hold):
     """From 11 Nov 2025 (the front at the city's edge, its route out about 10 km wide): storming (0) puts
-    the centre group's targets in the towns' approaches; storming only below 1 km keeps them all outside."""
+    the centre group's targets in the towns' approaches; storming only below 1 km keeps them all outside,
+    unless the assault has begun (mechanism 9 (d): on 11 Nov the attacker holds part of the city)."""
     doc = hold
     storms, n1 = _centre_targets_in_approach(doc, 0.0)
     bypasses, n2 = _centre_targets_in_approach(doc, 1.0)
-    assert n1 > 0 and n2 > 0
+    begun, n3 = _centre_targets_in_approach(doc, 1.0, assault_begun=True)
+    assert n1 > 0 and n2 > 0 and n3 > 0
     assert storms > 0.25 * n1, (storms, n1)
     assert bypasses == 0, (bypasses, n2)
+    assert begun > 0.25 * n3, (begun, n3)
 
 
 def test_bypassing_the_city_keeps_it_longer():
