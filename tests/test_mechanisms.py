@@ -10,6 +10,7 @@ standing.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -350,7 +351,7 @@ def _centre_targets_in_approach(doc, storm_km: float, days: int = 10, assault_be
 
     spec = replace_values(doc.scenario, {"days": days, "attacker.storm_corridor_km": storm_km})
     model = PokrovskModel(spec, replication_seed(SEED, 1), theater_of(doc))
-    model.assault_begun = model.assault_begun and assault_begun
+    model.world = dataclasses.replace(model.world, assault_begun=model.assault_begun and assault_begun)
     inside = total = 0
     while model.running:
         model.step()
@@ -397,7 +398,7 @@ def test_flank_arms_bypassing_keep_out_of_the_towns_approaches():
     inside = {}
     for bypass in (False, True):
         m = build_model(doc, 0, 1, **{"attacker.storm_corridor_km": 0.5, "attacker.flank_arms_bypass": bypass})
-        m.assault_begun = False   # as if the attacker were not yet in the city (mechanism 9 (d) aside)
+        m.world = dataclasses.replace(m.world, assault_begun=False)   # as if the attacker were not yet in the city
         count = 0
         for _ in range(6):
             m.step()

@@ -59,13 +59,14 @@ def attacker_orders(model, contact) -> None:
         j = kernels.nearest_front(fx, fy, f.x[frontal], f.y[frontal])
         f.target_x[frontal], f.target_y[frontal] = fx[j], fy[j]
     bypass = _bypassing(model, front)
-    if bypass is not None and (f.arm[line] == CENTRE).any():  # the centre group presses outside the towns' approaches
-        centre = line[f.arm[line] == CENTRE]
+    if bypass is not None:  # the front outside the towns' approaches
         bx, by = fx[bypass], fy[bypass]
-        j = kernels.nearest_front(bx, by, f.x[centre], f.y[centre])
-        f.target_x[centre], f.target_y[centre] = bx[j], by[j]
-    if bypass is not None and model.spec.attacker.flank_arms_bypass:  # the flank arms keep out of the approaches too
-        fx, fy = np.ascontiguousarray(fx[bypass]), np.ascontiguousarray(fy[bypass])
+        centre = line[f.arm[line] == CENTRE]
+        if centre.size:  # the centre group presses there
+            j = kernels.nearest_front(bx, by, f.x[centre], f.y[centre])
+            f.target_x[centre], f.target_y[centre] = bx[j], by[j]
+        if model.spec.attacker.flank_arms_bypass:  # and the flank arms choose there too (mechanism 9 (c))
+            fx, fy = bx, by
     for arm in (NE, SW) if bypass is not None else (NE, SW, CENTRE):
         units = line[f.arm[line] == arm]
         if units.size == 0:
@@ -84,7 +85,7 @@ def _bypassing(model, front: np.ndarray) -> np.ndarray | None:
     city is at least ``attacker.storm_corridor_km`` wide, the centre group keeps out of the
     pocket towns' approaches; the indices of the attacker's ``front`` cells outside them, or
     ``None`` when it storms (the threshold is 0, the route has narrowed, the run started with the
-    attacker in the city (``model.assault_begun``: the assault had begun), or no such cell).
+    attacker in the city (``world.assault_begun``: the assault had begun), or no such cell).
     """
     threshold = model.spec.attacker.storm_corridor_km
     if threshold <= 0 or model.assault_begun or model.supply_state is None or model.city_route_km() < threshold:

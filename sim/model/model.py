@@ -103,8 +103,6 @@ class PokrovskModel(mesa.Model):
         # the commanders' state (step 8)
         self.defender_boost = self.no_boost    # the defender's power factor by cell (the option may raise it)
         self.arm_stage = {NE: 0, SW: 0, CENTRE: 0}
-        # a run that starts with the attacker in the city starts in its assault (docs/ODD.md 7.19, mechanism 9 (d))
-        self.assault_begun = bool((self.control[self.city_mask] == _ATT).any())
         self._front_of: np.ndarray | None = None  # the control grid the contact cells were found on
 
     def _start_forces(self) -> None:

@@ -69,6 +69,7 @@ class World:
     pocket_town_masks: dict
     pocket_town_mask: np.ndarray
     town_approach: np.ndarray           # the pocket towns' urban cells and 2 km around
+    assault_begun: bool                 # the run starts with the attacker in the city (mechanism 9 (d))
     pocket_town_xy: np.ndarray
     next_line_mask: np.ndarray
     source_cells: np.ndarray
@@ -147,6 +148,8 @@ def _places(sc, theater, g, control: np.ndarray, active: np.ndarray) -> dict:
         # that does not storm keeps out of (docs/ODD.md 7.19, mechanism 9)
         town_approach=ndimage.binary_dilation(np.logical_or.reduce(list(towns.values())), structure=FOUR,
                                          iterations=max(1, int(round(2.0 / g.cell_km)))),
+        # a run that starts with the attacker in the city starts in its assault (docs/ODD.md 7.19, mechanism 9 (d))
+        assault_begun=bool((control[city_mask] == ATTACKER).any()),
         pocket_town_xy=np.array([place_xy(theater, g, t) for t in out.pocket_towns]),
         next_line_mask=g.belts[out.next_line] & active & (control != ATTACKER),
         source_cells=np.array([g.cell_of_place(p) for p in sc.logistics.sources], dtype=int).reshape(-1, 2))
